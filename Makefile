@@ -1,0 +1,48 @@
+# Every target creates the virtual environment it needs (.venv) and installs
+# the project into it from pyproject.toml: on a fresh machine `make demo` and
+# `make test` are the whole set-up.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+export TERM := dumb
+export COLUMNS := 110
+
+.PHONY: install check lint typecheck test demo benchmark-asgion clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check asgibench tests reference_apps benchmarks
+	$(BIN)/ruff format --check asgibench tests reference_apps benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck
+
+test: check
+	$(BIN)/pytest
+
+# The conformance suite on a correct reference app, then on a deliberately
+# broken one (which must fail: exit 1).
+demo: $(STAMP)
+	$(BIN)/asgibench conform reference_apps.raw_app:app --path GET:/stream --path POST:/echo --path ws:/ws
+	@echo
+	@echo "--- and a deliberately broken app (reads only the first body chunk, streams forever after a disconnect):"
+	@$(BIN)/asgibench conform reference_apps.broken_demo:app --path GET:/stream --path POST:/echo; \
+		status=$$?; if [ $$status -ne 1 ]; then echo "expected exit 1 from the broken app, got $$status"; exit 1; fi
+
+# asgibench against asgion (an app-side validator, Python 3.12+) on the broken apps.
+benchmark-asgion: $(STAMP)
+	$(BIN)/python benchmarks/asgion_compare.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,6 @@
+"""asgibench: ASGI conformance, load generation and server comparison."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

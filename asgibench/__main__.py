@@ -1,0 +1,5 @@
+"""Allows ``python -m asgibench``."""
+
+from asgibench.cli import main
+
+main()

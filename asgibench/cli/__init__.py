@@ -1,0 +1,53 @@
+"""The ``asgibench`` command line: a Typer app, one module per command.
+
+Commands only map options onto a frozen config and call the library; errors
+derived from ``AsgibenchError`` become a message and their exit code.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from asgibench import __version__
+from asgibench.errors import AsgibenchError
+
+app = typer.Typer(
+    name="asgibench",
+    help="ASGI conformance, load and server comparison: does it follow the spec, how fast is it at the tail.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"asgibench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """ASGI conformance, load and server comparison."""
+
+
+from asgibench.cli import conform as _conform  # noqa: E402  (registers the command)
+
+__all__ = ["app", "main", "_conform"]
+
+
+def main() -> None:
+    try:
+        app()
+    except AsgibenchError as error:  # raised outside a command (standalone_mode edge cases)
+        from asgibench.render.console import print_error
+
+        print_error(error.message, error.hint)
+        raise SystemExit(error.exit_code) from None

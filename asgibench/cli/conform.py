@@ -1,0 +1,134 @@
+"""``asgibench conform APP``: run the in-process conformance suite on an app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from asgibench.cli import app
+from asgibench.errors import AsgibenchError, UsageError
+
+
+@app.command(no_args_is_help=False)
+def conform(
+    target: Annotated[
+        str | None,
+        typer.Argument(metavar="APP", help="The ASGI app as module:attribute, resolved like uvicorn (e.g. main:app)."),
+    ] = None,
+    app_dir: Annotated[
+        Path, typer.Option("--app-dir", help="Directory put first on the import path (default: current directory).")
+    ] = Path("."),
+    factory: Annotated[
+        bool, typer.Option("--factory", help="APP is a factory: call it with no arguments to get the app.")
+    ] = False,
+    paths: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--path",
+            "-p",
+            metavar="METHOD:/PATH",
+            help="Add a route to drive, e.g. GET:/stream, POST:/items or ws:/chat (repeatable). "
+            "GET, HEAD and POST / and a WebSocket at / are always driven.",
+        ),
+    ] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            metavar="ID_OR_GROUP",
+            help="Report only these checks: an id (HR-01), a prefix (HR) or an area (lifespan). Repeatable.",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", min=0.05, help="Deadline per scenario, in seconds; an app still running then fails."),
+    ] = 2.0,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings (SHOULD rules) fail too.")] = False,
+    json_path: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write the report as JSON.")] = None,
+    junit_path: Annotated[
+        Path | None, typer.Option("--junit", metavar="FILE", help="Write the report as JUnit XML.")
+    ] = None,
+    list_checks: Annotated[bool, typer.Option("--list", help="Print the check catalogue and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every finding with its trace.")] = False,
+) -> None:
+    """Check an ASGI app against the spec, in-process, under a strict fake server.
+
+    Drives HTTP (bodies in one, many and empty chunks, 1 MiB bodies, clients
+    that leave mid-body and mid-response), lifespan, WebSocket and error
+    paths; validates every message the app sends; catches hangs by deadline.
+    Exit 0 when nothing failed, 1 when a check failed, 2 for bad usage.
+    """
+    from asgibench.render.console import print_error
+
+    try:
+        code = _run(
+            target,
+            app_dir,
+            factory,
+            paths or [],
+            only or [],
+            timeout,
+            strict,
+            json_path,
+            junit_path,
+            list_checks,
+            verbose,
+        )
+    except AsgibenchError as error:
+        print_error(error.message, error.hint)
+        raise typer.Exit(error.exit_code) from None
+    raise typer.Exit(code)
+
+
+def _run(
+    target: str | None,
+    app_dir: Path,
+    factory: bool,
+    paths: list[str],
+    only: list[str],
+    timeout: float,
+    strict: bool,
+    json_path: Path | None,
+    junit_path: Path | None,
+    list_checks: bool,
+    verbose: bool,
+) -> int:
+    from asgibench.apploader import load_app
+    from asgibench.atomicio import write_text_atomic
+    from asgibench.conformance import ConformConfig, run_conformance
+    from asgibench.conformance.catalogue import select_checks
+    from asgibench.conformance.scenarios import DEFAULT_ROUTES, parse_route
+    from asgibench.render.conformance import render_catalogue, render_report
+    from asgibench.render.console import make_console
+
+    console = make_console()
+    try:
+        checks = select_checks(only)
+    except ValueError as error:
+        raise UsageError(
+            f"--only {error.args[0]!r} names no check, prefix or area.", hint="asgibench conform --list shows them."
+        ) from None
+    if list_checks:
+        render_catalogue(console, checks)
+        return 0
+    if target is None:
+        raise UsageError("Missing APP (module:attribute).", hint="For example: asgibench conform main:app")
+    routes = list(DEFAULT_ROUTES)
+    for text in paths:
+        try:
+            route = parse_route(text)
+        except ValueError as error:
+            raise UsageError(f"--path {text!r}: {error}") from None
+        if route not in routes:
+            routes.append(route)
+    application = load_app(target, app_dir=app_dir, factory=factory)
+    config = ConformConfig(routes=tuple(routes), timeout=timeout, checks=checks, strict=strict, target=target)
+    report = run_conformance(application, config)
+    render_report(console, report, verbose=verbose)
+    if json_path is not None:
+        write_text_atomic(json_path, report.to_json(), option="--json")
+    if junit_path is not None:
+        write_text_atomic(junit_path, report.to_junit(), option="--junit")
+    return 1 if report.failed else 0

@@ -1,0 +1,374 @@
+"""Turn how each scenario ended into findings for the scenario-level checks.
+
+The state machines judge each message; this module judges the whole run:
+did the app answer, return, stop after a disconnect, crash, read the whole
+body, answer alike to the same request framed differently. Pure functions of
+the outcome (no I/O).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from asgibench.conformance.fakeserver import AFTER_COMPLETE_RESPONSE
+from asgibench.conformance.findings import Finding, Verdict
+from asgibench.conformance.harness import LifespanRun
+from asgibench.conformance.lifespan_machine import IDLE, STARTED, STARTING, STARTUP_FAILED, STOPPED, STOPPING
+from asgibench.conformance.outcome import Ending, NotAwaitable, Outcome, caused_by_violation
+from asgibench.conformance.scenarios import Leave, Role
+
+
+def judge(outcome: Outcome) -> None:
+    """Add the scenario-level findings to ``outcome``."""
+    scenario = outcome.scenario
+    if scenario is None or outcome.ending is Ending.NOT_RUN:
+        return
+    if scenario.role is Role.UNKNOWN_SCOPE:
+        _unknown_scope(outcome)
+        return
+    _return_value(outcome)
+    if scenario.role is Role.REQUEST:
+        _request(outcome)
+    elif scenario.role is Role.MINIMAL_SCOPE:
+        _tolerated(outcome, "SC-18", "with only the required scope keys")
+    elif scenario.role is Role.NO_LIFESPAN:
+        _tolerated(outcome, "LS-11", "before lifespan ran, with no state")
+    elif scenario.role is Role.MALFORMED:
+        _malformed(outcome)
+    elif scenario.role is Role.WEBSOCKET:
+        _websocket(outcome)
+
+
+def _add(outcome: Outcome, check_id: str, verdict: Verdict, observed: str, expected: str = "") -> None:
+    outcome.findings.append(Finding(check_id, verdict, observed, expected))
+    outcome.exercised.add(check_id)
+
+
+def _escaped(outcome: Outcome) -> bool:
+    """An exception of the app's own left the app (not one asgibench raised into it)."""
+    return outcome.ending is Ending.RAISED and not caused_by_violation(outcome.exception)
+
+
+def _return_value(outcome: Outcome) -> None:
+    outcome.exercised.add("HR-06")
+    if isinstance(outcome.exception, NotAwaitable):
+        _add(outcome, "HR-06", Verdict.FAIL, str(outcome.exception), "a coroutine (async def)")
+    elif outcome.ending is Ending.RETURNED and outcome.return_value is not None:
+        _add(outcome, "HR-06", Verdict.FAIL, f"the app returned {outcome.return_value!r:.60}", "None")
+
+
+def _blocked_note(outcome: Outcome, deadline_hint: float) -> str:
+    if outcome.loop_blocked or outcome.max_loop_lag > 0.25:
+        return f"; the event loop was blocked for {outcome.max_loop_lag * 1000:.0f} ms (synchronous code in the app)"
+    return ""
+
+
+def _request(outcome: Outcome) -> None:
+    scenario, exchange, machine = outcome.scenario, outcome.exchange, outcome.machine
+    assert scenario is not None
+    outcome.exercised.update({"HR-03", "HR-11", "ER-07"})
+    left_early = outcome.client_gone_at_end and exchange.gone_reason != AFTER_COMPLETE_RESPONSE
+    disconnect_check = "DC-07" if scenario.send_raises_after_leaving else "DC-06"
+    if left_early:
+        outcome.exercised.add(disconnect_check)
+    _body_reading(outcome)
+    if outcome.ending is Ending.TIMED_OUT:
+        waited = f"{outcome.elapsed:.2f} s"
+        if left_early:
+            _add(
+                outcome,
+                disconnect_check,
+                Verdict.FAIL,
+                f"still running {waited} after the client disconnected {exchange.gone_reason}",
+                "the app notices the disconnect and returns",
+            )
+        elif outcome.client_gone_at_end:
+            _add(
+                outcome,
+                "HR-11",
+                Verdict.WARN,
+                f"the response was complete but the app kept running for {waited} (background work?)",
+                "return soon after the final body",
+            )
+        elif exchange.parked_after_body and not machine.started:
+            _add(
+                outcome,
+                "ST-08",
+                Verdict.FAIL,
+                "after the final body chunk (more_body=False) the app waited in receive() and never answered",
+                "process the request once more_body is False",
+            )
+        else:
+            progress = (
+                "never sent http.response.start" if not machine.started else "started but never sent the final body"
+            )
+            _add(
+                outcome,
+                "HR-11",
+                Verdict.FAIL,
+                f"no complete response within {waited}: the app {progress}" + _blocked_note(outcome, outcome.elapsed),
+                "a complete response",
+            )
+        return
+    if _escaped(outcome) and not isinstance(outcome.exception, NotAwaitable):
+        text = outcome.exception_text
+        if left_early:
+            _add(outcome, disconnect_check, Verdict.INFO, f"{text} escaped after the client left (allowed)")
+        elif outcome.client_gone_at_end:
+            _add(
+                outcome,
+                "ER-07",
+                Verdict.WARN,
+                f"{text} escaped after the response was complete",
+                "no exception once the response is done",
+            )
+        else:
+            where = "before the response started" if not machine.started else "mid-response"
+            _add(
+                outcome,
+                "ER-07",
+                Verdict.FAIL,
+                f"{text} escaped {where} while the client was connected",
+                "a response (e.g. 500), not a crash",
+            )
+        return
+    if outcome.ending is Ending.RETURNED and not machine.complete and not left_early:
+        if not machine.started:
+            _add(outcome, "HR-03", Verdict.FAIL, "the app returned without sending any response", "a complete response")
+        else:
+            _add(
+                outcome,
+                "HR-03",
+                Verdict.FAIL,
+                "the app returned before the final body (more_body=False never sent)",
+                "http.response.body with more_body=False",
+            )
+
+
+def _body_reading(outcome: Outcome) -> None:
+    """ST-07: an app that read part of a multi-message body must not answer success."""
+    scenario, exchange, machine = outcome.scenario, outcome.exchange, outcome.machine
+    assert scenario is not None
+    if len(scenario.body) < 2 or exchange.delivered == 0 or scenario.leave is not Leave.AFTER_RESPONSE:
+        return
+    outcome.exercised.update({"ST-07", "ST-08"})
+    if exchange.delivered < exchange.total and machine.complete and (machine.status or 0) < 400:
+        _add(
+            outcome,
+            "ST-07",
+            Verdict.FAIL,
+            f"read {exchange.delivered} of {exchange.total} body messages, then answered {machine.status}",
+            "read until more_body=False before answering",
+        )
+
+
+def _tolerated(outcome: Outcome, check_id: str, situation: str) -> None:
+    outcome.exercised.add(check_id)
+    machine = outcome.machine
+    if _escaped(outcome):
+        _add(outcome, check_id, Verdict.WARN, f"{outcome.exception_text} escaped {situation}", "an answer, not a crash")
+    elif outcome.ending is Ending.TIMED_OUT and not machine.complete:
+        _add(outcome, check_id, Verdict.WARN, f"no complete response {situation}", "an answer")
+    elif machine.status is not None and machine.status >= 500:
+        _add(outcome, check_id, Verdict.WARN, f"answered {machine.status} {situation}", "a non-5xx answer")
+
+
+def _malformed(outcome: Outcome) -> None:
+    if not outcome.exchange.received_malformed:
+        return  # the app never read the body, so it never saw the bad event
+    outcome.exercised.add("ER-06")
+    if outcome.ending is not Ending.RAISED:
+        _add(
+            outcome,
+            "ER-06",
+            Verdict.WARN,
+            "received an http.request whose body is a str and did not raise",
+            "an exception",
+        )
+
+
+def _unknown_scope(outcome: Outcome) -> None:
+    # Messages sent into an unknown scope mean nothing; only the rejection counts.
+    outcome.findings.clear()
+    outcome.exercised = {"SC-17"}
+    sent = sum(1 for event in outcome.trace.events if event.direction == "out")
+    if outcome.ending is Ending.RETURNED:
+        _add(
+            outcome,
+            "SC-17",
+            Verdict.WARN,
+            f"returned normally for scope type 'asgibench.unknown' after sending {sent} message(s)",
+            "raise an exception",
+        )
+    elif outcome.ending is Ending.TIMED_OUT:
+        _add(
+            outcome,
+            "SC-17",
+            Verdict.WARN,
+            "waited instead of rejecting scope type 'asgibench.unknown'",
+            "raise an exception",
+        )
+
+
+def _websocket(outcome: Outcome) -> None:
+    exchange, machine = outcome.exchange, outcome.machine
+    outcome.exercised.update({"WS-10", "WS-13", "ER-07"})
+    sent = any(event.direction == "out" for event in outcome.trace.events)
+    if outcome.ending is Ending.TIMED_OUT:
+        if not machine.answered:
+            observed = "no websocket.accept or websocket.close within the deadline"
+        elif exchange.client_gone:
+            observed = f"still running {outcome.elapsed:.2f} s after the client closed ({exchange.gone_reason})"
+        else:
+            observed = "still running at the deadline"
+        _add(
+            outcome,
+            "WS-13",
+            Verdict.FAIL,
+            observed + _blocked_note(outcome, outcome.elapsed),
+            "answer the handshake; return once the client has gone",
+        )
+    elif _escaped(outcome) and not isinstance(outcome.exception, NotAwaitable):
+        if not sent:
+            _add(outcome, "SC-17", Verdict.INFO, f"websocket unsupported: raised {outcome.exception_text} at once")
+        elif outcome.client_gone_at_end:
+            _add(outcome, "WS-13", Verdict.INFO, f"{outcome.exception_text} escaped after the client closed (allowed)")
+        else:
+            _add(
+                outcome,
+                "ER-07",
+                Verdict.FAIL,
+                f"{outcome.exception_text} escaped while the client was connected",
+                "close the socket, not a crash",
+            )
+    elif outcome.ending is Ending.RETURNED and not machine.answered:
+        _add(
+            outcome,
+            "WS-10",
+            Verdict.WARN,
+            "returned without websocket.accept or websocket.close",
+            "accept or close (servers answer 403 or 500 otherwise)",
+        )
+
+
+def judge_differential(outcomes: list[Outcome]) -> None:
+    """ST-09: requests framed differently must answer as the controls agree."""
+    groups: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        if outcome.scenario is not None and outcome.scenario.differential:
+            groups[outcome.scenario.differential].append(outcome)
+    for group in groups.values():
+        controls = [o for o in group if o.scenario and o.scenario.control and o.machine.complete]
+        if len(controls) < 2:
+            continue
+        statuses = {o.machine.status for o in controls}
+        bodies = {bytes(o.machine.body) for o in controls}
+        for variant in (o for o in group if o.scenario and not o.scenario.control and o.machine.complete):
+            variant.exercised.add("ST-09")
+            reference = controls[0].machine
+            if len(statuses) == 1 and variant.machine.status != reference.status:
+                _add(
+                    variant,
+                    "ST-09",
+                    Verdict.FAIL,
+                    f"answered {variant.machine.status}, but {reference.status} to the body in one message",
+                    f"status {reference.status}",
+                )
+            elif len(statuses) == 1 and len(bodies) == 1 and bytes(variant.machine.body) != bytes(reference.body):
+                _add(
+                    variant,
+                    "ST-09",
+                    Verdict.FAIL,
+                    "body differs from the one-message answer: "
+                    + _first_difference(bytes(reference.body), bytes(variant.machine.body)),
+                    "the same body",
+                )
+            elif len(bodies) > 1:
+                _add(variant, "ST-09", Verdict.INFO, "two identical requests got different bodies; bodies not compared")
+
+
+def _first_difference(expected: bytes, got: bytes) -> str:
+    index = next(
+        (i for i, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b), min(len(expected), len(got))
+    )
+    return (
+        f"{len(got)} bytes vs {len(expected)}, first difference at byte {index}: "
+        f"{got[index : index + 16]!r} vs {expected[index : index + 16]!r}"
+    )
+
+
+def judge_lifespan(run: LifespanRun) -> None:
+    outcome = run.outcome
+    outcome.exercised.update({"LS-09", "LS-10", "LS-12"})
+    if outcome.ending is Ending.NOT_RUN:
+        return
+    own = caused_by_violation(outcome.exception)
+    raised = outcome.exception is not None and not own
+    after = run.state_after_startup
+    if after == IDLE:
+        if raised:
+            _add(outcome, "SC-17", Verdict.INFO, f"lifespan unsupported: raised {outcome.exception_text} at once")
+        elif run.startup_timed_out:
+            _add(outcome, "LS-12", Verdict.FAIL, "never called receive() for lifespan.startup", "a reply to startup")
+        else:
+            _add(outcome, "LS-09", Verdict.INFO, "returned without reading lifespan.startup (treated as unsupported)")
+    elif after == STARTING:
+        if run.startup_timed_out:
+            _add(
+                outcome,
+                "LS-12",
+                Verdict.FAIL,
+                f"no reply to lifespan.startup within {run.deadline:.2f} s",
+                "lifespan.startup.complete or .failed",
+            )
+        elif raised:
+            _add(
+                outcome,
+                "LS-10",
+                Verdict.WARN,
+                f"raised {outcome.exception_text} during startup",
+                "send lifespan.startup.failed",
+            )
+        elif not own:
+            _add(outcome, "LS-09", Verdict.INFO, "returned without answering lifespan.startup")
+    elif after == STARTUP_FAILED:
+        message = next(
+            (
+                e.message.get("message", "")
+                for e in outcome.trace.events
+                if e.direction == "out"
+                and isinstance(e.message, dict)
+                and e.message.get("type") == "lifespan.startup.failed"
+            ),
+            "",
+        )
+        _add(outcome, "LS-09", Verdict.INFO, f"startup failed: {str(message)[:80]!r} (a server would exit here)")
+    elif after == STARTED:
+        _shutdown(run, raised)
+
+
+def _shutdown(run: LifespanRun, raised: bool) -> None:
+    outcome = run.outcome
+    if not run.shutdown_sent:
+        _add(outcome, "LS-09", Verdict.INFO, "the lifespan call ended before lifespan.shutdown was sent")
+    elif run.shutdown_timed_out:
+        _add(
+            outcome,
+            "LS-12",
+            Verdict.FAIL,
+            f"no reply to lifespan.shutdown within {run.deadline:.2f} s",
+            "lifespan.shutdown.complete or .failed",
+        )
+    elif run.state_after_shutdown == STOPPING:
+        if raised:
+            _add(
+                outcome,
+                "LS-10",
+                Verdict.WARN,
+                f"raised {outcome.exception_text} during shutdown",
+                "send lifespan.shutdown.failed",
+            )
+        else:
+            _add(outcome, "LS-09", Verdict.INFO, "returned without answering lifespan.shutdown")
+    elif run.state_after_shutdown == STOPPED and run.returned_after_shutdown is False:
+        _add(outcome, "LS-09", Verdict.INFO, "still running after lifespan.shutdown.complete")

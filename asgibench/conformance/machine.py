@@ -1,0 +1,107 @@
+"""The shared part of the sans-IO state machines that judge what an app sends.
+
+Rules of every machine in this package (as in h11's _state.py):
+
+1. All transitions live in a table: ``{(state, event kind): next state}``.
+   A (state, kind) pair missing from the table is a violation, and a blame
+   function names the check it breaks.
+2. A machine never does I/O and never reads a clock; the harness feeds it the
+   messages, with their position in the trace, and reads back findings.
+3. After a violation the machine stays in its state, so one mistake is reported
+   once and the messages after it are still judged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from asgibench.conformance.findings import Finding, Verdict
+from asgibench.conformance.values import disallowed_values
+
+
+class Machine:
+    """Validates app->server messages of one scope against a transition table."""
+
+    scope_type: ClassVar[str]
+    message_types: ClassVar[frozenset[str]]
+    # Message types that belong to an extension, and the scope key advertising it.
+    extension_keys: ClassVar[Mapping[str, str]] = {}
+    transitions: ClassVar[Mapping[tuple[str, str], str]]
+    initial_state: ClassVar[str]
+
+    def __init__(self, extensions: Mapping[str, Any] | None = None) -> None:
+        self.extensions: Mapping[str, Any] = extensions or {}
+        self.state = self.initial_state
+        self.exercised: set[str] = set()
+
+    def app_sent(self, message: Any, index: int | None = None) -> list[Finding]:
+        """Judge one message the app sent; returns the findings it raised."""
+        findings = self._judge(message)
+        return [_at(finding, index) for finding in findings]
+
+    def _judge(self, message: Any) -> list[Finding]:
+        self.exercised.update({"SC-19", "SC-20", "EX-01"})
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return [
+                Finding(
+                    "SC-19",
+                    Verdict.FAIL,
+                    f"sent {type(message).__name__} {message!r:.60}",
+                    "a dict with a str 'type'",
+                )
+            ]
+        findings = [
+            Finding("SC-20", Verdict.FAIL, problem, "only ASGI value types") for problem in disallowed_values(message)
+        ]
+        message_type: str = message["type"]
+        if message_type not in self.message_types:
+            findings.append(
+                Finding(
+                    "SC-19",
+                    Verdict.FAIL,
+                    f"{message_type!r} is not a message type of the {self.scope_type} scope",
+                    ", ".join(sorted(self.message_types)),
+                )
+            )
+            return findings
+        extension = self.extension_keys.get(message_type)
+        if extension is not None and extension not in self.extensions:
+            findings.append(
+                Finding(
+                    "EX-01",
+                    Verdict.FAIL,
+                    f"sent {message_type!r} but the scope does not advertise {extension!r}",
+                    f"{extension!r} in scope['extensions'] first",
+                )
+            )
+        findings.extend(self.field_findings(message))
+        kind = self.kind_of(message)
+        next_state = self.transitions.get((self.state, kind))
+        if next_state is None:
+            findings.append(self.blame(kind, message_type))
+            return findings
+        self.state = next_state
+        findings.extend(self.after_transition(message, kind))
+        return findings
+
+    # Hooks for each protocol ------------------------------------------------
+
+    def kind_of(self, message: dict[str, Any]) -> str:
+        """The event kind used as the table key (the type, refined by flags)."""
+        return str(message["type"])
+
+    def field_findings(self, message: dict[str, Any]) -> list[Finding]:
+        return []
+
+    def blame(self, kind: str, message_type: str) -> Finding:
+        raise NotImplementedError
+
+    def after_transition(self, message: dict[str, Any], kind: str) -> list[Finding]:
+        return []
+
+
+def _at(finding: Finding, index: int | None) -> Finding:
+    if index is None or finding.message_index is not None:
+        return finding
+    return Finding(finding.check_id, finding.verdict, finding.observed, finding.expected, index)

@@ -1,0 +1,236 @@
+"""The scenarios the fake server drives an app through, as plain data.
+
+A scenario says what the client does (the request, how the body is framed,
+when the client leaves, what ``send()`` does afterwards) and what role it
+plays in the judgement (a normal request, a malformed event, a minimal
+scope...). ``plan`` turns the routes into the ordered list the harness runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from urllib.parse import unquote
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+HTTP_EXTENSIONS = (
+    "http.response.trailers",
+    "http.response.pathsend",
+    "http.response.zerocopysend",
+    "http.response.early_hint",
+)
+DENIAL_EXTENSION = "websocket.http.response"
+
+# A small JSON document, so JSON APIs parse it, and its framings.
+SMALL_BODY = b'{"name": "asgibench", "items": [1, 2, 3], "note": "conformance"}'
+LARGE_BODY = b'{"data": "' + b"a" * (1024 * 1024) + b'"}'
+_LARGE_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    method: str  # an HTTP method, or "WS"
+    path: str  # the raw (percent-encoded) path, without the query
+    query: bytes = b""
+
+    @property
+    def is_websocket(self) -> bool:
+        return self.method == "WS"
+
+    @property
+    def decoded_path(self) -> str:
+        return unquote(self.path)
+
+    def __str__(self) -> str:
+        query = f"?{self.query.decode('latin-1')}" if self.query else ""
+        return f"{'ws' if self.is_websocket else self.method} {self.path}{query}"
+
+
+DEFAULT_ROUTES = (
+    RouteSpec("GET", "/"),
+    RouteSpec("HEAD", "/"),
+    RouteSpec("POST", "/"),
+    RouteSpec("WS", "/"),
+)
+
+
+def parse_route(text: str) -> RouteSpec:
+    """``METHOD:/path`` or ``ws:/path``; raises ValueError with the reason."""
+    method, colon, target = text.partition(":")
+    if not colon or not target.startswith("/"):
+        raise ValueError(f"expected METHOD:/path or ws:/path, got {text!r}")
+    path, _, query = target.partition("?")
+    method = method.upper()
+    if method in {"WS", "WEBSOCKET"}:
+        return RouteSpec("WS", path, query.encode("latin-1"))
+    if method not in HTTP_METHODS:
+        raise ValueError(f"unknown method {method!r} in {text!r} (use {', '.join(sorted(HTTP_METHODS))} or ws)")
+    return RouteSpec(method, path, query.encode("latin-1"))
+
+
+class Leave(StrEnum):
+    """When the client goes away."""
+
+    AFTER_RESPONSE = "after the response"
+    MID_BODY = "part-way through the request body"
+    MID_RESPONSE = "while the response streams"
+
+
+class Role(StrEnum):
+    """How a scenario's outcome is judged (see judge.py)."""
+
+    REQUEST = "request"  # well-formed request: crashes, hangs and framing count
+    MINIMAL_SCOPE = "minimal scope"  # SC-18
+    NO_LIFESPAN = "no lifespan"  # LS-11
+    MALFORMED = "malformed event"  # ER-06
+    UNKNOWN_SCOPE = "unknown scope type"  # SC-17
+    WEBSOCKET = "websocket"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    route: RouteSpec
+    role: Role = Role.REQUEST
+    body: tuple[bytes | str, ...] = (b"",)  # the http.request messages, in order
+    leave: Leave = Leave.AFTER_RESPONSE
+    send_raises_after_leaving: bool = False  # spec 2.4 behaviour
+    spec_version: str = "2.3"
+    extensions: tuple[str, ...] = ()
+    extra_headers: tuple[tuple[bytes, bytes], ...] = ()
+    # Differential group: scenarios sharing a tag must answer alike (ST-09);
+    # "control" marks the two identical requests that tell whether they can.
+    differential: str | None = None
+    control: bool = False
+    ws_vanishes: bool = False  # websocket: the TCP connection is lost (1006)
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def body_length(self) -> int:
+        return sum(len(chunk) for chunk in self.body if isinstance(chunk, bytes))
+
+
+def _split(body: bytes, sizes: list[int]) -> tuple[bytes, ...]:
+    parts: list[bytes] = []
+    position = 0
+    for size in sizes:
+        parts.append(body[position : position + size])
+        position += size
+    parts.append(body[position:])
+    return tuple(parts)
+
+
+def http_scenarios(route: RouteSpec, *, first_of_method: bool) -> list[Scenario]:
+    """The scenarios for one HTTP route."""
+    label = str(route)
+    if route.method in BODY_METHODS:
+        many = (b"", *_split(SMALL_BODY, [1, 4, 0, 15, 7]), b"")
+        large = tuple(LARGE_BODY[i : i + _LARGE_CHUNK] for i in range(0, len(LARGE_BODY), _LARGE_CHUNK))
+        tag = label
+        scenarios = [
+            Scenario(f"{label}, body in one message", route, body=(SMALL_BODY,), differential=tag, control=True),
+            Scenario(
+                f"{label}, body in one message (again)", route, body=(SMALL_BODY,), differential=tag, control=True
+            ),
+            Scenario(f"{label}, body in {len(many)} messages, some empty", route, body=many, differential=tag),
+            Scenario(f"{label}, 1 MiB body in {len(large)} messages", route, body=large),
+            Scenario(f"{label}, client leaves mid-body", route, body=many, leave=Leave.MID_BODY),
+            Scenario(
+                f"{label}, client leaves while the response streams (send raises OSError, spec 2.4)",
+                route,
+                body=(SMALL_BODY,),
+                leave=Leave.MID_RESPONSE,
+                send_raises_after_leaving=True,
+                spec_version="2.4",
+            ),
+        ]
+        if first_of_method:
+            scenarios.append(
+                Scenario(
+                    f"{label}, malformed body (str instead of bytes)", route, role=Role.MALFORMED, body=("not bytes",)
+                )
+            )
+        return scenarios
+    scenarios = [
+        Scenario(label, route),
+        Scenario(
+            f"{label}, client leaves while the response streams (send is a no-op, spec 2.3)",
+            route,
+            leave=Leave.MID_RESPONSE,
+        ),
+        Scenario(
+            f"{label}, client leaves while the response streams (send raises OSError, spec 2.4)",
+            route,
+            leave=Leave.MID_RESPONSE,
+            send_raises_after_leaving=True,
+            spec_version="2.4",
+        ),
+    ]
+    if route.method == "GET":
+        scenarios.append(
+            Scenario(
+                f"{label}, extensions advertised (trailers, pathsend, zerocopysend, early_hint)",
+                route,
+                extensions=HTTP_EXTENSIONS,
+                extra_headers=((b"te", b"trailers"),),
+                spec_version="2.5",
+            )
+        )
+    if route.method == "GET" and first_of_method:
+        scenarios.append(
+            Scenario(f"{label}, only the required scope keys plus an unknown one", route, role=Role.MINIMAL_SCOPE)
+        )
+    return scenarios
+
+
+def websocket_scenarios(route: RouteSpec) -> list[Scenario]:
+    label = str(route)
+    return [
+        Scenario(
+            f"{label}, text and bytes, client closes (send raises after, spec 2.4)",
+            route,
+            role=Role.WEBSOCKET,
+            spec_version="2.4",
+            send_raises_after_leaving=True,
+        ),
+        Scenario(
+            f"{label}, denial-response extension advertised",
+            route,
+            role=Role.WEBSOCKET,
+            spec_version="2.4",
+            extensions=(DENIAL_EXTENSION,),
+            send_raises_after_leaving=True,
+        ),
+        Scenario(
+            f"{label}, connection lost without a close frame (1006)", route, role=Role.WEBSOCKET, ws_vanishes=True
+        ),
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    before_lifespan: tuple[Scenario, ...]
+    during_lifespan: tuple[Scenario, ...]
+
+
+def plan(routes: tuple[RouteSpec, ...]) -> Plan:
+    """Every scenario for these routes, in the order a server would see them."""
+    http_routes = [route for route in routes if not route.is_websocket]
+    ws_routes = [route for route in routes if route.is_websocket]
+    first_get = next((route for route in http_routes if route.method == "GET"), None)
+    before: tuple[Scenario, ...] = ()
+    if first_get is not None:
+        before = (
+            Scenario(f"{first_get}, before lifespan ran, no state in the scope", first_get, role=Role.NO_LIFESPAN),
+        )
+    during: list[Scenario] = []
+    seen_methods: set[str] = set()
+    for route in http_routes:
+        during.extend(http_scenarios(route, first_of_method=route.method not in seen_methods))
+        seen_methods.add(route.method)
+    for route in ws_routes:
+        during.extend(websocket_scenarios(route))
+    unknown = RouteSpec("GET", "/")
+    during.append(Scenario("scope type 'asgibench.unknown'", unknown, role=Role.UNKNOWN_SCOPE))
+    return Plan(before, tuple(during))

@@ -1,0 +1,84 @@
+"""One conformance session: lifespan startup, every scenario, shutdown.
+
+This is the supervising side: it submits each step to the app's loop thread
+and waits a bounded time. A step that overruns its deadline by far means the
+app blocked the loop with synchronous code; the session then stops there and
+marks what is left as not run, instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgibench.conformance.harness import CANCEL_GRACE, App, LifespanRun, LoopThread, prepare, run_scenario
+from asgibench.conformance.outcome import Ending, Outcome
+from asgibench.conformance.scenarios import Plan
+from asgibench.conformance.scope_watch import ScopeWatch
+
+
+@dataclass
+class SessionResult:
+    outcomes: list[Outcome]
+    lifespan: LifespanRun
+    loop_blocked: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+class Session:
+    def __init__(self, app: App, deadline: float) -> None:
+        self.app = app
+        self.deadline = deadline
+        # Beyond this the loop itself is stuck, not just the app's task.
+        self.blocked_limit = max(5.0, 3 * deadline)
+        self.blocked = False
+
+    def run(self, plan: Plan) -> SessionResult:
+        runner = LoopThread()
+        lifespan = LifespanRun(self.app, self.deadline)
+        outcomes: list[Outcome] = []
+        try:
+            for scenario in plan.before_lifespan:
+                outcomes.append(self._scenario(runner, scenario, state=None))
+            self._step(runner, lifespan.startup(), self.deadline)
+            for scenario in plan.during_lifespan:
+                outcomes.append(self._scenario(runner, scenario, state=lifespan.state))
+            self._step(runner, lifespan.shutdown(), 2 * self.deadline)
+        finally:
+            runner.close(blocked=self.blocked)
+        if self.blocked:
+            lifespan.outcome.ending = Ending.NOT_RUN
+        return SessionResult(outcomes, lifespan, loop_blocked=self.blocked)
+
+    def _scenario(self, runner: LoopThread, scenario: Any, state: dict[str, Any] | None) -> Outcome:
+        run = prepare(scenario, state, self.deadline)
+        if self.blocked:
+            run.outcome.trace.note("not run: an earlier scenario blocked the event loop")
+            return run.outcome
+        watch = ScopeWatch(run.scope)
+        finished = self._step(runner, run_scenario(self.app, run, self.deadline), self.deadline)
+        if not finished:
+            run.outcome.ending = Ending.TIMED_OUT
+            run.outcome.loop_blocked = True
+            run.outcome.trace.note(
+                f"the event loop stayed blocked for over {self.blocked_limit:.1f} s "
+                "(synchronous code in the app); the remaining scenarios are not run"
+            )
+            run.outcome.findings.extend(run.exchange.findings)
+        run.outcome.findings.extend(watch.findings(run.scope))
+        run.outcome.exercised.add("SC-16")
+        return run.outcome
+
+    def _step(self, runner: LoopThread, coroutine: Coroutine[Any, Any, None], budget: float) -> bool:
+        if self.blocked:
+            coroutine.close()
+            return False
+        future = runner.submit(coroutine)
+        try:
+            future.result(timeout=budget + CANCEL_GRACE + self.blocked_limit)
+        except concurrent.futures.TimeoutError:
+            self.blocked = True
+            return False
+        return True
