@@ -85,10 +85,15 @@ class HttpExchange(Exchange):
         self.total = len(scenario.body)
         self.parked_after_body = False  # waiting in receive() after the final chunk
         self.received_malformed = False
+        # receive() calls made once the response had started: a disconnect
+        # listener (Starlette's) consumes body messages without acting on them.
+        self.receives_after_start = 0
 
     async def receive(self) -> dict[str, Any]:
         await asyncio.sleep(0)
         self.receive_calls += 1
+        if self.machine.started:
+            self.receives_after_start += 1
         if not self.client_gone and self.delivered < self.total:
             message = self._next_body_message()
             if self.scenario.leave is Leave.MID_BODY and self.delivered == 2:

@@ -83,6 +83,7 @@ async def run_app(
 
     Returns the still-running task when it would not stop when cancelled.
     """
+    outcome.deadline = deadline
     heartbeat = asyncio.ensure_future(_watch_loop_lag(outcome))
     started = time.monotonic()
     task = asyncio.ensure_future(invoke(app, scope, exchange.receive, exchange.send))
@@ -94,6 +95,7 @@ async def run_app(
             _record_end(task, outcome)
             return None
         outcome.ending = Ending.TIMED_OUT
+        outcome.parked_after_body_at_deadline = bool(getattr(exchange, "parked_after_body", False))
         outcome.trace.note(f"deadline of {deadline:.2f} s passed: the app is still running; cancelling it")
         task.cancel()
         await asyncio.wait({task}, timeout=CANCEL_GRACE)

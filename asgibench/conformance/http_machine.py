@@ -78,6 +78,8 @@ class HttpResponseMachine(Machine):
     }
     transitions = HTTP_TRANSITIONS
     initial_state = AWAITING_START
+    flag_keys = ("more_body", "more_trailers", "trailers")
+    opaque_keys = {"http.response.zerocopysend": frozenset({"file"})}  # a file object, by the extension
 
     def __init__(self, extensions: dict[str, Any] | None = None, *, method: str = "GET") -> None:
         super().__init__(extensions)

@@ -14,7 +14,7 @@ from asgibench.conformance.fakeserver import AFTER_COMPLETE_RESPONSE
 from asgibench.conformance.findings import Finding, Verdict
 from asgibench.conformance.harness import LifespanRun
 from asgibench.conformance.lifespan_machine import IDLE, STARTED, STARTING, STARTUP_FAILED, STOPPED, STOPPING
-from asgibench.conformance.outcome import Ending, NotAwaitable, Outcome, caused_by_violation
+from asgibench.conformance.outcome import Ending, NotAwaitable, Outcome, caused_by_disconnect, caused_by_violation
 from asgibench.conformance.scenarios import Leave, Role
 
 
@@ -27,6 +27,8 @@ def judge(outcome: Outcome) -> None:
         _unknown_scope(outcome)
         return
     _return_value(outcome)
+    if scenario.role in {Role.REQUEST, Role.MINIMAL_SCOPE, Role.NO_LIFESPAN}:
+        _late_response(outcome)
     if scenario.role is Role.REQUEST:
         _request(outcome)
     elif scenario.role is Role.MINIMAL_SCOPE:
@@ -45,8 +47,34 @@ def _add(outcome: Outcome, check_id: str, verdict: Verdict, observed: str, expec
 
 
 def _escaped(outcome: Outcome) -> bool:
-    """An exception of the app's own left the app (not one asgibench raised into it)."""
-    return outcome.ending is Ending.RAISED and not caused_by_violation(outcome.exception)
+    """An exception of the app's own left the app.
+
+    Not one asgibench raised into it: a refused message (already reported) or
+    the spec 2.4 ClientDisconnected, which apps may let escape.
+    """
+    exception = outcome.exception
+    return (
+        outcome.ending is Ending.RAISED and not caused_by_violation(exception) and not caused_by_disconnect(exception)
+    )
+
+
+def _late_response(outcome: Outcome) -> None:
+    """HR-11 for a response that did complete, but only after the deadline.
+
+    Synchronous code that blocks the loop can finish its response before the
+    deadline's timer gets a chance to fire; the clock still says it was late.
+    """
+    machine = outcome.machine
+    if outcome.ending is Ending.TIMED_OUT or not machine.complete or outcome.elapsed <= outcome.deadline:
+        return
+    _add(
+        outcome,
+        "HR-11",
+        Verdict.FAIL,
+        f"the response took {outcome.elapsed:.2f} s, past the {outcome.deadline:.2f} s deadline"
+        + _blocked_note(outcome),
+        "a complete response within the deadline",
+    )
 
 
 def _return_value(outcome: Outcome) -> None:
@@ -57,7 +85,7 @@ def _return_value(outcome: Outcome) -> None:
         _add(outcome, "HR-06", Verdict.FAIL, f"the app returned {outcome.return_value!r:.60}", "None")
 
 
-def _blocked_note(outcome: Outcome, deadline_hint: float) -> str:
+def _blocked_note(outcome: Outcome) -> str:
     if outcome.loop_blocked or outcome.max_loop_lag > 0.25:
         return f"; the event loop was blocked for {outcome.max_loop_lag * 1000:.0f} ms (synchronous code in the app)"
     return ""
@@ -90,7 +118,7 @@ def _request(outcome: Outcome) -> None:
                 f"the response was complete but the app kept running for {waited} (background work?)",
                 "return soon after the final body",
             )
-        elif exchange.parked_after_body and not machine.started:
+        elif outcome.parked_after_body_at_deadline and not machine.started:
             _add(
                 outcome,
                 "ST-08",
@@ -106,7 +134,7 @@ def _request(outcome: Outcome) -> None:
                 outcome,
                 "HR-11",
                 Verdict.FAIL,
-                f"no complete response within {waited}: the app {progress}" + _blocked_note(outcome, outcome.elapsed),
+                f"no complete response within {waited}: the app {progress}" + _blocked_note(outcome),
                 "a complete response",
             )
         return
@@ -152,7 +180,8 @@ def _body_reading(outcome: Outcome) -> None:
     if len(scenario.body) < 2 or exchange.delivered == 0 or scenario.leave is not Leave.AFTER_RESPONSE:
         return
     outcome.exercised.update({"ST-07", "ST-08"})
-    if exchange.delivered < exchange.total and machine.complete and (machine.status or 0) < 400:
+    stopped_reading = exchange.receives_after_start == 0
+    if stopped_reading and exchange.delivered < exchange.total and machine.complete and (machine.status or 0) < 400:
         _add(
             outcome,
             "ST-07",
@@ -163,19 +192,56 @@ def _body_reading(outcome: Outcome) -> None:
 
 
 def _tolerated(outcome: Outcome, check_id: str, situation: str) -> None:
+    """Crash or 5xx in a reduced scope; judge_tolerance drops it if the full scope fails too."""
     outcome.exercised.add(check_id)
     machine = outcome.machine
     if _escaped(outcome):
         _add(outcome, check_id, Verdict.WARN, f"{outcome.exception_text} escaped {situation}", "an answer, not a crash")
-    elif outcome.ending is Ending.TIMED_OUT and not machine.complete:
-        _add(outcome, check_id, Verdict.WARN, f"no complete response {situation}", "an answer")
     elif machine.status is not None and machine.status >= 500:
         _add(outcome, check_id, Verdict.WARN, f"answered {machine.status} {situation}", "a non-5xx answer")
 
 
+def _failed_plainly(outcome: Outcome) -> bool:
+    machine = outcome.machine
+    return _escaped(outcome) or (machine.status is not None and machine.status >= 500)
+
+
+def judge_tolerance(outcomes: list[Outcome]) -> None:
+    """SC-18 and LS-11 blame the reduced scope only when the full scope works.
+
+    An app that crashes on every request crashes without optional keys too;
+    that is ER-07's finding, not a missing-key one.
+    """
+    baseline: dict[object, Outcome] = {}
+    for outcome in outcomes:
+        scenario = outcome.scenario
+        if (
+            scenario
+            and scenario.role is Role.REQUEST
+            and not scenario.extensions
+            and scenario.leave is Leave.AFTER_RESPONSE
+        ):
+            baseline.setdefault(scenario.route, outcome)
+    for outcome in outcomes:
+        scenario = outcome.scenario
+        if scenario is None or scenario.role not in {Role.MINIMAL_SCOPE, Role.NO_LIFESPAN}:
+            continue
+        reference = baseline.get(scenario.route)
+        if reference is not None and _failed_plainly(reference):
+            check_id = "SC-18" if scenario.role is Role.MINIMAL_SCOPE else "LS-11"
+            outcome.findings = [f for f in outcome.findings if f.check_id != check_id]
+
+
 def _malformed(outcome: Outcome) -> None:
-    if not outcome.exchange.received_malformed:
-        return  # the app never read the body, so it never saw the bad event
+    # What the app sends after a malformed event is a consequence of asgibench's
+    # own bad input (an echo of a str body, say); only the reaction counts.
+    outcome.findings.clear()
+    outcome.exercised = {"HR-06"}
+    exchange = outcome.exchange
+    if not exchange.received_malformed or exchange.receive_calls > exchange.total:
+        # Never read, or read by a loop that only waits for http.disconnect
+        # (Starlette's listener) and so never looks at the body.
+        return
     outcome.exercised.add("ER-06")
     if outcome.ending is not Ending.RAISED:
         _add(
@@ -225,7 +291,7 @@ def _websocket(outcome: Outcome) -> None:
             outcome,
             "WS-13",
             Verdict.FAIL,
-            observed + _blocked_note(outcome, outcome.elapsed),
+            observed + _blocked_note(outcome),
             "answer the handshake; return once the client has gone",
         )
     elif _escaped(outcome) and not isinstance(outcome.exception, NotAwaitable):

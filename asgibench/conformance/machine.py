@@ -7,8 +7,10 @@ Rules of every machine in this package (as in h11's _state.py):
    function names the check it breaks.
 2. A machine never does I/O and never reads a clock; the harness feeds it the
    messages, with their position in the trace, and reads back findings.
-3. After a violation the machine stays in its state, so one mistake is reported
-   once and the messages after it are still judged.
+3. A message whose flags are broken (``more_body`` not a bool) does not move
+   the machine: which transition was meant is unknown. Any other broken
+   message still moves it (a start with a str status is still the start),
+   so one mistake is reported once and the messages after it are judged.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ class Machine:
     extension_keys: ClassVar[Mapping[str, str]] = {}
     transitions: ClassVar[Mapping[tuple[str, str], str]]
     initial_state: ClassVar[str]
+    # Keys an extension defines to hold objects outside the ASGI value types.
+    opaque_keys: ClassVar[Mapping[str, frozenset[str]]] = {}
+    # Message keys whose value chooses the next state (see rule 3).
+    flag_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, extensions: Mapping[str, Any] | None = None) -> None:
         self.extensions: Mapping[str, Any] = extensions or {}
@@ -51,10 +57,12 @@ class Machine:
                     "a dict with a str 'type'",
                 )
             ]
-        findings = [
-            Finding("SC-20", Verdict.FAIL, problem, "only ASGI value types") for problem in disallowed_values(message)
-        ]
         message_type: str = message["type"]
+        opaque = self.opaque_keys.get(message_type, frozenset())
+        checked = {key: value for key, value in message.items() if key not in opaque}
+        findings = [
+            Finding("SC-20", Verdict.FAIL, problem, "only ASGI value types") for problem in disallowed_values(checked)
+        ]
         if message_type not in self.message_types:
             findings.append(
                 Finding(
@@ -75,7 +83,10 @@ class Machine:
                     f"{extension!r} in scope['extensions'] first",
                 )
             )
-        findings.extend(self.field_findings(message))
+        field_findings = self.field_findings(message)
+        findings.extend(field_findings)
+        if self.flags_broken(message):
+            return findings  # rule 3
         kind = self.kind_of(message)
         next_state = self.transitions.get((self.state, kind))
         if next_state is None:
@@ -93,6 +104,10 @@ class Machine:
 
     def field_findings(self, message: dict[str, Any]) -> list[Finding]:
         return []
+
+    def flags_broken(self, message: dict[str, Any]) -> bool:
+        """The fields that pick the transition hold something other than a bool."""
+        return any(key in message and not isinstance(message[key], bool) for key in self.flag_keys)
 
     def blame(self, kind: str, message_type: str) -> Finding:
         raise NotImplementedError

@@ -44,12 +44,16 @@ class Outcome:
     exchange: Any = None
     machine: Any = None
     client_gone_at_end: bool = False
+    deadline: float = 0.0
+    # At the deadline: was the app parked in receive() after the final chunk?
+    parked_after_body_at_deadline: bool = False
 
     @property
     def exception_text(self) -> str:
         if self.exception is None:
             return ""
-        return f"{type(self.exception).__name__}: {self.exception}"
+        text = str(self.exception)
+        return f"{type(self.exception).__name__}: {text}" if text else type(self.exception).__name__
 
 
 def leaves(exception: BaseException) -> list[BaseException]:

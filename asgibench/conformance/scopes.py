@@ -28,7 +28,8 @@ def http_scope(scenario: Scenario, state: dict[str, Any] | None) -> dict[str, An
     route = scenario.route
     if scenario.role is Role.MINIMAL_SCOPE:
         # Only what www.rst does not call optional, and one key no spec defines.
-        return {
+        # State stays: its absence is LS-11's question, not this one.
+        minimal: dict[str, Any] = {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
@@ -38,6 +39,9 @@ def http_scope(scenario: Scenario, state: dict[str, Any] | None) -> dict[str, An
             "headers": _request_headers(scenario),
             "asgibench.unknown_key": {"note": "servers may add keys no spec defines"},
         }
+        if state is not None:
+            minimal["state"] = state
+        return minimal
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": scenario.spec_version},

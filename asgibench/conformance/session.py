@@ -28,11 +28,11 @@ class SessionResult:
 
 
 class Session:
-    def __init__(self, app: App, deadline: float) -> None:
+    def __init__(self, app: App, deadline: float, blocked_limit: float | None = None) -> None:
         self.app = app
         self.deadline = deadline
         # Beyond this the loop itself is stuck, not just the app's task.
-        self.blocked_limit = max(5.0, 3 * deadline)
+        self.blocked_limit = blocked_limit if blocked_limit is not None else max(5.0, 3 * deadline)
         self.blocked = False
 
     def run(self, plan: Plan) -> SessionResult:

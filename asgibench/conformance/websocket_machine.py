@@ -51,6 +51,7 @@ class WebSocketMachine(Machine):
     }
     transitions = WEBSOCKET_TRANSITIONS
     initial_state = HANDSHAKE
+    flag_keys = ("more_body",)
 
     def __init__(self, extensions: dict[str, Any] | None = None, *, spec_version: str = "2.0") -> None:
         super().__init__(extensions)

@@ -1,0 +1,116 @@
+"""A correct raw ASGI3 app, no framework: the reference for how to do it by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+STREAM_CHUNKS = 5
+
+
+async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        await http(scope, receive, send)
+    elif scope["type"] == "websocket":
+        await websocket(receive, send)
+    elif scope["type"] == "lifespan":
+        await lifespan(scope, receive, send)
+    else:
+        raise RuntimeError(f"unsupported scope type {scope['type']!r}")
+
+
+async def lifespan(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            if "state" in scope:
+                scope["state"]["greeting"] = "hello, world"
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client left first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def respond(send: Send, status: int, body: bytes, content_type: bytes = b"text/plain; charset=utf-8") -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def http(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    method, path = scope["method"], scope["path"]
+    body = await read_body(receive)
+    if body is None:
+        return  # the client left; nobody to answer
+    greeting = scope.get("state", {}).get("greeting", "hello, world")
+    if path == "/" and method in {"GET", "HEAD"}:
+        await respond(send, 200, greeting.encode())
+    elif path in {"/", "/echo"} and method == "POST":
+        document = json.dumps({"received_bytes": len(body)}).encode() if path == "/" else body
+        await respond(send, 200, document, b"application/json" if path == "/" else b"application/octet-stream")
+    elif path == "/stream" and method == "GET":
+        await stream(receive, send)
+    else:
+        await respond(send, 404, b"not found")
+
+
+async def stream(receive: Receive, send: Send) -> None:
+    """Stream chunks; stop as soon as the client leaves (spec 2.3 and 2.4 alike)."""
+    gone = asyncio.Event()
+
+    async def watch_disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.create_task(watch_disconnect())
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        for number in range(STREAM_CHUNKS):
+            if gone.is_set():
+                return
+            await send({"type": "http.response.body", "body": f"chunk {number}\n".encode(), "more_body": True})
+            await asyncio.sleep(0.005)
+        await send({"type": "http.response.body", "body": b""})
+    except OSError:
+        return  # spec 2.4: send() raises once the client has gone
+    finally:
+        watcher.cancel()
+
+
+async def websocket(receive: Receive, send: Send) -> None:
+    message = await receive()
+    assert message["type"] == "websocket.connect"
+    await send({"type": "websocket.accept"})
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") == "bye":
+                await send({"type": "websocket.close", "code": 1000, "reason": "bye"})
+                return
+            if message.get("text") is not None:
+                await send({"type": "websocket.send", "text": message["text"]})
+            else:
+                await send({"type": "websocket.send", "bytes": message.get("bytes") or b""})
+    except OSError:
+        return

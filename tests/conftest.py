@@ -1,0 +1,46 @@
+"""Shared fixtures: deterministic terminal output and a one-call conformance run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from asgibench.conformance import ConformanceReport, ConformConfig, run_conformance
+from asgibench.conformance.scenarios import DEFAULT_ROUTES, parse_route
+
+# Short deadline: the broken apps that hang cost this much per scenario.
+TEST_TIMEOUT = 0.3
+
+
+@pytest.fixture(autouse=True)
+def plain_terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Rich output without colour and at a fixed width, whatever the caller's terminal."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("TERM", "dumb")
+    yield
+
+
+def conform(
+    app: Any, paths: tuple[str, ...] = (), *, timeout: float = TEST_TIMEOUT, strict: bool = False
+) -> ConformanceReport:
+    routes = DEFAULT_ROUTES + tuple(parse_route(path) for path in paths)
+    return run_conformance(app, ConformConfig(routes=routes, timeout=timeout, strict=strict))
+
+
+def verdicts(report: ConformanceReport) -> dict[str, str]:
+    return {result.check.id: result.verdict.value for result in report.checks}
+
+
+def explain(report: ConformanceReport) -> str:
+    """Every non-passing finding, for assertion messages."""
+    lines = []
+    for result in report.checks:
+        for evidence in result.evidence:
+            lines.append(
+                f"{result.check.id} {evidence.finding.verdict.value}: {evidence.scenario}: {evidence.finding.observed}"
+            )
+    return "\n".join(lines)
