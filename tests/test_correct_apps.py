@@ -50,6 +50,7 @@ def test_django_passes_and_its_mixed_case_headers_only_warn() -> None:
         ("tests.apps.extension_apps:raw_extensions", ("GET:/file",)),
         ("tests.apps.extension_apps:http_only", ()),
         ("tests.apps.extension_apps:starlette_files", ("ws:/closes",)),
+        ("tests.apps.extension_apps:endless_events", ("GET:/events",)),
     ],
 )
 def test_correct_use_of_optional_parts_raises_nothing(target: str, paths: tuple[str, ...]) -> None:
@@ -76,3 +77,9 @@ def test_denial_response_and_app_close_are_validated() -> None:
     found = verdicts(conform(load("tests.apps.extension_apps:starlette_files"), ("ws:/closes",)))
     assert found["EX-03"] == "pass"  # Starlette's denial response, when advertised
     assert found["WS-12"] == "pass"  # close code 4000 with a reason
+
+
+def test_an_endless_stream_that_stops_when_the_client_leaves_is_conformant() -> None:
+    found = verdicts(conform(load("tests.apps.extension_apps:endless_events"), ("GET:/events",)))
+    assert found["HR-11"] == "info"  # still streaming at the deadline: a long-lived stream
+    assert found["DC-06"] == "pass" and found["DC-07"] == "pass"

@@ -29,6 +29,8 @@ def judge(outcome: Outcome) -> None:
     _return_value(outcome)
     if scenario.role in {Role.REQUEST, Role.MINIMAL_SCOPE, Role.NO_LIFESPAN}:
         _late_response(outcome)
+    if scenario.role in {Role.MINIMAL_SCOPE, Role.NO_LIFESPAN} and outcome.ending is Ending.TIMED_OUT:
+        _timed_out(outcome, left_early=False, disconnect_check="DC-06")
     if scenario.role is Role.REQUEST:
         _request(outcome)
     elif scenario.role is Role.MINIMAL_SCOPE:
@@ -101,42 +103,7 @@ def _request(outcome: Outcome) -> None:
         outcome.exercised.add(disconnect_check)
     _body_reading(outcome)
     if outcome.ending is Ending.TIMED_OUT:
-        waited = f"{outcome.elapsed:.2f} s"
-        if left_early:
-            _add(
-                outcome,
-                disconnect_check,
-                Verdict.FAIL,
-                f"still running {waited} after the client disconnected {exchange.gone_reason}",
-                "the app notices the disconnect and returns",
-            )
-        elif outcome.client_gone_at_end:
-            _add(
-                outcome,
-                "HR-11",
-                Verdict.WARN,
-                f"the response was complete but the app kept running for {waited} (background work?)",
-                "return soon after the final body",
-            )
-        elif outcome.parked_after_body_at_deadline and not machine.started:
-            _add(
-                outcome,
-                "ST-08",
-                Verdict.FAIL,
-                "after the final body chunk (more_body=False) the app waited in receive() and never answered",
-                "process the request once more_body is False",
-            )
-        else:
-            progress = (
-                "never sent http.response.start" if not machine.started else "started but never sent the final body"
-            )
-            _add(
-                outcome,
-                "HR-11",
-                Verdict.FAIL,
-                f"no complete response within {waited}: the app {progress}" + _blocked_note(outcome),
-                "a complete response",
-            )
+        _timed_out(outcome, left_early, disconnect_check)
         return
     if _escaped(outcome) and not isinstance(outcome.exception, NotAwaitable):
         text = outcome.exception_text
@@ -171,6 +138,64 @@ def _request(outcome: Outcome) -> None:
                 "the app returned before the final body (more_body=False never sent)",
                 "http.response.body with more_body=False",
             )
+
+
+def _timed_out(outcome: Outcome, left_early: bool, disconnect_check: str) -> None:
+    """Why an HTTP scenario ran past its deadline, and which check that breaks."""
+    exchange, machine = outcome.exchange, outcome.machine
+    outcome.exercised.add("HR-11")
+    waited = f"{outcome.elapsed:.2f} s"
+    if left_early:
+        _add(
+            outcome,
+            disconnect_check,
+            Verdict.FAIL,
+            f"still running {waited} after the client disconnected {exchange.gone_reason}",
+            "the app notices the disconnect and returns",
+        )
+    elif outcome.client_gone_at_end:
+        _add(
+            outcome,
+            "HR-11",
+            Verdict.WARN,
+            f"the response was complete but the app kept running for {waited} (background work?)",
+            "return soon after the final body",
+        )
+    elif outcome.parked_after_body_at_deadline and not machine.started:
+        _add(
+            outcome,
+            "ST-08",
+            Verdict.FAIL,
+            "after the final body chunk (more_body=False) the app waited in receive() and never answered",
+            "process the request once more_body is False",
+        )
+    elif _still_streaming(outcome):
+        _add(
+            outcome,
+            "HR-11",
+            Verdict.INFO,
+            f"still streaming at the deadline ({machine.body_messages} body messages so far): a long-lived "
+            "stream; DC-06/DC-07 judge whether it stops when the client leaves",
+        )
+    else:
+        progress = "never sent http.response.start" if not machine.started else "started but never sent the final body"
+        _add(
+            outcome,
+            "HR-11",
+            Verdict.FAIL,
+            f"no complete response within {waited}: the app {progress}" + _blocked_note(outcome),
+            "a complete response",
+        )
+
+
+def _still_streaming(outcome: Outcome) -> bool:
+    """The app was sending body chunks right up to the deadline (SSE, long polls)."""
+    machine = outcome.machine
+    sent_at = [event.at for event in outcome.trace.events if event.direction == "out"]
+    if not machine.started or machine.body_messages < 2 or not sent_at:
+        return False
+    quiet = outcome.elapsed - max(sent_at)
+    return quiet < max(0.25 * outcome.deadline, 0.05)
 
 
 def _body_reading(outcome: Outcome) -> None:

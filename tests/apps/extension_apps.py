@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -75,3 +76,36 @@ starlette_files = Starlette(
         WebSocketRoute("/closes", closes_itself),
     ]
 )
+
+
+async def endless_events(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """Server-sent events forever, until the client goes: correct, and never "complete"."""
+    if scope["type"] == "lifespan":
+        await correct_lifespan(scope, receive, send)
+        return
+    assert scope["type"] == "http", "HTTP only"
+    if scope["path"] != "/events":
+        await read_body(receive)
+        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await read_body(receive)
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        number = 0
+        while not gone.is_set():
+            await send({"type": "http.response.body", "body": f"data: {number}\n\n".encode(), "more_body": True})
+            number += 1
+            await asyncio.sleep(0.01)
+    except OSError:
+        pass
+    finally:
+        watcher.cancel()
