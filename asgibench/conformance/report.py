@@ -202,4 +202,25 @@ def _result(check: Check, outcomes: list[Outcome], strict: bool) -> CheckResult:
         return CheckResult(check, worst, same[0].finding.observed + more, evidence[:_EVIDENCE_KEPT], exercised)
     if exercised:
         return CheckResult(check, Verdict.PASS, f"held in {exercised} scenario(s)", [], exercised)
-    return CheckResult(check, Verdict.NOT_APPLICABLE, "not exercised: no scenario gave the app a chance to break it")
+    return CheckResult(check, Verdict.NOT_APPLICABLE, f"not exercised: {NOT_EXERCISED.get(check.id, _NO_CHANCE)}")
+
+
+_NO_CHANCE = "no scenario gave the app a chance to break it"
+_ADD_STREAM = "no response streamed long enough for the client to leave mid-response (add one: --path GET:/stream)"
+# Why a check may go unexercised, and how to give the app the chance.
+NOT_EXERCISED: dict[str, str] = {
+    "DC-06": "the client never left before the app finished (add a streaming route: --path GET:/stream)",
+    "DC-07": _ADD_STREAM,
+    "ST-07": "the app never read a body sent in several messages (add a route that reads one: --path POST:/items)",
+    "ST-08": "the app never read a body sent in several messages (add a route that reads one: --path POST:/items)",
+    "ST-09": "no route answered both framings of the same body (add one: --path POST:/items)",
+    "ER-06": "the app never looked at the malformed request body",
+    "WS-10": "no WebSocket route was driven",
+    "WS-11": "the app never accepted a WebSocket or sent on one",
+    "WS-12": "the app never sent websocket.close",
+    "EX-03": "the app never sent a WebSocket denial response",
+    "EX-05": "the app never sent trailers",
+    "EX-06": "the app never used http.response.pathsend",
+    "EX-07": "the app never used http.response.zerocopysend",
+    "EX-08": "the app never sent early hints",
+}
