@@ -128,14 +128,16 @@ def broken(
 
 @broken("HR-01", "sends the body before http.response.start")
 async def body_before_start(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send({"type": "http.response.body", "body": b"hello"})
     await send(start())
 
 
 @broken("HR-01", "sends http.response.start twice")
 async def double_start(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start())
     await send(start())
     await send({"type": "http.response.body", "body": b"hello"})
@@ -143,56 +145,64 @@ async def double_start(scope: dict[str, Any], receive: Receive, send: Send) -> N
 
 @broken("HR-02", "status is the string '200'")
 async def status_str(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send({"type": "http.response.start", "status": "200", "headers": []})
     await send({"type": "http.response.body", "body": b"hello"})
 
 
 @broken("HR-02", "header names and values are str")
 async def str_headers(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send({"type": "http.response.start", "status": 200, "headers": [("content-type", "text/plain")]})
     await send({"type": "http.response.body", "body": b"hello"})
 
 
 @broken("HR-02", "a header is a three-item tuple")
 async def header_triple(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1", b"2")]})
     await send({"type": "http.response.body", "body": b"hello"})
 
 
 @broken("HR-02", "sends an HTTP/2 pseudo-header")
 async def pseudo_header(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send({"type": "http.response.start", "status": 200, "headers": [(b":status", b"200")]})
     await send({"type": "http.response.body", "body": b"hello"})
 
 
 @broken("HR-02", "a header value carries CR LF (response splitting)")
 async def header_injection(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send({"type": "http.response.start", "status": 200, "headers": [(b"x-a", b"1\r\nset-cookie: x=1")]})
     await send({"type": "http.response.body", "body": b"hello"})
 
 
 @broken("HR-02", "header name in upper case", verdict="warn")
 async def uppercase_header(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send({"type": "http.response.start", "status": 200, "headers": [(b"Content-Type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"hello"})
 
 
 @broken("HR-03", "body is a str")
 async def str_body(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start())
     await send({"type": "http.response.body", "body": "hello"})
 
 
 @broken("HR-03", "more_body is the int 1")
 async def more_body_int(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start())
     await send({"type": "http.response.body", "body": b"hel", "more_body": 1})
     await send({"type": "http.response.body", "body": b"lo"})
@@ -200,19 +210,22 @@ async def more_body_int(scope: dict[str, Any], receive: Receive, send: Send) -> 
 
 @broken("HR-03", "returns without sending any response")
 async def no_response(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
 
 
 @broken("HR-03", "returns with the response unfinished (more_body=True last)")
 async def unfinished_response(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start())
     await send({"type": "http.response.body", "body": b"hello", "more_body": True})
 
 
 @broken("HR-04", "sends more body after the final one")
 async def body_after_complete(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start())
     await send({"type": "http.response.body", "body": b"hello"})
     await send({"type": "http.response.body", "body": b"again"})
@@ -220,14 +233,16 @@ async def body_after_complete(scope: dict[str, Any], receive: Receive, send: Sen
 
 @broken("HR-05", "Content-Length 100 on a 5-byte body")
 async def content_length_mismatch(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start(200, 100))
     await send({"type": "http.response.body", "body": b"hello"})
 
 
 @broken("HR-05", "sets Transfer-Encoding itself", verdict="warn")
 async def transfer_encoding(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send({"type": "http.response.start", "status": 200, "headers": [(b"transfer-encoding", b"gzip")]})
     await send({"type": "http.response.body", "body": b"hello"})
 
@@ -238,15 +253,17 @@ async def returns_value(scope: dict[str, Any], receive: Receive, send: Send) -> 
     return "done"
 
 
-@broken("HR-11", "never sends anything and never returns", also=("DC-06",))
+@broken("HR-11", "never sends anything and never returns")
 async def never_responds(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await asyncio.Event().wait()
 
 
 @broken("HR-11", "blocks the event loop with time.sleep when lifespan did not warm it up")
 async def blocks_event_loop(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     if "state" not in scope:
         time.sleep(0.7)  # loads its model synchronously, in the request
     await send(start(200, 5))
@@ -289,7 +306,8 @@ async def hangs_after_disconnect(scope: dict[str, Any], receive: Receive, send: 
 
 @broken("DC-07", "retries send() forever after it raised OSError", paths=("GET:/stream",))
 async def retries_after_oserror(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start())
     for number in range(3):
         message = {"type": "http.response.body", "body": b"chunk", "more_body": number < 2}
@@ -334,7 +352,8 @@ async def raises_in_startup(scope: dict[str, Any], receive: Receive, send: Send)
 @broken("LS-11", "needs lifespan state: crashes when the scope has none", verdict="warn")
 async def needs_lifespan_state(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     greeting = scope["state"].get("greeting", "hello").encode()
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start(200, len(greeting)))
     await send({"type": "http.response.body", "body": greeting})
 
@@ -408,7 +427,8 @@ async def ws_ignores_disconnect(scope: dict[str, Any], receive: Receive, send: S
 
 @broken("ER-07", "raises mid-stream, after the start")
 async def exception_mid_stream(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start())
     await send({"type": "http.response.body", "body": b"hel", "more_body": True})
     raise ValueError("template failed to render")
@@ -416,7 +436,8 @@ async def exception_mid_stream(scope: dict[str, Any], receive: Receive, send: Se
 
 @broken("ER-07", "raises before starting the response")
 async def exception_before_start(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     raise KeyError("user_id")
 
 
@@ -462,20 +483,23 @@ BROKEN_APPS.append(
 @broken("SC-18", "crashes when the optional 'client' key is absent", verdict="warn")
 async def needs_client_key(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     host = scope["client"][0].encode()
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start(200, len(host)))
     await send({"type": "http.response.body", "body": host})
 
 
 @broken("SC-19", "sends an unknown message type")
 async def unknown_message_type(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send({"type": "http.response.begin", "status": 200})
 
 
 @broken("SC-20", "puts a NaN float in a message")
 async def nan_in_message(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send({**start(200, 5), "x-timing": math.nan})
     await send({"type": "http.response.body", "body": b"hello"})
 
@@ -485,14 +509,16 @@ async def nan_in_message(scope: dict[str, Any], receive: Receive, send: Send) ->
 
 @broken("EX-01", "sends pathsend when the scope does not advertise it")
 async def unadvertised_pathsend(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start())
     await send({"type": "http.response.pathsend", "path": __file__})
 
 
 @broken("EX-05", "sends trailers without declaring trailers=True")
 async def undeclared_trailers(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start(200, 5))
     await send({"type": "http.response.body", "body": b"hello"})
     if "http.response.trailers" in scope.get("extensions", {}):
@@ -501,7 +527,8 @@ async def undeclared_trailers(scope: dict[str, Any], receive: Receive, send: Sen
 
 @broken("EX-06", "pathsend with a relative path")
 async def relative_pathsend(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start())
     if "http.response.pathsend" in scope.get("extensions", {}):
         await send({"type": "http.response.pathsend", "path": "tests/broken_apps.py"})
@@ -511,7 +538,8 @@ async def relative_pathsend(scope: dict[str, Any], receive: Receive, send: Send)
 
 @broken("EX-07", "zerocopysend with a path string instead of a file")
 async def zerocopysend_without_file(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     await send(start())
     if "http.response.zerocopysend" in scope.get("extensions", {}):
         await send({"type": "http.response.zerocopysend", "file": __file__})
@@ -521,7 +549,8 @@ async def zerocopysend_without_file(scope: dict[str, Any], receive: Receive, sen
 
 @broken("EX-08", "early hint links are str, not bytes")
 async def early_hint_str_links(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
     if "http.response.early_hint" in scope.get("extensions", {}):
         await send({"type": "http.response.early_hint", "links": ["</style.css>; rel=preload"]})
     await send(start(200, 5))
