@@ -76,13 +76,8 @@ async def _cancel_all() -> None:
         await asyncio.wait(tasks, timeout=CANCEL_GRACE)
 
 
-async def run_app(
-    app: App, scope: dict[str, Any], exchange: Exchange, outcome: Outcome, deadline: float
-) -> asyncio.Task[Any] | None:
-    """Run one app call until it ends or the deadline passes; fill ``outcome``.
-
-    Returns the still-running task when it would not stop when cancelled.
-    """
+async def run_app(app: App, scope: dict[str, Any], exchange: Exchange, outcome: Outcome, deadline: float) -> None:
+    """Run one app call until it ends or the deadline passes; fill ``outcome``."""
     outcome.deadline = deadline
     heartbeat = asyncio.ensure_future(_watch_loop_lag(outcome))
     started = time.monotonic()
@@ -93,7 +88,7 @@ async def run_app(
         outcome.client_gone_at_end = exchange.client_gone
         if done:
             _record_end(task, outcome)
-            return None
+            return
         outcome.ending = Ending.TIMED_OUT
         outcome.parked_after_body_at_deadline = bool(getattr(exchange, "parked_after_body", False))
         outcome.trace.note(f"deadline of {deadline:.2f} s passed: the app is still running; cancelling it")
@@ -101,10 +96,8 @@ async def run_app(
         await asyncio.wait({task}, timeout=CANCEL_GRACE)
         if not task.done():
             outcome.trace.note("the app ignored cancellation and is still running")
-            return task
-        if not task.cancelled():
+        elif not task.cancelled():
             task.exception()  # retrieved, so asyncio does not log it as lost
-        return None
     finally:
         heartbeat.cancel()
 

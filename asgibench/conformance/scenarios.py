@@ -8,7 +8,7 @@ scope...). ``plan`` turns the routes into the ordered list the harness runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import unquote
 
@@ -104,7 +104,6 @@ class Scenario:
     differential: str | None = None
     control: bool = False
     ws_vanishes: bool = False  # websocket: the TCP connection is lost (1006)
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def body_length(self) -> int:
