@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reference_apps.raw_app import read_body
+from reference_apps.raw_app import websocket as reference_websocket
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -42,19 +43,7 @@ async def correct_http(scope: dict[str, Any], receive: Receive, send: Send) -> N
 
 
 async def correct_websocket(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await receive()
-    await send({"type": "websocket.accept"})
-    while True:
-        message = await receive()
-        if message["type"] == "websocket.disconnect":
-            return
-        try:
-            if message.get("text") is not None:
-                await send({"type": "websocket.send", "text": message["text"]})
-            else:
-                await send({"type": "websocket.send", "bytes": message.get("bytes") or b""})
-        except OSError:
-            return
+    await reference_websocket(receive, send)
 
 
 async def correct_lifespan(scope: dict[str, Any], receive: Receive, send: Send) -> None:
