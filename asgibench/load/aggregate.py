@@ -1,0 +1,122 @@
+"""The parent's side of the workers' intervals: merge them by adding, second by second.
+
+Workers send one interval per second; an interval is complete when every
+worker still running has sent it. Its histograms are added into the run's
+totals (never percentiles averaged) and it becomes one row of the timeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from asgibench.load.http1 import ERROR_KINDS
+from asgibench.load.recorder import new_histogram
+
+
+@dataclass
+class Second:
+    """One row of the timeline: every worker's interval for that second, merged."""
+
+    index: int
+    start: float
+    end: float
+    responses: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    bytes_received: int = 0
+    cpu_seconds: float = 0.0  # the busiest worker's
+    latency: HdrHistogram = field(default_factory=new_histogram)
+    lag_max_us: int = 0
+
+    @property
+    def error_total(self) -> int:
+        return sum(self.errors.values())
+
+    def row(self) -> dict[str, Any]:
+        length = max(self.end - self.start, 1e-9)
+        has = self.latency.total_count > 0
+        return {
+            "second": self.index,
+            "start_s": round(self.start, 3),
+            "end_s": round(self.end, 3),
+            "requests": self.responses,
+            "rps": round(self.responses / length, 1),
+            "errors": self.error_total,
+            "errors_by_kind": dict(self.errors),
+            "bytes_received": self.bytes_received,
+            "p50_ms": self.latency.get_value_at_percentile(50) / 1000 if has else None,
+            "p99_ms": self.latency.get_value_at_percentile(99) / 1000 if has else None,
+            "max_ms": self.latency.get_max_value() / 1000 if has else None,
+            "generator_cpu": round(self.cpu_seconds / length, 3),
+            "generator_lag_max_ms": self.lag_max_us / 1000,
+        }
+
+
+class Aggregate:
+    """Totals and timeline of a run, built as intervals arrive."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.finished: set[int] = set()
+        self.latency = new_histogram()
+        self.service = new_histogram()
+        self.lag = new_histogram()
+        self.errors = dict.fromkeys(ERROR_KINDS, 0)
+        self.responses = 0
+        self.bytes_received = 0
+        self.bytes_sent = 0
+        self.cpu_seconds = [0.0] * workers
+        self.timeline: list[dict[str, Any]] = []  # rows only: a second's histogram is dropped once merged
+        self._open: dict[int, tuple[Second, set[int]]] = {}
+
+    def add(self, interval: dict[str, Any]) -> list[Second]:
+        """Take one worker's interval; returns the seconds this completes, in order."""
+        index, worker = interval["index"], interval["worker"]
+        second, reported = self._open.setdefault(index, (Second(index, interval["start"], interval["end"]), set()))
+        reported.add(worker)
+        second.end = max(second.end, interval["end"])
+        second.responses += interval["responses"]
+        second.bytes_received += interval["bytes_received"]
+        second.cpu_seconds = max(second.cpu_seconds, interval["cpu_seconds"])
+        for kind, count in interval["errors"].items():
+            second.errors[kind] = second.errors.get(kind, 0) + count
+            self.errors[kind] += count
+        self.responses += interval["responses"]
+        self.bytes_received += interval["bytes_received"]
+        self.bytes_sent += interval["bytes_sent"]
+        self.cpu_seconds[worker] += interval["cpu_seconds"]
+        if interval["latency"]:
+            decoded = HdrHistogram.decode(interval["latency"])
+            second.latency.add(decoded)
+            self.latency.add(decoded)
+        if interval["service"]:
+            self.service.add(HdrHistogram.decode(interval["service"]))
+        if interval["lag"]:
+            lag = HdrHistogram.decode(interval["lag"])
+            self.lag.add(lag)
+            second.lag_max_us = max(second.lag_max_us, lag.get_max_value())
+        return self._complete()
+
+    def worker_finished(self, worker: int) -> list[Second]:
+        self.finished.add(worker)
+        return self._complete()
+
+    def _complete(self) -> list[Second]:
+        done = []
+        for index in sorted(self._open):
+            second, reported = self._open[index]
+            if len(reported | self.finished) < self.workers:
+                break
+            del self._open[index]
+            self.timeline.append(second.row())
+            done.append(second)
+        return done
+
+    def drain(self) -> list[Second]:
+        """Whatever is still open (workers that died mid-second): complete it as it is."""
+        done = [second for _, (second, _) in sorted(self._open.items())]
+        self._open.clear()
+        self.timeline.extend(second.row() for second in done)
+        return done

@@ -1,0 +1,118 @@
+"""The load command's configuration: frozen records the CLI and scenario files fill in.
+
+Library users build a ``LoadConfig`` directly and call ``run_load`` with it;
+the CLI is only one way to fill one in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Model = Literal["closed", "open"]
+
+DEFAULT_TARGET = "http://127.0.0.1:8000/"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where the load goes: a TCP host and port, or a Unix socket path."""
+
+    url: str
+    scheme: Literal["http", "https", "unix"]
+    host: str
+    port: int
+    path: str
+    unix_path: str | None = None
+
+    @property
+    def host_header(self) -> str:
+        if self.scheme == "unix":
+            return "localhost"
+        default = 443 if self.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == default else f"{host}:{self.port}"
+
+    @property
+    def display(self) -> str:
+        return self.url
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    """One kind of request in the mix; ``weight`` is its share of the traffic."""
+
+    method: str = "GET"
+    path: str | None = None  # None: the target's own path
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    weight: float = 1.0
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """Move linearly to ``target`` (requests/s in the open model, VUs in the closed) over ``duration`` seconds."""
+
+    duration: float
+    target: float
+
+
+@dataclass(frozen=True, slots=True)
+class LoadConfig:
+    target: Target
+    model: Model = "closed"
+    vus: int = 10
+    rate: float = 0.0
+    duration: float = 10.0
+    warmup: float = 0.0
+    timeout: float = 10.0
+    think: float = 0.0
+    workers: int = 1
+    connections: int = 0  # open model: connections opened up front (0: as needed)
+    max_connections: int = 1024  # open model: the pool never grows past this
+    requests: tuple[RequestSpec, ...] = (RequestSpec(),)
+    stages: tuple[Stage, ...] = ()
+    thresholds: tuple[str, ...] = ()
+    abort_on_fail: bool = False
+    insecure: bool = False
+    target_source: str = "argument"  # where the target came from, said in the output
+    scenario_path: str | None = None
+
+    @property
+    def measured_duration(self) -> float:
+        """Seconds recorded: stages replace --duration when given; warm-up is never recorded."""
+        if self.stages:
+            return sum(stage.duration for stage in self.stages)
+        return self.duration
+
+    def describe(self) -> dict[str, object]:
+        """The configuration as plain data, for the result file."""
+        return {
+            "target": self.target.url,
+            "target_source": self.target_source,
+            "scenario": self.scenario_path,
+            "model": self.model,
+            "vus": self.vus if self.model == "closed" else None,
+            "rate": self.rate if self.model == "open" else None,
+            "duration_s": self.measured_duration,
+            "warmup_s": self.warmup,
+            "timeout_s": self.timeout,
+            "think_s": self.think,
+            "workers": self.workers,
+            "connections": self.connections,
+            "max_connections": self.max_connections,
+            "stages": [{"duration_s": stage.duration, "target": stage.target} for stage in self.stages],
+            "requests": [
+                {
+                    "name": request.name,
+                    "method": request.method,
+                    "path": request.path or self.target.path,
+                    "headers": [list(header) for header in request.headers],
+                    "body_bytes": len(request.body),
+                    "weight": request.weight,
+                }
+                for request in self.requests
+            ],
+            "thresholds": list(self.thresholds),
+        }

@@ -1,0 +1,134 @@
+"""Thresholds (``p99<50ms``, ``error_rate<0.1%``, ``rps>1000``): parsing and verdicts. Pure.
+
+A threshold names a metric of the run's summary, a comparison and a limit
+with its unit. Latencies are compared in milliseconds, rates as fractions.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+_SYNTAX = re.compile(r"^\s*([a-z_][a-z0-9_.]*)\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+)\s*([a-z%]*)\s*$")
+_LATENCY_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+_LATENCY_NAMES = {"min", "mean", "max"}
+_PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
+
+METRICS_HELP = (
+    "metrics: p50 p90 p99 p99.9 (any pNN), min, mean, max, service_p99 (open model), rps, requests, errors, error_rate"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    text: str
+    metric: str  # a latency ("p99", "service_p99", "max"), "rps", "requests", "errors" or "error_rate"
+    comparison: str
+    limit: float  # milliseconds for latencies, a fraction for error_rate, a number otherwise
+    unit: str  # "ms", "fraction" or "count"
+
+    @property
+    def can_abort(self) -> bool:
+        """Whether a breach part-way through a run already decides it (throughput is judged at the end)."""
+        return self.metric not in ("rps", "requests")
+
+    def holds(self, observed: float) -> bool:
+        return _OPERATORS[self.comparison](observed, self.limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    threshold: Threshold
+    observed: float | None
+    passed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold.text,
+            "metric": self.threshold.metric,
+            "comparison": self.threshold.comparison,
+            "limit": self.threshold.limit,
+            "unit": self.threshold.unit,
+            "observed": self.observed,
+            "passed": self.passed,
+        }
+
+
+def parse_threshold(text: str) -> Threshold:
+    match = _SYNTAX.match(text.lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a threshold; write it as metric, comparison, limit: 'p99<50ms'")
+    metric, comparison, number, unit = match.groups()
+    limit = float(number)
+    latency_name = metric.removeprefix("service_")
+    if _PERCENTILE.match(latency_name) or latency_name in _LATENCY_NAMES:
+        if unit not in _LATENCY_UNITS:
+            raise ValueError(f"{text!r}: give the latency a unit, us, ms or s (as in {metric}<50ms)")
+        return Threshold(text, metric, comparison, limit * _LATENCY_UNITS[unit], "ms")
+    if metric == "error_rate":
+        if unit == "%":
+            limit /= 100
+        elif unit:
+            raise ValueError(f"{text!r}: error_rate takes a percentage (0.1%) or a fraction (0.001)")
+        return Threshold(text, metric, comparison, limit, "fraction")
+    if metric in ("rps", "requests", "errors"):
+        if unit:
+            raise ValueError(f"{text!r}: {metric} takes a plain number, no unit")
+        return Threshold(text, metric, comparison, limit, "count")
+    raise ValueError(f"{text!r}: unknown metric {metric!r} ({METRICS_HELP})")
+
+
+def observe(threshold: Threshold, summary: Mapping[str, Any]) -> float | None:
+    """The value of the threshold's metric in a result summary (None when the run lacks it)."""
+    metric = threshold.metric
+    if metric == "rps":
+        return float(summary["rps"])
+    if metric == "requests":
+        return float(summary["requests"])
+    if metric == "errors":
+        return float(summary["errors"]["total"])
+    if metric == "error_rate":
+        return float(summary["error_rate"])
+    table = summary.get("service_time_ms") if metric.startswith("service_") else summary.get("latency_ms")
+    if not table:
+        return None
+    name = metric.removeprefix("service_")
+    if name in table:
+        value = table[name]
+        return None if value is None else float(value)
+    percentiles = table.get("percentiles", {})
+    key = percentile_key(float(name[1:]))
+    value = percentiles.get(key)
+    return None if value is None else float(value)
+
+
+def evaluate(thresholds: tuple[Threshold, ...], summary: Mapping[str, Any]) -> list[Verdict]:
+    verdicts = []
+    for threshold in thresholds:
+        observed = observe(threshold, summary)
+        verdicts.append(Verdict(threshold, observed, observed is not None and threshold.holds(observed)))
+    return verdicts
+
+
+def percentiles_wanted(thresholds: tuple[Threshold, ...]) -> set[float]:
+    """Percentiles the thresholds need beyond the standard ones a summary always has."""
+    wanted = set()
+    for threshold in thresholds:
+        name = threshold.metric.removeprefix("service_")
+        if _PERCENTILE.match(name):
+            wanted.add(float(name[1:]))
+    return wanted
+
+
+def percentile_key(percentile: float) -> str:
+    """How summaries name a percentile: 99.9 as "99.9", 50.0 as "50"."""
+    return f"{percentile:g}"

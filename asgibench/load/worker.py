@@ -1,0 +1,113 @@
+"""One load worker process: an event loop (uvloop) running one model's driver.
+
+The parent talks to a worker over a pipe. The worker says ``ready`` once its
+first connections are open, waits for ``go`` (a shared CLOCK_MONOTONIC time
+zero, so all workers keep one schedule), then sends an ``interval`` message
+each second and a ``done`` message at the end. ``stop`` ends it early, keeping
+what it measured. Ctrl-C is the parent's to handle: workers ignore SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import signal
+import time
+from multiprocessing.connection import Connection as Channel
+from typing import Any
+
+from asgibench.load.config import LoadConfig
+from asgibench.load.driver import Driver
+
+READY_WAIT = 5.0  # seconds a worker waits for its up-front connections before saying ready anyway
+
+
+def worker_main(channel: Channel) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    orders = channel.recv()
+    config: LoadConfig = orders["config"]
+    worker: int = orders["worker"]
+    workers: int = orders["workers"]
+    cpu: int | None = orders["cpu"]
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    raise_file_limit()
+    try:
+        import uvloop
+
+        uvloop.run(_serve(config, worker, workers, channel))
+    except Exception as error:  # reported to the parent, which prints it and keeps other workers' results
+        channel.send({"type": "failed", "worker": worker, "message": f"{type(error).__name__}: {error}"})
+        raise
+    finally:
+        channel.close()
+
+
+def raise_file_limit() -> int:
+    """Raise the soft limit on open files to the hard limit (each connection is one); returns it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+async def _serve(config: LoadConfig, worker: int, workers: int, channel: Channel) -> None:
+    from asgibench.load.closed_model import ClosedModel
+    from asgibench.load.open_model import OpenModel
+
+    loop = asyncio.get_running_loop()
+    driver: Driver
+    if config.model == "open":
+        driver = OpenModel(config, worker=worker, workers=workers, emit=channel.send)
+        driver.prepare()
+        deadline = time.monotonic() + READY_WAIT
+        while any(connection.transport is None for connection in driver.connections) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+    else:
+        driver = ClosedModel(config, worker=worker, workers=workers, emit=channel.send)
+
+    messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    def readable() -> None:
+        try:
+            messages.put_nowait(channel.recv())
+        except EOFError:  # the parent is gone: stop, nothing will read the results
+            loop.remove_reader(channel.fileno())
+            messages.put_nowait({"type": "stop"})
+
+    loop.add_reader(channel.fileno(), readable)
+    channel.send({"type": "ready", "worker": worker})
+    message = await messages.get()
+    if message["type"] != "go":
+        return
+    # perf_counter and monotonic are both CLOCK_MONOTONIC on Linux; the offset keeps this honest elsewhere.
+    origin = message["origin"] + (time.perf_counter() - time.monotonic())
+
+    async def listen() -> None:
+        while True:
+            if (await messages.get())["type"] == "stop":
+                driver.stop()
+                return
+
+    listener = loop.create_task(listen())
+    await driver.run(origin, warmup=config.warmup, duration=config.measured_duration)
+    listener.cancel()
+    channel.send(
+        {
+            "type": "done",
+            "worker": worker,
+            "interrupted": driver.interrupted,
+            "connections_opened": driver.connections_opened,
+        }
+    )
+
+
+if __name__ == "__main__":
+    import sys
+
+    worker_main(Channel(int(sys.argv[1])))
