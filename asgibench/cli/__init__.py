@@ -39,8 +39,9 @@ def _root(
 
 
 from asgibench.cli import conform as _conform  # noqa: E402  (registers the command)
+from asgibench.cli import load as _load  # noqa: E402
 
-__all__ = ["app", "main", "_conform"]
+__all__ = ["app", "main", "_conform", "_load"]
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ class Second:
     cpu_seconds: float = 0.0  # the busiest worker's
     latency: HdrHistogram = field(default_factory=new_histogram)
     lag_max_us: int = 0
+    rss_bytes: int = 0  # the largest worker's resident memory at the end of the second
 
     @property
     def error_total(self) -> int:
@@ -51,6 +52,7 @@ class Second:
             "max_ms": self.latency.get_max_value() / 1000 if has else None,
             "generator_cpu": round(self.cpu_seconds / length, 3),
             "generator_lag_max_ms": self.lag_max_us / 1000,
+            "generator_rss_mib": round(self.rss_bytes / 2**20, 1),
         }
 
 
@@ -63,6 +65,7 @@ class Aggregate:
         self.latency = new_histogram()
         self.service = new_histogram()
         self.lag = new_histogram()
+        self.lateness = new_histogram()
         self.errors = dict.fromkeys(ERROR_KINDS, 0)
         self.responses = 0
         self.bytes_received = 0
@@ -80,6 +83,7 @@ class Aggregate:
         second.responses += interval["responses"]
         second.bytes_received += interval["bytes_received"]
         second.cpu_seconds = max(second.cpu_seconds, interval["cpu_seconds"])
+        second.rss_bytes = max(second.rss_bytes, interval.get("rss_bytes", 0))
         for kind, count in interval["errors"].items():
             second.errors[kind] = second.errors.get(kind, 0) + count
             self.errors[kind] += count
@@ -97,6 +101,8 @@ class Aggregate:
             lag = HdrHistogram.decode(interval["lag"])
             self.lag.add(lag)
             second.lag_max_us = max(second.lag_max_us, lag.get_max_value())
+        if interval.get("lateness"):
+            self.lateness.add(HdrHistogram.decode(interval["lateness"]))
         return self._complete()
 
     def worker_finished(self, worker: int) -> list[Second]:

@@ -78,6 +78,8 @@ class OpenModel(Driver):
             if not connection.closed:
                 connection.scheduled = due
                 connection.write(self.next_request(), now)
+                if due >= self.measure_from:
+                    self.recorder.lateness.append(int((now - due) * 1_000_000) if now > due else 1)
                 return
         if self.pool < self.max_connections:
             self.pool += 1

@@ -9,6 +9,7 @@ sent to the parent, which merges intervals from all workers by adding them.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from typing import Any
@@ -21,6 +22,16 @@ from asgibench.load.http1 import ERROR_KINDS
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000
 SIGNIFICANT_DIGITS = 3
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux), so a run's timeline shows whether memory stays flat."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def new_histogram() -> HdrHistogram:
@@ -40,6 +51,8 @@ class Recorder:
         self.latencies: list[int] = []
         self.service_times: list[int] = []
         self.lags: list[int] = []
+        # Open model: how late requests were written when a connection was free (the generator's own delay).
+        self.lateness: list[int] = []
         self.errors: dict[str, int] = dict.fromkeys(ERROR_KINDS, 0)
         self.bytes_received = 0
         self.bytes_sent = 0
@@ -47,6 +60,7 @@ class Recorder:
         self.latency = new_histogram()
         self.service = new_histogram() if with_service_time else None
         self.lag = new_histogram()
+        self.late = new_histogram()
         self.responses = 0
         self._cpu_mark = time.process_time()
 
@@ -65,6 +79,9 @@ class Recorder:
         if self.lags:
             lags, self.lags = self.lags, []
             record_all(self.lag, lags)
+        if self.lateness:
+            lateness, self.lateness = self.lateness, []
+            record_all(self.late, lateness)
 
     def close_interval(self, index: int, *, start: float, end: float) -> dict[str, Any]:
         """Everything recorded since the last call, as plain data for the parent; then start afresh."""
@@ -79,9 +96,11 @@ class Recorder:
             "bytes_received": self.bytes_received,
             "bytes_sent": self.bytes_sent,
             "cpu_seconds": cpu - self._cpu_mark,
+            "rss_bytes": resident_bytes(),
             "latency": self.latency.encode() if self.responses else None,
             "service": self.service.encode() if self.service is not None and self.service.total_count else None,
             "lag": self.lag.encode() if self.lag.total_count else None,
+            "lateness": self.late.encode() if self.late.total_count else None,
         }
         self._cpu_mark = cpu
         self.responses = 0
@@ -91,4 +110,5 @@ class Recorder:
         if self.service is not None:
             self.service.reset()
         self.lag.reset()
+        self.late.reset()
         return payload

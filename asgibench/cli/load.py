@@ -1,0 +1,164 @@
+"""``asgibench load [TARGET]``: load a running server and report throughput and honest tails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from asgibench.cli import app
+from asgibench.errors import AsgibenchError
+
+# Ctrl-C: the partial result is saved and the exit code says the run was interrupted.
+EXIT_INTERRUPTED = 130
+
+
+@app.command(no_args_is_help=False)
+def load(
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[TARGET]",
+            help="http(s)://host:port/path or unix:/path.sock. Default: --scenario's target, else "
+            "[tool.asgibench] target in ./pyproject.toml, else http://127.0.0.1:8000/.",
+        ),
+    ] = None,
+    vus: Annotated[
+        int | None, typer.Option("--vus", help="Closed model: virtual users, each on its own keep-alive connection.")
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option("--rate", help="Open model: requests per second, latency measured from when each was due."),
+    ] = None,
+    duration: Annotated[str | None, typer.Option("--duration", "-d", help="Measured time, e.g. 30s, 2m.")] = None,
+    warmup: Annotated[str | None, typer.Option("--warmup", help="Load run first and not recorded, e.g. 5s.")] = None,
+    timeout: Annotated[str | None, typer.Option("--timeout", help="Per request (default 10s).")] = None,
+    think: Annotated[str | None, typer.Option("--think", help="Closed model: pause between a VU's requests.")] = None,
+    workers: Annotated[
+        str | None, typer.Option("--workers", help="Generator processes: a number, or 'auto' for one per core.")
+    ] = None,
+    connections: Annotated[
+        int | None, typer.Option("--connections", help="Open model: connections opened before the start.")
+    ] = None,
+    max_connections: Annotated[
+        int | None, typer.Option("--max-connections", help="Open model: the most connections (default 1024).")
+    ] = None,
+    headers: Annotated[
+        list[str] | None, typer.Option("--header", "-H", metavar="'NAME: VALUE'", help="Add a header (repeatable).")
+    ] = None,
+    method: Annotated[str | None, typer.Option("--method", "-X", help="HTTP method (default GET).")] = None,
+    body: Annotated[str | None, typer.Option("--body", help="Request body.")] = None,
+    body_file: Annotated[Path | None, typer.Option("--body-file", help="Request body from a file.")] = None,
+    scenario: Annotated[
+        Path | None, typer.Option("--scenario", "-s", help="A scenario file (TOML): target, model, stages, requests.")
+    ] = None,
+    thresholds: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            "-t",
+            metavar="EXPR",
+            help="Pass/fail rule checked at the end, e.g. 'p99<50ms', 'error_rate<0.1%', 'rps>1000' (repeatable).",
+        ),
+    ] = None,
+    abort_on_fail: Annotated[
+        bool, typer.Option("--abort-on-fail", help="Stop as soon as a threshold fails (checked each second).")
+    ] = False,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", metavar="FILE", help="Write the result file (asgibench.result/1).")
+    ] = None,
+    hdr_log: Annotated[
+        Path | None, typer.Option("--hdr-log", metavar="FILE", help="Write an HdrHistogram interval log.")
+    ] = None,
+    http: Annotated[str, typer.Option("--http", help="HTTP version (1.1).")] = "1.1",
+    insecure: Annotated[bool, typer.Option("--insecure", "-k", help="https: do not verify the certificate.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress; only the summary.")] = False,
+) -> None:
+    """Load a server: closed model (--vus) or open model (--rate), HDR latency histograms, thresholds.
+
+    Exit 0 when the run completed and every threshold held; 1 when a
+    threshold failed; 2 for bad usage; 3 when the target cannot be reached;
+    130 when interrupted (the partial result is still written).
+    """
+    from asgibench.load.settings import LoadFlags
+    from asgibench.render.console import print_error
+
+    flags = LoadFlags(
+        target=target,
+        vus=vus,
+        rate=rate,
+        duration=duration,
+        warmup=warmup,
+        timeout=timeout,
+        think=think,
+        workers=workers,
+        connections=connections,
+        max_connections=max_connections,
+        headers=headers or [],
+        method=method,
+        body=body,
+        body_file=body_file,
+        scenario=scenario,
+        thresholds=thresholds or [],
+        abort_on_fail=abort_on_fail,
+        http=http,
+        insecure=insecure,
+    )
+    try:
+        code = _run(flags, json_path, hdr_log, quiet)
+    except AsgibenchError as error:
+        print_error(error.message, error.hint)
+        raise typer.Exit(error.exit_code) from None
+    raise typer.Exit(code)
+
+
+def _run(flags: object, json_path: Path | None, hdr_log: Path | None, quiet: bool) -> int:
+    import time
+    from contextlib import ExitStack
+
+    from asgibench.atomicio import check_writable
+    from asgibench.load.aggregate import Aggregate, Second
+    from asgibench.load.observers import AbortCheck, IntervalLog
+    from asgibench.load.result import assess, build_result
+    from asgibench.load.runner import run_load
+    from asgibench.load.settings import LoadFlags, resolve
+    from asgibench.load.thresholds import parse_threshold
+    from asgibench.render.console import make_console
+    from asgibench.render.load import LiveView, render_plan, render_result
+    from asgibench.results import write_result
+
+    assert isinstance(flags, LoadFlags)
+    config = resolve(flags, Path.cwd())
+    if json_path is not None:
+        check_writable(json_path, option="--json")
+    console = make_console()
+    render_plan(console, config)
+    thresholds = tuple(parse_threshold(text) for text in config.thresholds)
+    abort = AbortCheck(thresholds, open_model=config.model == "open") if config.abort_on_fail else None
+    with ExitStack() as stack:
+        log = IntervalLog(hdr_log, time.time()) if hdr_log is not None else None
+        if log is not None:
+            stack.callback(log.close)
+        live = stack.enter_context(LiveView(console, config)) if console.is_terminal and not quiet else None
+
+        def observe(second: Second, aggregate: Aggregate, elapsed: float) -> str | None:
+            if log is not None:
+                log.on_second(second)
+            if live is not None:
+                live.on_second(second, aggregate, elapsed)
+            return abort.breached(aggregate, elapsed) if abort is not None else None
+
+        outcome = run_load(config, observe)
+    summary, health, verdicts = assess(outcome, thresholds)
+    result = build_result(outcome, summary, health, verdicts)
+    if json_path is not None:
+        write_result(json_path, result)
+    render_result(console, result)
+    if json_path is not None:
+        console.print(f"[dim]result written to {json_path}[/]")
+    if outcome.partial_reason and outcome.partial_reason.startswith("interrupted"):
+        return EXIT_INTERRUPTED
+    if not result["passed"]:
+        return 1
+    return 0

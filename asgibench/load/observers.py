@@ -1,0 +1,67 @@
+"""Things that watch a run second by second: the HDR interval log and ``--abort-on-fail``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from hdrh.log import HistogramLogWriter
+
+from asgibench.errors import UsageError
+from asgibench.load.aggregate import Aggregate, Second
+from asgibench.load.summary import summarize
+from asgibench.load.thresholds import Threshold, evaluate, percentiles_wanted
+
+
+class IntervalLog:
+    """Writes each merged second to an HdrHistogram interval log (``--hdr-log``).
+
+    The log is written to a temporary file beside the target and renamed into
+    place by ``close``, so a reader never sees half a file; a run cut short
+    still gets a log of the seconds it measured.
+    """
+
+    def __init__(self, path: Path, started_at: float) -> None:
+        directory = path.parent if str(path.parent) else Path(".")
+        if not directory.is_dir():
+            raise UsageError(f"Cannot write --hdr-log {str(path)!r}: directory {str(directory)!r} does not exist.")
+        self.path = path
+        handle, self._temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        self._file: IO[str] = os.fdopen(handle, "w", encoding="utf-8")
+        self._writer = HistogramLogWriter(self._file)
+        self._writer.output_comment("asgibench load: interval latencies in microseconds; max column in milliseconds")
+        self._writer.output_log_format_version()
+        self._writer.output_start_time(started_at * 1000)
+        self._writer.output_legend()
+
+    def on_second(self, second: Second) -> None:
+        # The writer takes "no timestamp" for 0; nudging the first start by a microsecond keeps it explicit.
+        self._writer.output_interval_histogram(
+            second.latency, max(second.start, 1e-6), max(second.end, 2e-6), max_value_unit_ratio=1000.0
+        )
+
+    def close(self) -> None:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self._temporary, self.path)
+
+
+class AbortCheck:
+    """``--abort-on-fail``: after each second, the thresholds that can already decide, on everything so far."""
+
+    def __init__(self, thresholds: tuple[Threshold, ...], *, open_model: bool) -> None:
+        self.thresholds = tuple(threshold for threshold in thresholds if threshold.can_abort)
+        self.open_model = open_model
+        self._extra = percentiles_wanted(self.thresholds)
+
+    def breached(self, aggregate: Aggregate, elapsed: float) -> str | None:
+        if not self.thresholds or elapsed <= 0:
+            return None
+        summary = summarize(aggregate, duration=elapsed, open_model=self.open_model, extra_percentiles=self._extra)
+        for verdict in evaluate(self.thresholds, summary):
+            if not verdict.passed and verdict.observed is not None:
+                return f"aborted: threshold {verdict.threshold.text!r} failed after {elapsed:.0f} s"
+        return None

@@ -1,0 +1,200 @@
+"""Terminal output of ``asgibench load``: the plan, a live progress bar, the summary tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from asgibench.load.aggregate import Aggregate, Second
+from asgibench.load.config import LoadConfig
+from asgibench.load.http1 import ERROR_KINDS
+
+LATENCY_ROWS = (
+    ("min", "min"),
+    ("mean", "mean"),
+    ("p50", "p50"),
+    ("p75", "p75"),
+    ("p90", "p90"),
+    ("p95", "p95"),
+    ("p99", "p99"),
+    ("p99.9", "p999"),
+    ("max", "max"),
+)
+ERROR_LABELS = {
+    "refused": "connection refused",
+    "reset": "connection reset / closed",
+    "timeout": "timeout",
+    "protocol": "protocol error (bad HTTP)",
+    "http_4xx": "HTTP 4xx",
+    "http_5xx": "HTTP 5xx",
+    "unsent": "due but never sent (open model)",
+    "other": "other",
+}
+
+
+def describe_load(config: LoadConfig) -> str:
+    if config.model == "open":
+        shape = f"open model, {config.rate:g} requests/s" if not config.stages else "open model, ramping rate"
+        shape += f", up to {config.max_connections} connections"
+    else:
+        shape = f"closed model, {config.vus} VUs" if not config.stages else "closed model, ramping VUs"
+        if config.think:
+            shape += f", {config.think:g} s think time"
+    length = f"{config.measured_duration:g} s"
+    if config.warmup:
+        length += f" after {config.warmup:g} s warm-up"
+    workers = f"{config.workers} worker" + ("s" if config.workers != 1 else "")
+    return f"{shape} · {length} · {workers}"
+
+
+def render_plan(console: Console, config: LoadConfig) -> None:
+    line = Text("asgibench load ", style="bold")
+    line.append(config.target.url, style="cyan")
+    line.append(f"  (target from {config.target_source})", style="dim")
+    console.print(line)
+    console.print(Text(describe_load(config), style="dim"))
+    if config.scenario_path:
+        names = ", ".join(f"{spec.name} ×{spec.weight:g}" for spec in config.requests)
+        console.print(Text(f"scenario {config.scenario_path}: {names}", style="dim"))
+
+
+class LiveView:
+    """A progress bar over the measured window, with the last second's requests/s, p50, p99 and errors."""
+
+    def __init__(self, console: Console, config: LoadConfig) -> None:
+        self.config = config
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=24),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[stats]}"),
+            console=console,
+            transient=False,
+            refresh_per_second=4,
+        )
+        label = "warming up + load" if config.warmup else "load"
+        self.task = self.progress.add_task(label, total=config.measured_duration, stats="starting…")
+
+    def __enter__(self) -> LiveView:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.progress.stop()
+
+    def on_second(self, second: Second, aggregate: Aggregate, elapsed: float) -> None:
+        row = second.row()
+        p50 = "-" if row["p50_ms"] is None else f"{row['p50_ms']:.2f}"
+        p99 = "-" if row["p99_ms"] is None else f"{row['p99_ms']:.2f}"
+        errors = sum(aggregate.errors.values())
+        stats = f"{row['rps']:>9,.0f} req/s  p50 {p50} ms  p99 {p99} ms  errors {errors:,}"
+        self.progress.update(self.task, completed=min(elapsed, self.config.measured_duration), stats=stats)
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 1000:
+        return f"{value / 1000:,.2f} s"
+    return f"{value:,.3f} ms" if value < 10 else f"{value:,.1f} ms"
+
+
+def render_result(console: Console, result: dict[str, Any]) -> None:
+    summary, generator = result["summary"], result["generator"]
+    console.print()
+    if result["partial"]:
+        console.print(Text(f"PARTIAL RESULT: {result['partial_reason']}", style="bold yellow"))
+    overview = Table(title=Text("Throughput", style="bold"), title_justify="left", show_header=False, box=None)
+    overview.add_column(style="dim")
+    overview.add_column(justify="right")
+    overview.add_row("requests", f"{summary['requests']:,}")
+    overview.add_row("requests/s", f"{summary['rps']:,.1f}")
+    overview.add_row("measured", f"{summary['duration_s']:g} s")
+    overview.add_row("received", _bytes(summary["bytes_received"]))
+    overview.add_row("sent", _bytes(summary["bytes_sent"]))
+    errors = summary["errors"]
+    overview.add_row(
+        "errors", Text(f"{errors['total']:,} ({summary['error_rate']:.2%})", style="red" if errors["total"] else "")
+    )
+    console.print(overview)
+    console.print()
+    latency, service = summary["latency_ms"], summary["service_time_ms"]
+    corrected = result["config"]["model"] == "open"
+    table = Table(title=Text("Latency", style="bold"), title_justify="left")
+    table.add_column("")
+    table.add_column("latency (from due time)" if corrected else "latency", justify="right")
+    if corrected:
+        table.add_column("service time (from send)", justify="right")
+    for label, key in LATENCY_ROWS:
+        cells = [_ms(latency[key]) if latency else "-"]
+        if corrected:
+            cells.append(_ms(service[key]) if service else "-")
+        table.add_row(label, *cells)
+    console.print(table)
+    if errors["total"]:
+        console.print()
+        kinds = Table(title=Text("Errors", style="bold red"), title_justify="left")
+        kinds.add_column("kind")
+        kinds.add_column("count", justify="right")
+        for kind in ERROR_KINDS:
+            if errors.get(kind):
+                kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}")
+        console.print(kinds)
+    console.print()
+    _render_generator(console, generator)
+    if result["thresholds"]:
+        console.print()
+        _render_thresholds(console, result["thresholds"])
+
+
+def _render_generator(console: Console, generator: dict[str, Any]) -> None:
+    cpu = ", ".join(f"{fraction:.0%}" for fraction in generator["cpu_fraction"])
+    line = Text("generator: ", style="bold")
+    line.append(f"CPU {cpu} of a core per worker · {generator['connections_opened']:,} connections opened")
+    console.print(line)
+    for key, label in (("loop_lag_ms", "event loop lag"), ("send_lateness_ms", "sent after due")):
+        spread = generator.get(key)
+        if spread:
+            console.print(
+                Text(f"  {label}: p50 {_ms(spread['p50'])}, p99 {_ms(spread['p99'])}, max {_ms(spread['max'])}")
+            )
+    if generator["bottleneck"]:
+        console.print(Text("The generator was the bottleneck: these figures understate the target.", style="bold red"))
+        for reason in generator["reasons"]:
+            console.print(Text(f"  - {reason}", style="red"))
+    for failure in generator["worker_failures"]:
+        console.print(Text(f"  ! {failure}", style="yellow"))
+
+
+def _render_thresholds(console: Console, verdicts: list[dict[str, Any]]) -> None:
+    table = Table(title=Text("Thresholds", style="bold"), title_justify="left")
+    table.add_column("threshold")
+    table.add_column("observed", justify="right")
+    table.add_column("verdict")
+    for verdict in verdicts:
+        observed = verdict["observed"]
+        if observed is None:
+            shown = "n/a"
+        elif verdict["unit"] == "ms":
+            shown = _ms(observed)
+        elif verdict["unit"] == "fraction":
+            shown = f"{observed:.3%}"
+        else:
+            shown = f"{observed:,.1f}"
+        passed = verdict["passed"]
+        table.add_row(
+            verdict["threshold"], shown, Text("pass" if passed else "FAIL", style="green" if passed else "bold red")
+        )
+    console.print(table)
+
+
+def _bytes(count: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
+        count /= 1024  # type: ignore[assignment]
+    raise AssertionError("unreachable")

@@ -1,0 +1,566 @@
+"""asgibench's load generator against wrk (and Locust's FastHttpUser), as ratios, in one run.
+
+What it measures: for each HTTP load generator, requests per second (throughput) and CPU seconds spent by the
+generator's whole process tree, hence requests per CPU-second (efficiency). Absolute figures depend on the machine, so
+the verdict is given as asgibench's ratios to wrk, measured minutes apart on the same machine and server.
+
+Why two scenarios: a load generator can be judged only when something else is not the bottleneck, and what it has to
+prove differs with the bottleneck.
+
+* server-bound: a fast ASGI server (granian, or uvicorn with httptools and uvloop when granian is missing) serving
+  ``reference_apps.raw_app:app`` (GET / answers "hello, world") on one CPU. Here the server sets the pace: a good
+  generator must reach the server's ceiling (requests/s close to wrk's) without burning more CPU than needed for it
+  (requests per CPU-second not far below wrk's), since on a real machine the generator's CPU is taken from the server.
+* generator-bound: nginx serving a small static file on one CPU, far faster than any one-core generator written in
+  Python. Here the generator sets the pace, and requests/s measures the generator itself.
+
+How: the server is pinned to one CPU (``taskset -c 0``) and every generator, one after the other, to another
+(``taskset -c 1``), with 64 keep-alive connections for the same duration: ``wrk -t1 -c64``, ``asgibench load --vus 64``
+(one worker) and Locust headless with 64 FastHttpUser users and no wait time (skipped when locust is not importable).
+With ``--repeat N`` the generators take turns N times and the medians are reported. nginx runs from a config written
+into a temporary directory (one worker, no access log, keep-alive connections never closed by the server, so that
+every generator measures the same steady state).
+
+CPU is measured the same way for every generator: the difference of ``getrusage(RUSAGE_CHILDREN)`` (user + system)
+around running it as a child and waiting for it; the CPU of its own children (asgibench's worker process) is included
+once they have been waited for. Interpreter start-up and teardown count too: they are part of what a run costs.
+
+Bars (from the issue), printed as PASS/FAIL; exit status 1 when one fails, unless ``--no-assert``:
+
+* server-bound: asgibench >= 0.95 x wrk requests/s, and >= 0.8 x wrk requests per CPU-second;
+* generator-bound: asgibench >= 0.7 x wrk requests/s.
+
+Exit status 2 when something needed is missing (wrk, nginx, taskset, ``asgibench load``, two CPUs): this script never
+installs anything; ``apt-get install nginx wrk`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+REPO = Path(__file__).resolve().parent.parent
+APP = "reference_apps.raw_app:app"
+HOST = "127.0.0.1"
+CONNECTIONS = 64
+STATIC_BODY = b"hello, world\n"
+
+SETUP_FAILED = 2  # 1 is kept for "a bar failed"
+READY_TIMEOUT = 30.0  # seconds for a server to answer its first request
+STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
+RUN_MARGIN = 60.0  # seconds a generator may take beyond --duration (start-up, teardown) before it is killed
+PAUSE = 1.0  # seconds between two generator runs, for the previous run's sockets to close
+
+WRK = "wrk"
+ASGIBENCH = "asgibench"
+LOCUST = "locust"
+GENERATORS = (WRK, ASGIBENCH, LOCUST)
+SERVER_BOUND = "server-bound"
+GENERATOR_BOUND = "generator-bound"
+SCENARIOS = (SERVER_BOUND, GENERATOR_BOUND)
+
+LOCUSTFILE = """\
+from locust import FastHttpUser, constant, task
+
+
+class Hello(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def hello(self) -> None:
+        self.client.get("/")
+"""
+
+
+@dataclass(frozen=True)
+class Bar:
+    scenario: str
+    metric: str  # "rps" or "requests_per_cpu_s"
+    minimum: float  # asgibench / wrk must be at least this
+
+    def describe(self) -> str:
+        what = "requests/s" if self.metric == "rps" else "requests per CPU-second"
+        return f"{self.scenario}: asgibench >= {self.minimum:g} x wrk {what}"
+
+
+BARS = (
+    Bar(SERVER_BOUND, "rps", 0.95),
+    Bar(SERVER_BOUND, "requests_per_cpu_s", 0.8),
+    Bar(GENERATOR_BOUND, "rps", 0.7),
+)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One run of one generator."""
+
+    rps: float
+    requests: int
+    errors: int
+    cpu_s: float
+    wall_s: float
+
+    @property
+    def requests_per_cpu_s(self) -> float:
+        return self.requests / self.cpu_s if self.cpu_s > 0 else 0.0
+
+
+@dataclass
+class GeneratorResult:
+    runs: list[Measurement] = field(default_factory=list)
+
+    def median(self, metric: str) -> float:
+        return statistics.median(getattr(run, metric) for run in self.runs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "median": {metric: round(self.median(metric), 3) for metric in ("rps", "cpu_s", "requests_per_cpu_s")},
+            "runs": [{**asdict(run), "requests_per_cpu_s": round(run.requests_per_cpu_s, 1)} for run in self.runs],
+        }
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    server: str
+    url: str
+    generators: dict[str, GeneratorResult] = field(default_factory=dict)
+
+    def ratio(self, metric: str) -> float | None:
+        wrk, asgibench = self.generators.get(WRK), self.generators.get(ASGIBENCH)
+        if wrk is None or asgibench is None or wrk.median(metric) == 0:
+            return None
+        return asgibench.median(metric) / wrk.median(metric)
+
+    def to_json(self) -> dict[str, Any]:
+        ratios = {metric: self.ratio(metric) for metric in ("rps", "requests_per_cpu_s")}
+        return {
+            "server": self.server,
+            "url": self.url,
+            "generators": {name: result.to_json() for name, result in self.generators.items()},
+            "asgibench_to_wrk": {key: None if value is None else round(value, 3) for key, value in ratios.items()},
+        }
+
+
+# Set-up checks ------------------------------------------------------------------------------------------------------
+
+
+def fail(message: str) -> NoReturn:
+    print(f"load_vs_wrk: {message}", file=sys.stderr)
+    raise SystemExit(SETUP_FAILED)
+
+
+def find_tool(name: str) -> str | None:
+    """``name`` next to this interpreter (the venv's scripts) first, then on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
+
+
+def require_tool(name: str, hint: str) -> str:
+    path = find_tool(name)
+    if path is None:
+        fail(f"{name} not found. {hint}")
+    return path
+
+
+def require_cpus(*cpus: int) -> None:
+    available = os.sched_getaffinity(0)
+    missing = [cpu for cpu in cpus if cpu not in available]
+    if missing or len(set(cpus)) != len(cpus):
+        fail(f"needs distinct CPUs {list(cpus)} for server and generators; this process may use {sorted(available)}")
+
+
+def require_asgibench_load(asgibench: str) -> None:
+    probe = subprocess.run([asgibench, "load", "--help"], capture_output=True, timeout=60)
+    if probe.returncode != 0:
+        fail("`asgibench load` is not available in this asgibench (`asgibench load --help` failed).")
+
+
+def locust_available() -> bool:
+    try:
+        import locust  # noqa: F401
+    except ImportError:
+        return False
+    return find_tool(LOCUST) is not None
+
+
+def version_of(command: Sequence[str]) -> str:
+    """First line a tool prints about its version, or "" when it says nothing."""
+    try:
+        probe = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    lines = (probe.stdout + probe.stderr).strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+# Processes ------------------------------------------------------------------------------------------------------------
+
+
+def pinned(cpu: int, command: Sequence[str]) -> list[str]:
+    return ["taskset", "-c", str(cpu), *command]
+
+
+def start(command: Sequence[str], log: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """A child in a session of its own, so that its whole tree can be stopped by its process group id."""
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def signal_group(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process we started, SIGKILL to its group after STOP_GRACE; reaps it."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            signal_group(process.pid, signal.SIGKILL)
+            process.wait()
+    signal_group(process.pid, signal.SIGKILL)  # whatever of its tree outlived it
+
+
+@contextlib.contextmanager
+def running(command: Sequence[str], log: Path, cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    process = start(command, log, cwd)
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(command: Sequence[str], log: Path, timeout: float, cwd: Path | None = None) -> tuple[float, float]:
+    """Run ``command`` to its end; CPU seconds of its process tree and wall seconds. Raises on failure."""
+    before, started = children_cpu_seconds(), time.monotonic()
+    with running(command, log, cwd) as process:
+        try:
+            status = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"{' '.join(command)} ran past {timeout:.0f} s and was stopped; see {log}") from None
+    cpu, wall = children_cpu_seconds() - before, time.monotonic() - started
+    if status != 0:
+        raise RuntimeError(f"{' '.join(command)} exited with {status}:\n{log.read_text(errors='replace')[-2000:]}")
+    return cpu, wall
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def answers(port: int, timeout: float = 1.0) -> bool:
+    """True when GET / on 127.0.0.1:port answers 200."""
+    request = f"GET / HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n\r\n".encode()
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout) as connection:
+            connection.sendall(request)
+            head = connection.recv(64)
+    except OSError:
+        return False
+    return head.startswith(b"HTTP/1.1 200")
+
+
+def wait_until_answering(process: subprocess.Popen[bytes], port: int, name: str, log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            fail(
+                f"{name} exited with {process.returncode} before answering:\n{log.read_text(errors='replace')[-2000:]}"
+            )
+        if answers(port):
+            return
+        time.sleep(0.1)
+    fail(f"{name} did not answer GET / on port {port} within {READY_TIMEOUT:.0f} s; see {log}")
+
+
+# Servers --------------------------------------------------------------------------------------------------------------
+
+
+def asgi_server_command(port: int) -> tuple[str, list[str]]:
+    """granian when installed, else uvicorn with httptools and uvloop: (name and version, command)."""
+    granian = find_tool("granian")
+    if granian is not None:
+        command = [granian, "--interface", "asgi", APP, "--host", HOST, "--port", str(port), "--workers", "1"]
+        return version_of([granian, "--version"]) or "granian", [*command, "--no-access-log", "--log-level", "warning"]
+    uvicorn = require_tool("uvicorn", "Install granian or uvicorn into the venv: pip install granian")
+    command = [uvicorn, APP, "--host", HOST, "--port", str(port), "--http", "httptools", "--loop", "uvloop"]
+    return version_of([uvicorn, "--version"]) or "uvicorn", [*command, "--no-access-log", "--log-level", "warning"]
+
+
+def nginx_config(prefix: Path, port: int) -> str:
+    temp = {kind: prefix / f"{kind}_temp" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    return f"""\
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+
+events {{
+    worker_connections 1024;
+}}
+
+http {{
+    access_log off;
+    keepalive_requests 1000000000;
+    keepalive_timeout 60s;
+    client_body_temp_path {temp["client_body"]};
+    proxy_temp_path {temp["proxy"]};
+    fastcgi_temp_path {temp["fastcgi"]};
+    uwsgi_temp_path {temp["uwsgi"]};
+    scgi_temp_path {temp["scgi"]};
+    default_type text/plain;
+
+    server {{
+        listen {HOST}:{port};
+        root {prefix}/www;
+        index hello.txt;
+    }}
+}}
+"""
+
+
+def nginx_command(nginx: str, workdir: Path, port: int) -> list[str]:
+    """Writes the config and static file under ``workdir/nginx`` and returns the foreground command."""
+    prefix = workdir / "nginx"
+    (prefix / "www").mkdir(parents=True)
+    (prefix / "www" / "hello.txt").write_bytes(STATIC_BODY)
+    config = prefix / "nginx.conf"
+    config.write_text(nginx_config(prefix, port))
+    # nginx started by root runs its worker as an unprivileged user, which must read the static file.
+    for directory in (workdir, prefix, prefix / "www"):
+        directory.chmod(0o755)
+    return [nginx, "-p", str(prefix), "-c", str(config), "-g", "daemon off;"]
+
+
+# Generators -----------------------------------------------------------------------------------------------------------
+
+
+def run_wrk(tools: dict[str, str], url: str, settings: Settings, workdir: Path) -> Measurement:
+    log = workdir / "wrk.out"
+    command = [tools[WRK], "-t1", f"-c{CONNECTIONS}", f"-d{settings.duration}s", "--latency", url]
+    cpu, wall = run_measured(pinned(settings.generator_cpu, command), log, settings.duration + RUN_MARGIN)
+    output = log.read_text()
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.MULTILINE)
+    total = re.search(r"^\s*(\d+) requests in", output, re.MULTILINE)
+    if rps is None or total is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    errors = sum(int(count) for count in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors += int(non_2xx.group(1)) if non_2xx else 0
+    return Measurement(float(rps.group(1)), int(total.group(1)), errors, cpu, wall)
+
+
+def run_asgibench(tools: dict[str, str], url: str, settings: Settings, workdir: Path) -> Measurement:
+    out, log = workdir / "asgibench.json", workdir / "asgibench.out"
+    out.unlink(missing_ok=True)
+    command = [tools[ASGIBENCH], "load", url, "--vus", str(CONNECTIONS), "--duration", f"{settings.duration}s"]
+    command += ["--json", str(out), "--quiet"]
+    cpu, wall = run_measured(pinned(settings.generator_cpu, command), log, settings.duration + RUN_MARGIN)
+    summary = json.loads(out.read_text())["summary"]
+    errors = summary.get("errors", {})
+    return Measurement(float(summary["rps"]), int(summary["requests"]), int(errors.get("total", 0)), cpu, wall)
+
+
+def run_locust(tools: dict[str, str], url: str, settings: Settings, workdir: Path) -> Measurement:
+    locustfile, stats_prefix, log = workdir / "locustfile.py", workdir / "locust", workdir / "locust.out"
+    locustfile.write_text(LOCUSTFILE)
+    command = [tools[LOCUST], "-f", str(locustfile), "--headless", "--host", url.rstrip("/"), "-u", str(CONNECTIONS)]
+    command += ["-r", str(CONNECTIONS), "-t", f"{settings.duration}s", "--csv", str(stats_prefix), "--only-summary"]
+    command += ["--loglevel", "WARNING"]
+    cpu, wall = run_measured(pinned(settings.generator_cpu, command), log, settings.duration + RUN_MARGIN, workdir)
+    with Path(f"{stats_prefix}_stats.csv").open(newline="") as stats:
+        row = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
+    return Measurement(float(row["Requests/s"]), int(row["Request Count"]), int(row["Failure Count"]), cpu, wall)
+
+
+RUNNERS = {WRK: run_wrk, ASGIBENCH: run_asgibench, LOCUST: run_locust}
+
+
+# The benchmark --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    duration: int
+    repeat: int
+    server_cpu: int
+    generator_cpu: int
+    generators: tuple[str, ...]
+    scenarios: tuple[str, ...]
+
+
+def measure_scenario(
+    scenario: ScenarioResult, tools: dict[str, str], settings: Settings, workdir: Path
+) -> ScenarioResult:
+    for name in settings.generators:
+        scenario.generators[name] = GeneratorResult()
+    for round_number in range(1, settings.repeat + 1):
+        for name in settings.generators:
+            time.sleep(PAUSE)
+            run = RUNNERS[name](tools, scenario.url, settings, workdir)
+            scenario.generators[name].runs.append(run)
+            print(
+                f"  [{scenario.name} {round_number}/{settings.repeat}] {name:<9} {run.rps:>10,.0f} req/s  "
+                f"{run.cpu_s:6.2f} CPU s  {run.requests_per_cpu_s:>9,.0f} req/CPU-s  errors {run.errors}",
+                flush=True,
+            )
+    return scenario
+
+
+def run_scenario(name: str, tools: dict[str, str], settings: Settings, root: Path) -> ScenarioResult:
+    workdir = root / name
+    workdir.mkdir()
+    port = free_port()
+    if name == SERVER_BOUND:
+        server, command = asgi_server_command(port)
+        cwd: Path | None = REPO
+    else:
+        server, command = version_of([tools["nginx"], "-v"]) or "nginx", nginx_command(tools["nginx"], workdir, port)
+        cwd = None
+    log = workdir / "server.out"
+    print(f"{name}: {server} on CPU {settings.server_cpu}, generators on CPU {settings.generator_cpu}", flush=True)
+    with running(pinned(settings.server_cpu, command), log, cwd) as process:
+        wait_until_answering(process, port, server, log)
+        scenario = ScenarioResult(name, server, f"http://{HOST}:{port}/")
+        return measure_scenario(scenario, tools, settings, workdir)
+
+
+def print_table(results: Sequence[ScenarioResult]) -> None:
+    print()
+    print(f"{'scenario':<16} {'generator':<10} {'req/s':>10} {'CPU s':>7} {'req/CPU-s':>10} {'errors':>7}")
+    for scenario in results:
+        for name, result in scenario.generators.items():
+            errors = max(run.errors for run in result.runs)
+            print(
+                f"{scenario.name:<16} {name:<10} {result.median('rps'):>10,.0f} {result.median('cpu_s'):>7.2f} "
+                f"{result.median('requests_per_cpu_s'):>10,.0f} {errors:>7}"
+            )
+        rps, efficiency = scenario.ratio("rps"), scenario.ratio("requests_per_cpu_s")
+        if rps is not None and efficiency is not None:
+            print(
+                f"{scenario.name:<16} asgibench/wrk: requests/s x{rps:.3f}, requests per CPU-second x{efficiency:.3f}"
+            )
+    print()
+
+
+def judge(results: Sequence[ScenarioResult]) -> list[dict[str, Any]]:
+    by_name = {scenario.name: scenario for scenario in results}
+    verdicts = []
+    for bar in BARS:
+        scenario = by_name.get(bar.scenario)
+        ratio = scenario.ratio(bar.metric) if scenario is not None else None
+        if ratio is None:
+            continue
+        passed = ratio >= bar.minimum
+        print(f"{'PASS' if passed else 'FAIL'}  {bar.describe()}: x{ratio:.3f}")
+        verdicts.append({**asdict(bar), "ratio": round(ratio, 3), "passed": passed})
+    return verdicts
+
+
+def generator_versions(tools: dict[str, str], generators: Sequence[str]) -> dict[str, str]:
+    flags = {WRK: "-v", ASGIBENCH: "--version", LOCUST: "--version"}
+    return {name: version_of([tools[name], flags[name]]) for name in generators}
+
+
+def find_tools(settings: Settings) -> dict[str, str]:
+    apt = "Install it: apt-get install -y nginx wrk (the Makefile target does)."
+    tools = {"taskset": require_tool("taskset", "It comes with util-linux.")}
+    if WRK in settings.generators:
+        tools[WRK] = require_tool(WRK, apt)
+    if GENERATOR_BOUND in settings.scenarios:
+        tools["nginx"] = require_tool("nginx", apt)
+    if ASGIBENCH in settings.generators:
+        tools[ASGIBENCH] = require_tool(ASGIBENCH, "Install the project: pip install -e .")
+        require_asgibench_load(tools[ASGIBENCH])
+    if LOCUST in settings.generators:
+        if locust_available():
+            tools[LOCUST] = require_tool(LOCUST, "pip install locust")
+        else:
+            print("Locust is not installed (pip install locust): measuring without it.", flush=True)
+    return tools
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[Settings, Path | None, bool]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--duration", type=int, default=10, help="seconds each generator runs (default 10)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per generator, interleaved; medians reported")
+    parser.add_argument("--json", type=Path, help="write the results there as JSON")
+    parser.add_argument("--no-assert", action="store_true", help="exit 0 even when a bar fails")
+    parser.add_argument("--server-cpu", type=int, default=0, help="CPU the server is pinned to (default 0)")
+    parser.add_argument("--generator-cpu", type=int, default=1, help="CPU the generators are pinned to (default 1)")
+    parser.add_argument(
+        "--generators", default=",".join(GENERATORS), help=f"comma-separated subset of {','.join(GENERATORS)}"
+    )
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help=f"comma-separated subset of {','.join(SCENARIOS)}"
+    )
+    args = parser.parse_args(argv)
+    generators = tuple(name for name in GENERATORS if name in args.generators.split(","))
+    scenarios = tuple(name for name in SCENARIOS if name in args.scenarios.split(","))
+    if args.duration < 1 or args.repeat < 1 or not generators or not scenarios:
+        parser.error("--duration and --repeat must be >= 1, and --generators and --scenarios must name known ones")
+    settings = Settings(args.duration, args.repeat, args.server_cpu, args.generator_cpu, generators, scenarios)
+    return settings, args.json, args.no_assert
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings, json_path, no_assert = parse_args(argv)
+    require_cpus(settings.server_cpu, settings.generator_cpu)
+    tools = find_tools(settings)
+    settings = Settings(**{**asdict(settings), "generators": tuple(g for g in settings.generators if g in tools)})
+    with tempfile.TemporaryDirectory(prefix="load_vs_wrk-") as root:
+        results = [run_scenario(name, tools, settings, Path(root)) for name in settings.scenarios]
+    print_table(results)
+    verdicts = judge(results)
+    if json_path is not None:
+        document = {
+            "settings": asdict(settings),
+            "connections": CONNECTIONS,
+            "generator_versions": generator_versions(tools, settings.generators),
+            "scenarios": {scenario.name: scenario.to_json() for scenario in results},
+            "bars": verdicts,
+        }
+        json_path.write_text(json.dumps(document, indent=2) + "\n")
+        print(f"results written to {json_path}")
+    failed = [verdict for verdict in verdicts if not verdict["passed"]]
+    return 1 if failed and not no_assert else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
