@@ -52,7 +52,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -67,6 +67,7 @@ READY_TIMEOUT = 30.0  # seconds for a server to answer its first request
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 RUN_MARGIN = 60.0  # seconds a generator may take beyond --duration (start-up, teardown) before it is killed
 PAUSE = 1.0  # seconds between two generator runs, for the previous run's sockets to close
+BUSY_WARNING = 0.1  # a pinned CPU busier than this between runs means something else competes for it
 
 WRK = "wrk"
 ASGIBENCH = "asgibench"
@@ -116,6 +117,7 @@ class Measurement:
     errors: int
     cpu_s: float
     wall_s: float
+    background_busy: float = 0.0  # busiest pinned CPU in the pause just before, with no load running (0 to 1)
 
     @property
     def requests_per_cpu_s(self) -> float:
@@ -127,7 +129,7 @@ class GeneratorResult:
     runs: list[Measurement] = field(default_factory=list)
 
     def median(self, metric: str) -> float:
-        return statistics.median(getattr(run, metric) for run in self.runs)
+        return statistics.median(float(getattr(run, metric)) for run in self.runs)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -260,6 +262,12 @@ def running(command: Sequence[str], log: Path, cwd: Path | None = None) -> Itera
         stop(process)
 
 
+def tail(*logs: Path, limit: int = 2000) -> str:
+    """The end of each log that exists, for error messages (the temporary directory goes away on exit)."""
+    parts = [f"--- {log.name}:\n{log.read_text(errors='replace')[-limit:]}" for log in logs if log.exists()]
+    return "\n".join(parts)
+
+
 def children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -272,11 +280,33 @@ def run_measured(command: Sequence[str], log: Path, timeout: float, cwd: Path | 
         try:
             status = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise RuntimeError(f"{' '.join(command)} ran past {timeout:.0f} s and was stopped; see {log}") from None
+            raise RuntimeError(f"{' '.join(command)} ran past {timeout:.0f} s and was stopped:\n{tail(log)}") from None
     cpu, wall = children_cpu_seconds() - before, time.monotonic() - started
     if status != 0:
-        raise RuntimeError(f"{' '.join(command)} exited with {status}:\n{log.read_text(errors='replace')[-2000:]}")
+        raise RuntimeError(f"{' '.join(command)} exited with {status}:\n{tail(log)}")
     return cpu, wall
+
+
+def cpu_jiffies(cpus: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """(busy, total) clock ticks of each CPU since boot, from /proc/stat."""
+    ticks: dict[int, tuple[int, int]] = {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+            counts = [int(value) for value in fields[:8]]  # user nice system idle iowait irq softirq steal
+            ticks[int(name[3:])] = (sum(counts) - counts[3] - counts[4], sum(counts))
+    return ticks
+
+
+def background_busy(cpus: Sequence[int], seconds: float) -> float:
+    """Wait ``seconds`` and return how busy the busiest of ``cpus`` was meanwhile: work that is not ours."""
+    before = cpu_jiffies(cpus)
+    time.sleep(seconds)
+    after = cpu_jiffies(cpus)
+    fractions = [
+        (after[cpu][0] - before[cpu][0]) / max(after[cpu][1] - before[cpu][1], 1) for cpu in before if cpu in after
+    ]
+    return max(fractions, default=0.0)
 
 
 def free_port() -> int:
@@ -297,17 +327,15 @@ def answers(port: int, timeout: float = 1.0) -> bool:
     return head.startswith(b"HTTP/1.1 200")
 
 
-def wait_until_answering(process: subprocess.Popen[bytes], port: int, name: str, log: Path) -> None:
+def wait_until_answering(process: subprocess.Popen[bytes], port: int, name: str, logs: Sequence[Path]) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            fail(
-                f"{name} exited with {process.returncode} before answering:\n{log.read_text(errors='replace')[-2000:]}"
-            )
+            fail(f"{name} exited with {process.returncode} before answering:\n{tail(*logs)}")
         if answers(port):
             return
         time.sleep(0.1)
-    fail(f"{name} did not answer GET / on port {port} within {READY_TIMEOUT:.0f} s; see {log}")
+    fail(f"{name} did not answer GET / on port {port} within {READY_TIMEOUT:.0f} s:\n{tail(*logs)}")
 
 
 # Servers --------------------------------------------------------------------------------------------------------------
@@ -406,7 +434,10 @@ def run_locust(tools: dict[str, str], url: str, settings: Settings, workdir: Pat
     cpu, wall = run_measured(pinned(settings.generator_cpu, command), log, settings.duration + RUN_MARGIN, workdir)
     with Path(f"{stats_prefix}_stats.csv").open(newline="") as stats:
         row = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
-    return Measurement(float(row["Requests/s"]), int(row["Request Count"]), int(row["Failure Count"]), cpu, wall)
+    # Locust's own Requests/s divides by the time between its first and last request; requests over the run time
+    # is what the others report.
+    requests = int(row["Request Count"])
+    return Measurement(requests / settings.duration, requests, int(row["Failure Count"]), cpu, wall)
 
 
 RUNNERS = {WRK: run_wrk, ASGIBENCH: run_asgibench, LOCUST: run_locust}
@@ -432,12 +463,13 @@ def measure_scenario(
         scenario.generators[name] = GeneratorResult()
     for round_number in range(1, settings.repeat + 1):
         for name in settings.generators:
-            time.sleep(PAUSE)
-            run = RUNNERS[name](tools, scenario.url, settings, workdir)
+            busy = background_busy((settings.server_cpu, settings.generator_cpu), PAUSE)
+            run = replace(RUNNERS[name](tools, scenario.url, settings, workdir), background_busy=busy)
             scenario.generators[name].runs.append(run)
             print(
                 f"  [{scenario.name} {round_number}/{settings.repeat}] {name:<9} {run.rps:>10,.0f} req/s  "
-                f"{run.cpu_s:6.2f} CPU s  {run.requests_per_cpu_s:>9,.0f} req/CPU-s  errors {run.errors}",
+                f"{run.cpu_s:6.2f} CPU s  {run.requests_per_cpu_s:>9,.0f} req/CPU-s  errors {run.errors}"
+                + (f"  (warning: CPUs {busy:.0%} busy before the run)" if busy > BUSY_WARNING else ""),
                 flush=True,
             )
     return scenario
@@ -447,16 +479,18 @@ def run_scenario(name: str, tools: dict[str, str], settings: Settings, root: Pat
     workdir = root / name
     workdir.mkdir()
     port = free_port()
+    log = workdir / "server.out"
     if name == SERVER_BOUND:
         server, command = asgi_server_command(port)
         cwd: Path | None = REPO
+        logs = [log]
     else:
-        server, command = version_of([tools["nginx"], "-v"]) or "nginx", nginx_command(tools["nginx"], workdir, port)
-        cwd = None
-    log = workdir / "server.out"
+        server = version_of([tools["nginx"], "-v"]).removeprefix("nginx version: ") or "nginx"
+        command, cwd = nginx_command(tools["nginx"], workdir, port), None
+        logs = [log, workdir / "nginx" / "error.log"]
     print(f"{name}: {server} on CPU {settings.server_cpu}, generators on CPU {settings.generator_cpu}", flush=True)
     with running(pinned(settings.server_cpu, command), log, cwd) as process:
-        wait_until_answering(process, port, server, log)
+        wait_until_answering(process, port, server, logs)
         scenario = ScenarioResult(name, server, f"http://{HOST}:{port}/")
         return measure_scenario(scenario, tools, settings, workdir)
 
@@ -545,7 +579,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     tools = find_tools(settings)
     settings = Settings(**{**asdict(settings), "generators": tuple(g for g in settings.generators if g in tools)})
     with tempfile.TemporaryDirectory(prefix="load_vs_wrk-") as root:
-        results = [run_scenario(name, tools, settings, Path(root)) for name in settings.scenarios]
+        # nginx's worker runs as an unprivileged user when nginx is started by root, and reads the static file below.
+        Path(root).chmod(0o755)
+        try:
+            results = [run_scenario(name, tools, settings, Path(root)) for name in settings.scenarios]
+        except RuntimeError as error:
+            fail(str(error))
     print_table(results)
     verdicts = judge(results)
     if json_path is not None:

@@ -179,11 +179,11 @@ class Driver:
         now = perf_counter()
         recorder = self.recorder
         if now >= self.measure_from:
-            recorder.lags.append(int(max(0.0, now - self._next_tick) * 1_000_000) or 1)
             if self._interval < 0:
-                recorder.close_interval(-1, start=0.0, end=0.0)  # drop what the warm-up counted
+                recorder.start_measuring()
                 self._interval = 0
                 self._next_interval_at = self.measure_from + 1.0
+            recorder.lags.append(int(max(0.0, now - self._next_tick) * 1_000_000) or 1)
         self._ticks += 1
         if self._ticks % FLUSH_EVERY == 0:
             recorder.flush()

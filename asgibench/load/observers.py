@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import tempfile
 from pathlib import Path
@@ -33,7 +34,9 @@ class IntervalLog:
         self._writer = HistogramLogWriter(self._file)
         self._writer.output_comment("asgibench load: interval latencies in microseconds; max column in milliseconds")
         self._writer.output_log_format_version()
-        self._writer.output_start_time(started_at * 1000)
+        # Written by hand: hdrh's output_start_time mistakes milliseconds for seconds.
+        stamp = datetime.datetime.fromtimestamp(started_at, datetime.UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+        self._file.write(f"#[StartTime: {started_at:.3f} (seconds since epoch), {stamp}]\n")
         self._writer.output_legend()
 
     def on_second(self, second: Second) -> None:

@@ -64,6 +64,18 @@ class Recorder:
         self.responses = 0
         self._cpu_mark = time.process_time()
 
+    def start_measuring(self) -> None:
+        """At the end of the warm-up: forget the counters that are not filtered by request start time.
+
+        Latencies and errors are recorded only for requests that start in the
+        measured window, so they need no reset (and a reset would drop the
+        first measured answers); bytes, CPU and lag are counted as they come.
+        """
+        self.bytes_received = self.bytes_sent = 0
+        self.lags.clear()
+        self.lateness.clear()
+        self._cpu_mark = time.process_time()
+
     def error(self, kind: str) -> None:
         self.errors[kind] += 1
 

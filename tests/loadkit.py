@@ -1,0 +1,119 @@
+"""Real servers on loopback and the asgibench CLI in a subprocess, for the load tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_listening(host: str, port: int, deadline: float = 15.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {deadline} s")
+
+
+def stop(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def misbehaving(mode: str) -> Iterator[str]:
+    """tests/servers/misbehaving.py in ``mode``; yields its URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.servers.misbehaving", mode], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("PORT "), f"server said {line!r}"
+        yield f"http://127.0.0.1:{int(line.split()[1])}/"
+    finally:
+        stop(process)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@contextmanager
+def uvicorn(app: str = "reference_apps.raw_app:app", *, uds: Path | None = None) -> Iterator[tuple[str, Any]]:
+    """A real uvicorn (httptools, uvloop) serving ``app``; yields its URL and the process."""
+    port = free_port()
+    where = ["--uds", str(uds)] if uds else ["--port", str(port)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, *where, "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT,
+    )
+    try:
+        if uds:
+            end = time.monotonic() + 15
+            while not uds.exists() and time.monotonic() < end:
+                time.sleep(0.05)
+            yield f"unix:{uds}", process
+        else:
+            wait_listening("127.0.0.1", port)
+            yield f"http://127.0.0.1:{port}/", process
+    finally:
+        stop(process)
+
+
+def asgibench(*args: str, cwd: Path | None = None, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
+    return subprocess.run(
+        [sys.executable, "-m", "asgibench", *args],
+        cwd=cwd or ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_asgibench(*args: str) -> subprocess.Popen[str]:
+    env = os.environ | {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "asgibench", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def interrupt(process: subprocess.Popen[str], after: float) -> tuple[int, str]:
+    """Ctrl-C as a terminal sends it (SIGINT), ``after`` seconds in; returns the exit code and output."""
+    time.sleep(after)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    return process.returncode, out + err
+
+
+def read(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text()))
