@@ -193,3 +193,28 @@ def test_target_comes_from_pyproject_when_not_given(tmp_path: Path) -> None:
         run = asgibench("load", "--vus", "1", "-d", "0.5s", cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "[tool.asgibench]" in run.stdout
+
+
+def test_ramping_stages_send_the_area_under_the_rate(tmp_path: Path) -> None:
+    """0 -> 400 req/s over 2 s, then 400 req/s for 1 s: 400 + 400 requests, the timeline rising."""
+    scenario = tmp_path / "ramp.toml"
+    scenario.write_text(
+        '[load]\nmodel = "open"\n[[load.stages]]\nduration = "2s"\ntarget = 400\n'
+        '[[load.stages]]\nduration = "1s"\ntarget = 400\n'
+    )
+    out = tmp_path / "result.json"
+    with uvicorn() as (url, _):
+        run = asgibench("load", url, "--scenario", str(scenario), "--json", str(out))
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = read(out)
+    assert result["summary"]["requests"] == 800
+    per_second = [row["requests"] for row in result["timeline"]]
+    assert len(per_second) == 3 and per_second[0] < per_second[1] < per_second[2] + 5, per_second
+
+
+def test_a_bad_scenario_exits_2_naming_the_line_and_key(tmp_path: Path) -> None:
+    scenario = tmp_path / "typo.toml"
+    scenario.write_text("[load]\nrate = 10\nvsu = 5\n")
+    run = asgibench("load", "--scenario", str(scenario))
+    assert run.returncode == 2
+    assert "typo.toml:3: load.vsu: unknown key" in run.stderr

@@ -149,7 +149,11 @@ def _run(flags: object, json_path: Path | None, hdr_log: Path | None, quiet: boo
                 live.on_second(second, aggregate, elapsed)
             return abort.breached(aggregate, elapsed) if abort is not None else None
 
-        outcome = run_load(config, observe)
+        try:
+            outcome = run_load(config, observe)
+        except KeyboardInterrupt:  # before the workers were running: nothing was measured
+            console.print("[yellow]interrupted before the load started; nothing measured[/]")
+            return EXIT_INTERRUPTED
     summary, health, verdicts = assess(outcome, thresholds)
     result = build_result(outcome, summary, health, verdicts)
     if json_path is not None:

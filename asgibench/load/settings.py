@@ -121,7 +121,7 @@ def _target(flags: LoadFlags, scenario: Scenario | None, directory: Path) -> tup
     if flags.target is not None:
         return flags.target, "TARGET"
     if scenario is not None and scenario.target is not None:
-        return scenario.target, f"{scenario.path} (target)"
+        return scenario.target, str(scenario.path)
     found = pyproject_target(directory)
     if found is not None:
         return found
