@@ -17,7 +17,9 @@ prove differs with the bottleneck.
 How: the server is pinned to one CPU (``taskset -c 0``) and every generator, one after the other, to another
 (``taskset -c 1``), with 64 keep-alive connections for the same duration: ``wrk -t1 -c64``, ``asgibench load --vus 64``
 (one worker) and Locust headless with 64 FastHttpUser users and no wait time (skipped when locust is not importable).
-With ``--repeat N`` the generators take turns N times and the medians are reported. nginx runs from a config written
+With ``--repeat N`` the generators take turns N times and the medians are reported. Before each run the script
+waits (up to 30 s) for both CPUs to be quiet, and flags the run when they were not: other work on the machine skews
+every figure here. nginx runs from a config written
 into a temporary directory (one worker, no access log, keep-alive connections never closed by the server, so that
 every generator measures the same steady state).
 
@@ -39,6 +41,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import importlib.util
 import json
 import os
 import re
@@ -68,6 +71,7 @@ STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 RUN_MARGIN = 60.0  # seconds a generator may take beyond --duration (start-up, teardown) before it is killed
 PAUSE = 1.0  # seconds between two generator runs, for the previous run's sockets to close
 BUSY_WARNING = 0.1  # a pinned CPU busier than this between runs means something else competes for it
+QUIET_WAIT = 30.0  # seconds to wait for the pinned CPUs to go quiet before a run, then run anyway with a warning
 
 WRK = "wrk"
 ASGIBENCH = "asgibench"
@@ -198,11 +202,8 @@ def require_asgibench_load(asgibench: str) -> None:
 
 
 def locust_available() -> bool:
-    try:
-        import locust  # noqa: F401
-    except ImportError:
-        return False
-    return find_tool(LOCUST) is not None
+    # Looked up, not imported: importing locust monkey-patches this process with gevent.
+    return importlib.util.find_spec("locust") is not None and find_tool(LOCUST) is not None
 
 
 def version_of(command: Sequence[str]) -> str:
@@ -213,6 +214,12 @@ def version_of(command: Sequence[str]) -> str:
         return ""
     lines = (probe.stdout + probe.stderr).strip().splitlines()
     return lines[0].strip() if lines else ""
+
+
+def named_version(name: str, path: str, flag: str = "--version") -> str:
+    """E.g. "granian 2.8.7": the first dotted version number the tool prints after its name."""
+    found = re.search(r"\d+\.\d+(?:\.\d+)?", version_of([path, flag]))
+    return f"{name} {found.group()}" if found else name
 
 
 # Processes ------------------------------------------------------------------------------------------------------------
@@ -309,6 +316,15 @@ def background_busy(cpus: Sequence[int], seconds: float) -> float:
     return max(fractions, default=0.0)
 
 
+def wait_for_quiet(cpus: Sequence[int]) -> float:
+    """Sample PAUSE-long windows until the pinned CPUs are quiet, for at most QUIET_WAIT; the last busy fraction."""
+    deadline = time.monotonic() + QUIET_WAIT
+    busy = background_busy(cpus, PAUSE)
+    while busy > BUSY_WARNING and time.monotonic() < deadline:
+        busy = background_busy(cpus, PAUSE)
+    return busy
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -346,10 +362,10 @@ def asgi_server_command(port: int) -> tuple[str, list[str]]:
     granian = find_tool("granian")
     if granian is not None:
         command = [granian, "--interface", "asgi", APP, "--host", HOST, "--port", str(port), "--workers", "1"]
-        return version_of([granian, "--version"]) or "granian", [*command, "--no-access-log", "--log-level", "warning"]
+        return named_version("granian", granian), [*command, "--no-access-log", "--log-level", "warning"]
     uvicorn = require_tool("uvicorn", "Install granian or uvicorn into the venv: pip install granian")
     command = [uvicorn, APP, "--host", HOST, "--port", str(port), "--http", "httptools", "--loop", "uvloop"]
-    return version_of([uvicorn, "--version"]) or "uvicorn", [*command, "--no-access-log", "--log-level", "warning"]
+    return named_version("uvicorn", uvicorn), [*command, "--no-access-log", "--log-level", "warning"]
 
 
 def nginx_config(prefix: Path, port: int) -> str:
@@ -463,7 +479,7 @@ def measure_scenario(
         scenario.generators[name] = GeneratorResult()
     for round_number in range(1, settings.repeat + 1):
         for name in settings.generators:
-            busy = background_busy((settings.server_cpu, settings.generator_cpu), PAUSE)
+            busy = wait_for_quiet((settings.server_cpu, settings.generator_cpu))
             run = replace(RUNNERS[name](tools, scenario.url, settings, workdir), background_busy=busy)
             scenario.generators[name].runs.append(run)
             print(
@@ -485,7 +501,7 @@ def run_scenario(name: str, tools: dict[str, str], settings: Settings, root: Pat
         cwd: Path | None = REPO
         logs = [log]
     else:
-        server = version_of([tools["nginx"], "-v"]).removeprefix("nginx version: ") or "nginx"
+        server = named_version("nginx", tools["nginx"], "-v")
         command, cwd = nginx_command(tools["nginx"], workdir, port), None
         logs = [log, workdir / "nginx" / "error.log"]
     print(f"{name}: {server} on CPU {settings.server_cpu}, generators on CPU {settings.generator_cpu}", flush=True)
@@ -573,8 +589,18 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, Path | None, bool]
     return settings, args.json, args.no_assert
 
 
+def exit_on_sigterm() -> None:
+    """SIGTERM becomes SystemExit, as Ctrl-C becomes KeyboardInterrupt: the finally blocks stop what we started."""
+
+    def handler(signum: int, frame: object) -> NoReturn:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     settings, json_path, no_assert = parse_args(argv)
+    exit_on_sigterm()
     require_cpus(settings.server_cpu, settings.generator_cpu)
     tools = find_tools(settings)
     settings = Settings(**{**asdict(settings), "generators": tuple(g for g in settings.generators if g in tools)})
@@ -602,4 +628,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("load_vs_wrk: interrupted; the servers and generators it started are stopped.", file=sys.stderr)
+        sys.exit(130)
