@@ -11,17 +11,22 @@ prove differs with the bottleneck.
   ``reference_apps.raw_app:app`` (GET / answers "hello, world") on one CPU. Here the server sets the pace: a good
   generator must reach the server's ceiling (requests/s close to wrk's) without burning more CPU than needed for it
   (requests per CPU-second not far below wrk's), since on a real machine the generator's CPU is taken from the server.
-* generator-bound: nginx serving a small static file on one CPU, far faster than any one-core generator written in
-  Python. Here the generator sets the pace, and requests/s measures the generator itself.
+* generator-bound: nginx serving a small static file on one CPU, much faster than the ASGI server, so that a one-core
+  generator written in Python is the bottleneck and requests/s measures the generator itself. Whether a generator was
+  saturated shows in the table's CPU % column (near 100 %: it was). On loopback the sending side's CPU also does the
+  receiving side's TCP work, so past ~100k requests/s both CPUs are nearly full whoever sets the pace.
 
 How: the server is pinned to one CPU (``taskset -c 0``) and every generator, one after the other, to another
 (``taskset -c 1``), with 64 keep-alive connections for the same duration: ``wrk -t1 -c64``, ``asgibench load --vus 64``
 (one worker) and Locust headless with 64 FastHttpUser users and no wait time (skipped when locust is not importable).
-With ``--repeat N`` the generators take turns N times and the medians are reported. Before each run the script
-waits (up to 30 s) for both CPUs to be quiet, and flags the run when they were not: other work on the machine skews
-every figure here. nginx runs from a config written
-into a temporary directory (one worker, no access log, keep-alive connections never closed by the server, so that
-every generator measures the same steady state).
+nginx runs from a config written into a temporary directory: one worker, no access log, the file's descriptor cached,
+keep-alive connections never closed by the server, so that every generator measures the same steady state.
+
+Noise: a server's throughput drifts by several percent from one run to the next, more in a virtual machine whose host
+takes CPU time away (steal). So with ``--repeat N`` the generators take turns N times, in an order rotated each round,
+and the medians are reported (use N >= 3). Before each run the script waits up to 30 s for both CPUs to be idle; a run
+during which the host stole more than 5% of a pinned CPU is run again, twice at most; a run kept despite either is
+flagged in the output and in the JSON (``background_busy``, ``steal``).
 
 CPU is measured the same way for every generator: the difference of ``getrusage(RUSAGE_CHILDREN)`` (user + system)
 around running it as a child and waiting for it; the CPU of its own children (asgibench's worker process) is included
@@ -44,6 +49,7 @@ import csv
 import importlib.util
 import json
 import os
+import platform
 import re
 import resource
 import shutil
@@ -71,6 +77,8 @@ STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 RUN_MARGIN = 60.0  # seconds a generator may take beyond --duration (start-up, teardown) before it is killed
 PAUSE = 1.0  # seconds between two generator runs, for the previous run's sockets to close
 BUSY_WARNING = 0.1  # a pinned CPU busier than this between runs means something else competes for it
+STEAL_WARNING = 0.05  # a pinned CPU losing more than this to the host during a run makes the run suspect
+STEAL_RETRIES = 2  # times a suspect run is run again before it is kept, flagged
 QUIET_WAIT = 30.0  # seconds to wait for the pinned CPUs to go quiet before a run, then run anyway with a warning
 
 WRK = "wrk"
@@ -92,6 +100,16 @@ class Hello(FastHttpUser):
     def hello(self) -> None:
         self.client.get("/")
 """
+
+
+@dataclass(frozen=True)
+class Settings:
+    duration: int
+    repeat: int
+    server_cpu: int
+    generator_cpu: int
+    generators: tuple[str, ...]
+    scenarios: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -122,10 +140,24 @@ class Measurement:
     cpu_s: float
     wall_s: float
     background_busy: float = 0.0  # busiest pinned CPU in the pause just before, with no load running (0 to 1)
+    steal: float = 0.0  # largest fraction of a pinned CPU's time taken by the host during the run (0 to 1)
 
     @property
     def requests_per_cpu_s(self) -> float:
         return self.requests / self.cpu_s if self.cpu_s > 0 else 0.0
+
+    @property
+    def cpu_share(self) -> float:
+        """CPU seconds over wall seconds, start-up included: near 1 the generator's one CPU was the bottleneck."""
+        return self.cpu_s / self.wall_s if self.wall_s > 0 else 0.0
+
+
+MEDIANS = ("rps", "cpu_s", "requests_per_cpu_s", "cpu_share")
+DERIVED = ("requests_per_cpu_s", "cpu_share")
+
+
+def rounded(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: round(value, 3) if isinstance(value, float) else value for key, value in values.items()}
 
 
 @dataclass
@@ -137,8 +169,8 @@ class GeneratorResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "median": {metric: round(self.median(metric), 3) for metric in ("rps", "cpu_s", "requests_per_cpu_s")},
-            "runs": [{**asdict(run), "requests_per_cpu_s": round(run.requests_per_cpu_s, 1)} for run in self.runs],
+            "median": {metric: round(self.median(metric), 3) for metric in MEDIANS},
+            "runs": [rounded({**asdict(run), **{key: getattr(run, key) for key in DERIVED}}) for run in self.runs],
         }
 
 
@@ -174,11 +206,11 @@ def fail(message: str) -> NoReturn:
 
 
 def find_tool(name: str) -> str | None:
-    """``name`` next to this interpreter (the venv's scripts) first, then on PATH."""
+    """``name`` next to this interpreter (the venv's scripts) first, then on PATH, then in the sbin directories."""
     beside = Path(sys.executable).parent / name
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
-    return shutil.which(name)
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
 
 
 def require_tool(name: str, hint: str) -> str:
@@ -294,26 +326,41 @@ def run_measured(command: Sequence[str], log: Path, timeout: float, cwd: Path | 
     return cpu, wall
 
 
-def cpu_jiffies(cpus: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """(busy, total) clock ticks of each CPU since boot, from /proc/stat."""
-    ticks: dict[int, tuple[int, int]] = {}
+@dataclass(frozen=True)
+class CpuTicks:
+    """Clock ticks of one CPU since boot, from /proc/stat."""
+
+    busy: int  # neither idle nor stolen
+    steal: int  # the host ran something else while this virtual CPU wanted to run
+    total: int
+
+
+def cpu_ticks(cpus: Sequence[int]) -> dict[int, CpuTicks]:
+    ticks: dict[int, CpuTicks] = {}
     for line in Path("/proc/stat").read_text().splitlines():
         name, *fields = line.split()
         if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
-            counts = [int(value) for value in fields[:8]]  # user nice system idle iowait irq softirq steal
-            ticks[int(name[3:])] = (sum(counts) - counts[3] - counts[4], sum(counts))
+            user, nice, system, idle, iowait, irq, softirq, steal = (int(value) for value in fields[:8])
+            busy = user + nice + system + irq + softirq
+            ticks[int(name[3:])] = CpuTicks(busy, steal, busy + idle + iowait + steal)
     return ticks
+
+
+def busiest(before: dict[int, CpuTicks], after: dict[int, CpuTicks], kind: str) -> float:
+    """The largest fraction of time spent as ``kind`` ("busy" or "steal") by one of the CPUs between two readings."""
+    fractions = [
+        (getattr(after[cpu], kind) - getattr(before[cpu], kind)) / max(after[cpu].total - before[cpu].total, 1)
+        for cpu in before
+        if cpu in after
+    ]
+    return max(fractions, default=0.0)
 
 
 def background_busy(cpus: Sequence[int], seconds: float) -> float:
     """Wait ``seconds`` and return how busy the busiest of ``cpus`` was meanwhile: work that is not ours."""
-    before = cpu_jiffies(cpus)
+    before = cpu_ticks(cpus)
     time.sleep(seconds)
-    after = cpu_jiffies(cpus)
-    fractions = [
-        (after[cpu][0] - before[cpu][0]) / max(after[cpu][1] - before[cpu][1], 1) for cpu in before if cpu in after
-    ]
-    return max(fractions, default=0.0)
+    return busiest(before, cpu_ticks(cpus), "busy")
 
 
 def wait_for_quiet(cpus: Sequence[int]) -> float:
@@ -389,6 +436,10 @@ http {{
     uwsgi_temp_path {temp["uwsgi"]};
     scgi_temp_path {temp["scgi"]};
     default_type text/plain;
+    # Keeps the file open: without it nginx opens, stats and closes it for every request, and on one CPU tops out
+    # below what wrk can send from another, so that no generator would be the bottleneck.
+    open_file_cache max=16 inactive=60s;
+    open_file_cache_valid 3600s;
 
     server {{
         listen {HOST}:{port};
@@ -449,7 +500,9 @@ def run_locust(tools: dict[str, str], url: str, settings: Settings, workdir: Pat
     command += ["--loglevel", "WARNING"]
     cpu, wall = run_measured(pinned(settings.generator_cpu, command), log, settings.duration + RUN_MARGIN, workdir)
     with Path(f"{stats_prefix}_stats.csv").open(newline="") as stats:
-        row = next(row for row in csv.DictReader(stats) if row["Name"] == "Aggregated")
+        row = next((row for row in csv.DictReader(stats) if row["Name"] == "Aggregated"), None)
+    if row is None:
+        raise RuntimeError(f"no Aggregated row in Locust's statistics:\n{tail(log)}")
     # Locust's own Requests/s divides by the time between its first and last request; requests over the run time
     # is what the others report.
     requests = int(row["Request Count"])
@@ -462,14 +515,39 @@ RUNNERS = {WRK: run_wrk, ASGIBENCH: run_asgibench, LOCUST: run_locust}
 # The benchmark --------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Settings:
-    duration: int
-    repeat: int
-    server_cpu: int
-    generator_cpu: int
-    generators: tuple[str, ...]
-    scenarios: tuple[str, ...]
+def rotated(names: Sequence[str], by: int) -> list[str]:
+    """The run order of round ``by``: each generator takes its turn first, so that no one always follows another."""
+    shift = by % len(names)
+    return [*names[shift:], *names[:shift]]
+
+
+def measure_once(name: str, url: str, tools: dict[str, str], settings: Settings, workdir: Path) -> Measurement:
+    """One run of generator ``name``, once the pinned CPUs are quiet, with the noise around it."""
+    cpus = (settings.server_cpu, settings.generator_cpu)
+    busy = wait_for_quiet(cpus)
+    before = cpu_ticks(cpus)
+    run = RUNNERS[name](tools, url, settings, workdir)
+    return replace(run, background_busy=busy, steal=busiest(before, cpu_ticks(cpus), "steal"))
+
+
+def measure(name: str, url: str, tools: dict[str, str], settings: Settings, workdir: Path) -> Measurement:
+    """A run of ``name``, run again (up to STEAL_RETRIES times) while the host steals too much CPU during it."""
+    run = measure_once(name, url, tools, settings, workdir)
+    for _ in range(STEAL_RETRIES):
+        if run.steal <= STEAL_WARNING:
+            break
+        print(f"  ({name}: the host stole {run.steal:.0%} of a CPU during the run; running it again)", flush=True)
+        run = measure_once(name, url, tools, settings, workdir)
+    return run
+
+
+def run_warnings(run: Measurement) -> list[str]:
+    warnings = []
+    if run.background_busy > BUSY_WARNING:
+        warnings.append(f"CPUs {run.background_busy:.0%} busy before the run")
+    if run.steal > STEAL_WARNING:
+        warnings.append(f"host stole {run.steal:.0%} of a CPU")
+    return warnings
 
 
 def measure_scenario(
@@ -478,14 +556,13 @@ def measure_scenario(
     for name in settings.generators:
         scenario.generators[name] = GeneratorResult()
     for round_number in range(1, settings.repeat + 1):
-        for name in settings.generators:
-            busy = wait_for_quiet((settings.server_cpu, settings.generator_cpu))
-            run = replace(RUNNERS[name](tools, scenario.url, settings, workdir), background_busy=busy)
+        for name in rotated(settings.generators, round_number - 1):
+            run = measure(name, scenario.url, tools, settings, workdir)
             scenario.generators[name].runs.append(run)
             print(
                 f"  [{scenario.name} {round_number}/{settings.repeat}] {name:<9} {run.rps:>10,.0f} req/s  "
                 f"{run.cpu_s:6.2f} CPU s  {run.requests_per_cpu_s:>9,.0f} req/CPU-s  errors {run.errors}"
-                + (f"  (warning: CPUs {busy:.0%} busy before the run)" if busy > BUSY_WARNING else ""),
+                + "".join(f"  (warning: {warning})" for warning in run_warnings(run)),
                 flush=True,
             )
     return scenario
@@ -512,13 +589,15 @@ def run_scenario(name: str, tools: dict[str, str], settings: Settings, root: Pat
 
 
 def print_table(results: Sequence[ScenarioResult]) -> None:
+    """Medians over the runs; "CPU %" of the generator's one CPU: near 100 % the generator was the bottleneck."""
     print()
-    print(f"{'scenario':<16} {'generator':<10} {'req/s':>10} {'CPU s':>7} {'req/CPU-s':>10} {'errors':>7}")
+    print(f"{'scenario':<16} {'generator':<10} {'req/s':>10} {'CPU s':>7} {'CPU %':>6} {'req/CPU-s':>10} {'errors':>7}")
     for scenario in results:
         for name, result in scenario.generators.items():
             errors = max(run.errors for run in result.runs)
             print(
                 f"{scenario.name:<16} {name:<10} {result.median('rps'):>10,.0f} {result.median('cpu_s'):>7.2f} "
+                f"{result.median('cpu_share'):>6.0%} "
                 f"{result.median('requests_per_cpu_s'):>10,.0f} {errors:>7}"
             )
         rps, efficiency = scenario.ratio("rps"), scenario.ratio("requests_per_cpu_s")
@@ -603,7 +682,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     exit_on_sigterm()
     require_cpus(settings.server_cpu, settings.generator_cpu)
     tools = find_tools(settings)
-    settings = Settings(**{**asdict(settings), "generators": tuple(g for g in settings.generators if g in tools)})
+    settings = replace(settings, generators=tuple(name for name in settings.generators if name in tools))
     with tempfile.TemporaryDirectory(prefix="load_vs_wrk-") as root:
         # nginx's worker runs as an unprivileged user when nginx is started by root, and reads the static file below.
         Path(root).chmod(0o755)
@@ -615,6 +694,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdicts = judge(results)
     if json_path is not None:
         document = {
+            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
             "settings": asdict(settings),
             "connections": CONNECTIONS,
             "generator_versions": generator_versions(tools, settings.generators),
