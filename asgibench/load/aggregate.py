@@ -13,7 +13,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from asgibench.load.http1 import ERROR_KINDS
-from asgibench.load.recorder import new_histogram
+from asgibench.load.recorder import Moments, new_histogram
 
 
 @dataclass
@@ -38,6 +38,7 @@ class Second:
     def row(self) -> dict[str, Any]:
         length = max(self.end - self.start, 1e-9)
         has = self.latency.total_count > 0
+        percentiles = self.latency.get_percentile_to_value_dict([50.0, 99.0]) if has else {}
         return {
             "second": self.index,
             "start_s": round(self.start, 3),
@@ -47,8 +48,8 @@ class Second:
             "errors": self.error_total,
             "errors_by_kind": dict(self.errors),
             "bytes_received": self.bytes_received,
-            "p50_ms": self.latency.get_value_at_percentile(50) / 1000 if has else None,
-            "p99_ms": self.latency.get_value_at_percentile(99) / 1000 if has else None,
+            "p50_ms": percentiles[50.0] / 1000 if has else None,
+            "p99_ms": percentiles[99.0] / 1000 if has else None,
             "max_ms": self.latency.get_max_value() / 1000 if has else None,
             "generator_cpu": round(self.cpu_seconds / length, 3),
             "generator_lag_max_ms": self.lag_max_us / 1000,
@@ -66,6 +67,8 @@ class Aggregate:
         self.service = new_histogram()
         self.lag = new_histogram()
         self.lateness = new_histogram()
+        self.latency_moments = Moments()
+        self.service_moments = Moments()
         self.errors = dict.fromkeys(ERROR_KINDS, 0)
         self.responses = 0
         self.bytes_received = 0
@@ -88,6 +91,8 @@ class Aggregate:
             second.errors[kind] = second.errors.get(kind, 0) + count
             self.errors[kind] += count
         self.responses += interval["responses"]
+        self.latency_moments.merge(interval["latency_moments"])
+        self.service_moments.merge(interval["service_moments"])
         self.bytes_received += interval["bytes_received"]
         self.bytes_sent += interval["bytes_sent"]
         self.cpu_seconds[worker] += interval["cpu_seconds"]

@@ -80,8 +80,5 @@ def build_result(
 def _spread(histogram: HdrHistogram) -> Spread | None:
     if histogram.total_count == 0:
         return None
-    return Spread(
-        p50=histogram.get_value_at_percentile(50) / 1000,
-        p99=histogram.get_value_at_percentile(99) / 1000,
-        max=histogram.get_max_value() / 1000,
-    )
+    percentiles = histogram.get_percentile_to_value_dict([50.0, 99.0])
+    return Spread(p50=percentiles[50.0] / 1000, p99=percentiles[99.0] / 1000, max=histogram.get_max_value() / 1000)

@@ -9,7 +9,10 @@ and the outcome says why it is partial.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -24,6 +27,7 @@ from typing import Any
 from asgibench.errors import AsgibenchError, TargetUnreachableError
 from asgibench.load.aggregate import Aggregate, Second
 from asgibench.load.config import LoadConfig, Target
+from asgibench.load.driver import Driver
 
 START_TIMEOUT = 60.0  # seconds for workers to start and open their first connections
 START_MARGIN = 0.2  # seconds between "go" and time zero, so every worker is waiting when it comes
@@ -84,6 +88,8 @@ def worker_cpus(workers: int) -> list[int | None]:
 
 def run_load(config: LoadConfig, observer: SecondObserver | None = None) -> RunOutcome:
     check_reachable(config.target, min(config.timeout, 5.0))
+    if config.workers == 1:
+        return _run_here(config, observer)
     channels: dict[int, Channel] = {}
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -121,6 +127,53 @@ def _start_worker(config: LoadConfig, worker: int, cpu: int | None) -> tuple[Cha
     channel = Channel(ours.detach())
     channel.send({"config": config, "worker": worker, "workers": config.workers, "cpu": cpu})
     return channel, process
+
+
+def _run_here(config: LoadConfig, observer: SecondObserver | None) -> RunOutcome:
+    """One worker: run its event loop in this process (no second interpreter to start and feed)."""
+    from asgibench.load.worker import run_loop, start_driver
+
+    aggregate = Aggregate(1)
+    outcome = RunOutcome(config, aggregate, time.time(), config.measured_duration)
+    driver: Driver | None = None
+    measure_from = 0.0
+
+    def stop(reason: str) -> None:
+        if outcome.partial_reason is None:
+            outcome.partial_reason = reason
+            outcome.measured_seconds = max(0.0, min(time.perf_counter() - measure_from, config.measured_duration))
+        if driver is not None:
+            driver.stop()
+
+    def emit(message: dict[str, Any]) -> None:
+        for second in aggregate.add(message):
+            if observer is not None and outcome.partial_reason is None:
+                reason = observer(second, aggregate, _elapsed(second, config))
+                if reason:
+                    stop(reason)
+
+    async def main() -> None:
+        nonlocal driver, measure_from
+        loop = asyncio.get_running_loop()
+        driver = await start_driver(config, 0, 1, emit)
+        origin = time.perf_counter() + START_MARGIN
+        measure_from = origin + config.warmup
+        outcome.started_at = time.time() + START_MARGIN
+        try:
+            loop.add_signal_handler(signal.SIGINT, stop, "interrupted (Ctrl-C)")
+        except (RuntimeError, ValueError):  # not the main thread: Ctrl-C stays the caller's
+            pass
+        try:
+            await driver.run(origin, warmup=config.warmup, duration=config.measured_duration)
+        finally:
+            with contextlib.suppress(RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGINT)
+
+    run_loop(main())
+    aggregate.worker_finished(0)
+    aggregate.drain()
+    outcome.connections_opened = driver.connections_opened if driver is not None else 0
+    return outcome
 
 
 def _supervise(config: LoadConfig, channels: dict[int, Channel], observer: SecondObserver | None) -> RunOutcome:

@@ -8,13 +8,20 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from asgibench.load.aggregate import Aggregate
+from asgibench.load.recorder import Moments
 from asgibench.load.thresholds import percentile_key
 
 STANDARD_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99)
 
 
-def latency_table(histogram: HdrHistogram, extra_percentiles: Iterable[float] = ()) -> dict[str, Any] | None:
-    """min, mean, p50 ... p99.9, max and stdev in milliseconds; None for an empty histogram."""
+def latency_table(
+    histogram: HdrHistogram, moments: Moments, extra_percentiles: Iterable[float] = ()
+) -> dict[str, Any] | None:
+    """min, mean, p50 ... p99.9, max and stdev in milliseconds; None for an empty histogram.
+
+    Percentiles come from the histogram (3 significant digits); mean and
+    deviation from the exact sums the workers kept.
+    """
     if histogram.total_count == 0:
         return None
     wanted = sorted(set(STANDARD_PERCENTILES) | set(extra_percentiles))
@@ -22,7 +29,7 @@ def latency_table(histogram: HdrHistogram, extra_percentiles: Iterable[float] = 
     percentiles = {percentile_key(p): values[p] / 1000 for p in wanted}
     return {
         "min": histogram.get_min_value() / 1000,
-        "mean": round(histogram.get_mean_value() / 1000, 3),
+        "mean": round(moments.mean / 1000, 3),
         "p50": percentiles["50"],
         "p75": percentiles["75"],
         "p90": percentiles["90"],
@@ -31,7 +38,7 @@ def latency_table(histogram: HdrHistogram, extra_percentiles: Iterable[float] = 
         "p999": percentiles["99.9"],
         "p9999": percentiles["99.99"],
         "max": histogram.get_max_value() / 1000,
-        "stdev": round(histogram.get_stddev() / 1000, 3),
+        "stdev": round(moments.stdev / 1000, 3),
         "count": histogram.total_count,
         "percentiles": percentiles,
     }
@@ -54,6 +61,6 @@ def summarize(
         "error_rate": round(total_errors / attempts, 6) if attempts else 0.0,
         "bytes_received": aggregate.bytes_received,
         "bytes_sent": aggregate.bytes_sent,
-        "latency_ms": latency_table(aggregate.latency, extra),
-        "service_time_ms": latency_table(aggregate.service, extra) if open_model else None,
+        "latency_ms": latency_table(aggregate.latency, aggregate.latency_moments, extra),
+        "service_time_ms": latency_table(aggregate.service, aggregate.service_moments, extra) if open_model else None,
     }

@@ -14,11 +14,12 @@ import os
 import resource
 import signal
 import time
+from collections.abc import Coroutine
 from multiprocessing.connection import Connection as Channel
 from typing import Any
 
 from asgibench.load.config import LoadConfig
-from asgibench.load.driver import Driver
+from asgibench.load.driver import Driver, Emit
 
 READY_WAIT = 5.0  # seconds a worker waits for its up-front connections before saying ready anyway
 
@@ -34,9 +35,7 @@ def worker_main(channel: Channel) -> None:
         os.sched_setaffinity(0, {cpu})
     raise_file_limit()
     try:
-        import uvloop
-
-        uvloop.run(_serve(config, worker, workers, channel))
+        run_loop(_serve(config, worker, workers, channel))
     except Exception as error:  # reported to the parent, which prints it and keeps other workers' results
         channel.send({"type": "failed", "worker": worker, "message": f"{type(error).__name__}: {error}"})
         raise
@@ -56,20 +55,34 @@ def raise_file_limit() -> int:
     return soft
 
 
-async def _serve(config: LoadConfig, worker: int, workers: int, channel: Channel) -> None:
+async def start_driver(config: LoadConfig, worker: int, workers: int, emit: Emit) -> Driver:
+    """The model's driver for this worker, with the open model's up-front connections opened."""
     from asgibench.load.closed_model import ClosedModel
     from asgibench.load.open_model import OpenModel
 
-    loop = asyncio.get_running_loop()
-    driver: Driver
-    if config.model == "open":
-        driver = OpenModel(config, worker=worker, workers=workers, emit=channel.send)
-        driver.prepare()
-        deadline = time.monotonic() + READY_WAIT
-        while any(connection.transport is None for connection in driver.connections) and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+    if config.model == "closed":
+        return ClosedModel(config, worker=worker, workers=workers, emit=emit)
+    driver = OpenModel(config, worker=worker, workers=workers, emit=emit)
+    driver.prepare()
+    deadline = time.monotonic() + READY_WAIT
+    while any(connection.transport is None for connection in driver.connections) and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    return driver
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run on uvloop where it is installed (not on Windows), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
     else:
-        driver = ClosedModel(config, worker=worker, workers=workers, emit=channel.send)
+        uvloop.run(main)
+
+
+async def _serve(config: LoadConfig, worker: int, workers: int, channel: Channel) -> None:
+    loop = asyncio.get_running_loop()
+    driver = await start_driver(config, worker, workers, channel.send)
 
     messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
