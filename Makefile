@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-dev
 export TERM := dumb
 export COLUMNS := 110
 
-.PHONY: install check lint typecheck test demo benchmark-asgion benchmark-scale clean
+.PHONY: install check lint typecheck test demo benchmark-asgion benchmark-load benchmark-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,14 @@ demo: $(STAMP)
 			sleep 0.1; \
 		done; \
 		$(BIN)/asgibench load http://127.0.0.1:$$port/ --scenario scenarios/api-mix.toml --duration 5s --warmup 1s
+
+# asgibench load against wrk (and Locust's FastHttpUser) on granian and on nginx, as ratios; exit 1 when a bar
+# fails. Installs nginx and wrk with apt-get (Debian/Ubuntu, as root) when missing.
+benchmark-load: $(STAMP)
+	command -v wrk >/dev/null && (command -v nginx || test -x /usr/sbin/nginx) >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check granian locust
+	$(BIN)/python benchmarks/load_vs_wrk.py --duration 10 --repeat 3
 
 # The load generator over a long run (memory must stay flat) and with 10,000 connections.
 benchmark-scale: $(STAMP)

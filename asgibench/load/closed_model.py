@@ -82,8 +82,12 @@ class ClosedModel(Driver):
             connection.abort()
         elif self.think:
             self.loop.call_later(self.think, self._send_after_think, connection)
-        else:
-            connection.write(self.next_request(), now)
+        else:  # connection.write(), inlined: this is the hot path
+            request = self.next_request()
+            connection.sent = now
+            connection.in_flight = True
+            connection.transport.write(request)  # type: ignore[union-attr]
+            self.recorder.bytes_sent += len(request)
 
     def _send_after_think(self, connection: Connection) -> None:
         if self.running and not connection.closed and not connection.retiring:
