@@ -128,7 +128,7 @@ def many_connections(count: int) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=40, help="seconds of the long run")
-    parser.add_argument("--rss-slack", type=float, default=8.0, help="MiB the worker may grow over the long run")
+    parser.add_argument("--rss-slack", type=float, default=4.0, help="MiB the worker may grow over the long run")
     parser.add_argument("--connections", type=int, default=10_000)
     options = parser.parse_args()
     results = [long_run(options.duration, options.rss_slack), many_connections(options.connections)]

@@ -13,7 +13,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from asgibench.load.http1 import ERROR_KINDS
-from asgibench.load.recorder import Moments, new_histogram
+from asgibench.load.recorder import Moments, decode, new_histogram, release
 
 
 @dataclass
@@ -76,9 +76,16 @@ class Aggregate:
         self.cpu_seconds = [0.0] * workers
         self.timeline: list[dict[str, Any]] = []  # rows only: a second's histogram is dropped once merged
         self._open: dict[int, tuple[Second, set[int]]] = {}
+        self._finished_seconds: list[Second] = []  # handed to observers, released on the next call
 
     def add(self, interval: dict[str, Any]) -> list[Second]:
-        """Take one worker's interval; returns the seconds this completes, in order."""
+        """Take one worker's interval; returns the seconds this completes, in order.
+
+        The seconds returned are valid until the next call, which releases their histograms.
+        """
+        for second in self._finished_seconds:
+            release(second.latency)
+        self._finished_seconds.clear()
         index, worker = interval["index"], interval["worker"]
         second, reported = self._open.setdefault(index, (Second(index, interval["start"], interval["end"]), set()))
         reported.add(worker)
@@ -97,17 +104,23 @@ class Aggregate:
         self.bytes_sent += interval["bytes_sent"]
         self.cpu_seconds[worker] += interval["cpu_seconds"]
         if interval["latency"]:
-            decoded = HdrHistogram.decode(interval["latency"])
+            decoded = decode(interval["latency"])
             second.latency.add(decoded)
             self.latency.add(decoded)
+            release(decoded)
         if interval["service"]:
-            self.service.add(HdrHistogram.decode(interval["service"]))
+            decoded = decode(interval["service"])
+            self.service.add(decoded)
+            release(decoded)
         if interval["lag"]:
-            lag = HdrHistogram.decode(interval["lag"])
-            self.lag.add(lag)
-            second.lag_max_us = max(second.lag_max_us, lag.get_max_value())
+            decoded = decode(interval["lag"])
+            self.lag.add(decoded)
+            second.lag_max_us = max(second.lag_max_us, decoded.get_max_value())
+            release(decoded)
         if interval.get("lateness"):
-            self.lateness.add(HdrHistogram.decode(interval["lateness"]))
+            decoded = decode(interval["lateness"])
+            self.lateness.add(decoded)
+            release(decoded)
         return self._complete()
 
     def worker_finished(self, worker: int) -> list[Second]:
@@ -122,6 +135,7 @@ class Aggregate:
                 break
             del self._open[index]
             self.timeline.append(second.row())
+            self._finished_seconds.append(second)
             done.append(second)
         return done
 
