@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
@@ -133,10 +134,11 @@ def test_bad_usage_exits_2() -> None:
     assert run.returncode == 2 and "not both" in run.stderr
 
 
-def test_ctrl_c_saves_a_partial_result(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])  # in-process, and worker processes
+def test_ctrl_c_saves_a_partial_result(tmp_path: Path, workers: str) -> None:
     out = tmp_path / "result.json"
     with uvicorn() as (url, _):
-        process = start_asgibench("load", url, "--vus", "4", "-d", "30s", "--json", str(out))
+        process = start_asgibench("load", url, "--vus", "4", "-d", "30s", "--workers", workers, "--json", str(out))
         code, output = interrupt(process, after=2.5)
     assert code == 130, output
     result = read(out)
