@@ -40,8 +40,9 @@ def _root(
 
 from asgibench.cli import conform as _conform  # noqa: E402  (registers the command)
 from asgibench.cli import load as _load  # noqa: E402
+from asgibench.cli import servers as _servers  # noqa: E402
 
-__all__ = ["app", "main", "_conform", "_load"]
+__all__ = ["app", "main", "_conform", "_load", "_servers"]
 
 
 def main() -> None:

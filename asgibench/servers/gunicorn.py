@@ -1,0 +1,31 @@
+"""gunicorn as a process manager over uvicorn workers, and gunicorn's classic sync workers for WSGI."""
+
+from __future__ import annotations
+
+from asgibench.servers.base import ServerPlugin
+
+
+class GunicornUvicorn(ServerPlugin):
+    def arguments(self, app: str, *, host: str, port: int, workers: int) -> list[str]:
+        return [
+            "gunicorn", app, "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--worker-class", "uvicorn_worker.UvicornWorker", "--log-level", "warning",
+        ]  # fmt: skip
+
+    def is_available(self) -> bool:
+        return super().is_available() and _importable("uvicorn_worker")
+
+
+class GunicornSync(ServerPlugin):
+    def arguments(self, app: str, *, host: str, port: int, workers: int) -> list[str]:
+        return ["gunicorn", app, "--bind", f"{host}:{port}", "--workers", str(workers), "--log-level", "warning"]
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+PLUGIN = GunicornUvicorn("gunicorn", "gunicorn", "gunicorn", "asgi", "gunicorn managing uvicorn workers")
+SYNC_PLUGIN = GunicornSync("gunicorn-sync", "gunicorn", "gunicorn", "wsgi", "gunicorn sync workers on a WSGI app")

@@ -1,0 +1,16 @@
+"""uvicorn with its fastest parts: httptools for HTTP/1.1, uvloop for the event loop."""
+
+from __future__ import annotations
+
+from asgibench.servers.base import ServerPlugin
+
+
+class Uvicorn(ServerPlugin):
+    def arguments(self, app: str, *, host: str, port: int, workers: int) -> list[str]:
+        return [
+            "uvicorn", app, "--host", host, "--port", str(port), "--workers", str(workers),
+            "--http", "httptools", "--loop", "uvloop", "--log-level", "warning", "--no-access-log",
+        ]  # fmt: skip
+
+
+PLUGIN = Uvicorn("uvicorn", "uvicorn", "uvicorn", "asgi", "uvicorn with httptools and uvloop")
