@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from asgibench.cli import app
 from asgibench.errors import AsgibenchError
+
+if TYPE_CHECKING:
+    from asgibench.load.settings import LoadFlags
 
 # Ctrl-C: the partial result is saved and the exit code says the run was interrupted.
 EXIT_INTERRUPTED = 130
@@ -113,7 +116,7 @@ def load(
     raise typer.Exit(code)
 
 
-def _run(flags: object, json_path: Path | None, hdr_log: Path | None, quiet: bool) -> int:
+def _run(flags: LoadFlags, json_path: Path | None, hdr_log: Path | None, quiet: bool) -> int:
     import time
     from contextlib import ExitStack
 
@@ -122,13 +125,12 @@ def _run(flags: object, json_path: Path | None, hdr_log: Path | None, quiet: boo
     from asgibench.load.observers import AbortCheck, IntervalLog
     from asgibench.load.result import assess, build_result
     from asgibench.load.runner import run_load
-    from asgibench.load.settings import LoadFlags, resolve
+    from asgibench.load.settings import resolve
     from asgibench.load.thresholds import parse_threshold
     from asgibench.render.console import make_console
     from asgibench.render.load import LiveView, render_plan, render_result
     from asgibench.results import write_result
 
-    assert isinstance(flags, LoadFlags)
     config = resolve(flags, Path.cwd())
     if json_path is not None:
         check_writable(json_path, option="--json")

@@ -33,10 +33,6 @@ class Target:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return host if self.port == default else f"{host}:{self.port}"
 
-    @property
-    def display(self) -> str:
-        return self.url
-
 
 @dataclass(frozen=True, slots=True)
 class RequestSpec:

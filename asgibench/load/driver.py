@@ -46,10 +46,10 @@ class Driver:
         self.running = False  # while True, new requests may start
         self.interrupted = False
         self.connections_opened = 0
-        self._requests = [build_request(spec, config.target) for spec in config.requests]
+        requests = [build_request(spec, config.target) for spec in config.requests]
         # The next request to send, as a C-level call: the hot path pays no Python frame for it.
         self.next_request: Callable[[], bytes] = itertools.cycle(
-            [self._requests[index] for index in request_cycle(config.requests, seed=worker)]
+            [requests[index] for index in request_cycle(config.requests, seed=worker)]
         ).__next__
         self._ssl = _ssl_context(config) if config.target.scheme == "https" else None
         # Set by start():

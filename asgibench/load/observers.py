@@ -10,7 +10,7 @@ from typing import IO
 
 from hdrh.log import HistogramLogWriter
 
-from asgibench.errors import UsageError
+from asgibench.atomicio import check_writable
 from asgibench.load.aggregate import Aggregate, Second
 from asgibench.load.summary import summarize
 from asgibench.load.thresholds import Threshold, evaluate, percentiles_wanted
@@ -25,9 +25,7 @@ class IntervalLog:
     """
 
     def __init__(self, path: Path, started_at: float) -> None:
-        directory = path.parent if str(path.parent) else Path(".")
-        if not directory.is_dir():
-            raise UsageError(f"Cannot write --hdr-log {str(path)!r}: directory {str(directory)!r} does not exist.")
+        directory = check_writable(path, option="--hdr-log")
         self.path = path
         handle, self._temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
         self._file: IO[str] = os.fdopen(handle, "w", encoding="utf-8")

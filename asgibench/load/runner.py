@@ -216,7 +216,8 @@ def _supervise(config: LoadConfig, channels: dict[int, Channel], observer: Secon
                     message: dict[str, Any] = channel.recv()
                 except (EOFError, OSError):
                     del live[worker]
-                    outcome.worker_failures.append(f"worker {worker} exited unexpectedly")
+                    if not any(failure.startswith(f"worker {worker}:") for failure in outcome.worker_failures):
+                        outcome.worker_failures.append(f"worker {worker} exited unexpectedly")
                     stop(f"worker {worker} exited unexpectedly")
                     completed = aggregate.worker_finished(worker)
                 else:

@@ -33,7 +33,6 @@ def worker_main(channel: Channel) -> None:
     cpu: int | None = orders["cpu"]
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
-    raise_file_limit()
     try:
         run_loop(_serve(config, worker, workers, channel))
     except Exception as error:  # reported to the parent, which prints it and keeps other workers' results
@@ -57,6 +56,7 @@ def raise_file_limit() -> int:
 
 async def start_driver(config: LoadConfig, worker: int, workers: int, emit: Emit) -> Driver:
     """The model's driver for this worker, with the open model's up-front connections opened."""
+    raise_file_limit()  # in every worker, in-process or not: each connection is an open file
     from asgibench.load.closed_model import ClosedModel
     from asgibench.load.open_model import OpenModel
 
