@@ -38,7 +38,7 @@ class Second:
     def row(self) -> dict[str, Any]:
         length = max(self.end - self.start, 1e-9)
         has = self.latency.total_count > 0
-        percentiles = self.latency.get_percentile_to_value_dict([50.0, 99.0]) if has else {}
+        percentiles = self.latency.get_percentile_to_value_dict([50.0, 90.0, 99.0, 99.9]) if has else {}
         return {
             "second": self.index,
             "start_s": round(self.start, 3),
@@ -49,7 +49,9 @@ class Second:
             "errors_by_kind": dict(self.errors),
             "bytes_received": self.bytes_received,
             "p50_ms": percentiles[50.0] / 1000 if has else None,
+            "p90_ms": percentiles[90.0] / 1000 if has else None,
             "p99_ms": percentiles[99.0] / 1000 if has else None,
+            "p999_ms": percentiles[99.9] / 1000 if has else None,
             "max_ms": self.latency.get_max_value() / 1000 if has else None,
             "generator_cpu": round(self.cpu_seconds / length, 3),
             "generator_lag_max_ms": self.lag_max_us / 1000,
