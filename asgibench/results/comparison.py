@@ -1,0 +1,86 @@
+"""The comparison file written by ``asgibench compare --out DIR``: one per comparison, beside its run files.
+
+History of the schema:
+  asgibench.comparison/1  first version.
+
+Layout (every path is relative to the comparison file's directory)::
+
+    {
+      "schema": "asgibench.comparison/1",
+      "created": "2026-11-21T14:33:22+00:00",
+      "app": "reference_apps.raw_app:app",       # the ASGI app every ASGI server ran
+      "wsgi_app": "reference_apps.wsgi_app:app",  # the WSGI twin, or null
+      "environment": {...},                       # as in a result file, with "server": null
+      "config": {...},                            # the load config, as in a result file
+      "repeat": 3,                                # measured runs per server
+      "server_workers": 1,                        # processes per server
+      "cpus": {"server": [0], "generator": [1]},  # pinning, or null lists when not pinned
+      "servers": [
+        {
+          "name": "uvicorn", "version": "0.38.0", "interface": "asgi",
+          "status": "ok",                         # "ok", or "failed" (did not start, or died)
+          "error": null,                          # what went wrong when status is "failed"
+          "log_tail": [],                         # the server's last log lines when it failed
+          "runs": ["uvicorn-1.json", ...],        # its asgibench.result/1 files, in run order
+          "profile": "uvicorn.svg",               # py-spy flame graph (--profile), or null
+          "stats": {                              # over the measured runs (see asgibench.compare.stats)
+            "rps": {"median": ..., "min": ..., "max": ...},
+            "p50_ms": {...}, "p99_ms": {...}, "p999_ms": {...},
+            "errors": 0, "error_rate": 0.0,
+            "server_cpu_s": {...},                # CPU seconds of the whole process tree per run
+            "server_peak_rss_mib": {...},         # peak resident memory of the process tree
+            "generator_bound": false
+          }
+        }
+      ]
+    }
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from asgibench.atomicio import write_text_atomic
+from asgibench.errors import UsageError
+
+COMPARISON_SCHEMA = "asgibench.comparison/1"
+READABLE_COMPARISONS = (COMPARISON_SCHEMA,)
+REQUIRED_COMPARISON_KEYS = ("schema", "app", "environment", "config", "repeat", "servers")
+
+
+def write_comparison(path: str | Path, comparison: dict[str, Any]) -> None:
+    write_text_atomic(path, json.dumps(comparison, indent=2) + "\n", option="--out")
+
+
+def is_comparison(document: dict[str, Any]) -> bool:
+    return str(document.get("schema", "")).startswith("asgibench.comparison/")
+
+
+def load_comparison(path: str | Path) -> dict[str, Any]:
+    """Read a comparison file; anything else is a UsageError naming the file."""
+    source = Path(path)
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UsageError(f"Cannot read comparison file {str(source)!r}: {error.strerror or error}.") from None
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{source}:{error.lineno}: not valid JSON ({error.msg}).") from None
+    if not isinstance(document, dict) or not is_comparison(document):
+        raise UsageError(f"{source} is not an asgibench comparison file.")
+    if document["schema"] not in READABLE_COMPARISONS:
+        raise UsageError(
+            f"{source} has schema {document['schema']!r}; this asgibench reads {', '.join(READABLE_COMPARISONS)}.",
+            hint="Upgrade asgibench to read files from newer versions.",
+        )
+    missing = [key for key in REQUIRED_COMPARISON_KEYS if key not in document]
+    if missing:
+        raise UsageError(f"{source}: comparison file lacks {', '.join(repr(key) for key in missing)}.")
+    return document
+
+
+def run_paths(comparison_path: str | Path, server: dict[str, Any]) -> list[Path]:
+    """The result files of one server's runs, resolved against the comparison file's directory."""
+    base = Path(comparison_path).parent
+    return [base / name for name in server.get("runs", [])]
