@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -24,6 +25,14 @@ _DOUBLE_CALLABLE_HINT = (
     "ASGI2 ('double callable') apps take only `scope` and return the coroutine. "
     "Wrap it with asgiref.compatibility.guarantee_single_callable(app)."
 )
+
+
+_APP_SPEC = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(\(\))?")
+
+
+def looks_like_app(text: str) -> bool:
+    """``main:app`` or ``pkg.module:factory()``, not ``localhost:8000`` or a URL (the attribute is a name)."""
+    return _APP_SPEC.fullmatch(text) is not None
 
 
 def load_app(target: str, *, app_dir: str | Path = ".", factory: bool = False) -> ASGIApp:

@@ -83,12 +83,13 @@ def uvicorn(app: str = "reference_apps.raw_app:app", *, uds: Path | None = None)
         stop(process)
 
 
-def asgibench(*args: str, cwd: Path | None = None, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"}
+def asgibench(
+    *args: str, cwd: Path | None = None, timeout: float = 90, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "asgibench", *args],
         cwd=cwd or ROOT,
-        env=env,
+        env=(env or dict(os.environ)) | {"COLUMNS": "120", "NO_COLOR": "1", "TERM": "dumb"},
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from asgibench.cli import app
-from asgibench.errors import AsgibenchError
+from asgibench.errors import AsgibenchError, UsageError
 
 if TYPE_CHECKING:
+    from asgibench.launch.cpus import CpuPlan
+    from asgibench.launch.server import LaunchedServer
+    from asgibench.load.config import LoadConfig
     from asgibench.load.settings import LoadFlags
 
 # Ctrl-C: the partial result is saved and the exit code says the run was interrupted.
@@ -77,12 +82,30 @@ def load(
     http: Annotated[str, typer.Option("--http", help="HTTP version (1.1).")] = "1.1",
     insecure: Annotated[bool, typer.Option("--insecure", "-k", help="https: do not verify the certificate.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress; only the summary.")] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            help="Launch TARGET (an app, module:attr) under this server on a free port, load it, stop it. "
+            "See `asgibench servers`.",
+        ),
+    ] = None,
+    server_workers: Annotated[
+        int, typer.Option("--server-workers", min=1, help="With --server: the server's worker processes.")
+    ] = 1,
+    server_log: Annotated[
+        Path | None, typer.Option("--server-log", metavar="FILE", help="With --server: keep the server's log here.")
+    ] = None,
 ) -> None:
     """Load a server: closed model (--vus) or open model (--rate), HDR latency histograms, thresholds.
 
+    With --server, TARGET is an app (module:attr) that asgibench serves under
+    that server, pinned to its own CPUs, with its CPU and memory sampled.
+
     Exit 0 when the run completed and every threshold held; 1 when a
-    threshold failed; 2 for bad usage; 3 when the target cannot be reached;
-    130 when interrupted (the partial result is still written).
+    threshold failed; 2 for bad usage; 3 when the target cannot be reached
+    or the server does not start; 130 when interrupted (the partial result
+    is still written).
     """
     from asgibench.load.settings import LoadFlags
     from asgibench.render.console import print_error
@@ -109,18 +132,52 @@ def load(
         insecure=insecure,
     )
     try:
-        code = _run(flags, json_path, hdr_log, quiet)
+        launch = _launch_request(flags, server, server_workers, server_log)
+        code = _run(flags, json_path, hdr_log, quiet, launch)
     except AsgibenchError as error:
         print_error(error.message, error.hint)
         raise typer.Exit(error.exit_code) from None
     raise typer.Exit(code)
 
 
-def _run(flags: LoadFlags, json_path: Path | None, hdr_log: Path | None, quiet: bool) -> int:
+@dataclass(frozen=True)
+class LaunchRequest:
+    """``load APP --server NAME``: what to launch before loading it."""
+
+    app: str
+    server: str
+    workers: int
+    log: Path | None
+
+
+def _launch_request(flags: LoadFlags, server: str | None, workers: int, log: Path | None) -> LaunchRequest | None:
+    from asgibench.apploader import looks_like_app
+
+    if server is None:
+        if flags.target is not None and not flags.target.startswith("unix:") and looks_like_app(flags.target):
+            raise UsageError(
+                f"TARGET {flags.target!r} names an app, not a URL.",
+                hint=f"add --server uvicorn (or another of `asgibench servers`) to launch it: "
+                f"asgibench load {flags.target} --server uvicorn",
+            )
+        return None
+    if flags.target is None or not looks_like_app(flags.target):
+        raise UsageError(
+            f"--server {server}: TARGET must be the app to launch, as module:attribute (e.g. main:app), "
+            f"not {flags.target!r}."
+        )
+    app = flags.target
+    flags.target = None  # the URL is the launched server's; the request path still comes from the scenario
+    return LaunchRequest(app, server, workers, log)
+
+
+def _run(
+    flags: LoadFlags, json_path: Path | None, hdr_log: Path | None, quiet: bool, launch: LaunchRequest | None
+) -> int:
     import time
-    from contextlib import ExitStack
 
     from asgibench.atomicio import check_writable
+    from asgibench.launch.measure import LaunchedRun, aimed_at, load_launched, with_server
     from asgibench.load.aggregate import Aggregate, Second
     from asgibench.load.observers import AbortCheck, IntervalLog
     from asgibench.load.result import assess, build_result
@@ -128,17 +185,23 @@ def _run(flags: LoadFlags, json_path: Path | None, hdr_log: Path | None, quiet: 
     from asgibench.load.settings import resolve
     from asgibench.load.thresholds import parse_threshold
     from asgibench.render.console import make_console
-    from asgibench.render.load import LiveView, render_plan, render_result
+    from asgibench.render.load import LiveView, render_launch, render_plan, render_result
     from asgibench.results import write_result
 
     config = resolve(flags, Path.cwd())
     if json_path is not None:
         check_writable(json_path, option="--json")
+    if launch is not None and launch.log is not None:
+        check_writable(launch.log, option="--server-log")
     console = make_console()
-    render_plan(console, config)
     thresholds = tuple(parse_threshold(text) for text in config.thresholds)
     abort = AbortCheck(thresholds, open_model=config.model == "open") if config.abort_on_fail else None
     with ExitStack() as stack:
+        started = _start_server(launch, config, stack) if launch is not None else None
+        if started is not None:
+            render_launch(console, started[0], started[1])
+            config = aimed_at(config, started[0])
+        render_plan(console, config)
         log = IntervalLog(hdr_log, time.time()) if hdr_log is not None else None
         if log is not None:
             stack.callback(log.close)
@@ -151,13 +214,20 @@ def _run(flags: LoadFlags, json_path: Path | None, hdr_log: Path | None, quiet: 
                 live.on_second(second, aggregate, elapsed)
             return abort.breached(aggregate, elapsed) if abort is not None else None
 
+        launched_run: LaunchedRun | None = None
         try:
-            outcome = run_load(config, observe)
+            if started is not None:
+                launched_run = load_launched(started[0], config, started[1], observer=observe)
+                outcome = launched_run.outcome
+            else:
+                outcome = run_load(config, observe)
         except KeyboardInterrupt:  # before the workers were running: nothing was measured
             console.print("[yellow]interrupted before the load started; nothing measured[/]")
             return EXIT_INTERRUPTED
     summary, health, verdicts = assess(outcome, thresholds)
     result = build_result(outcome, summary, health, verdicts)
+    if launched_run is not None:
+        with_server(result, launched_run)
     if json_path is not None:
         write_result(json_path, result)
     render_result(console, result)
@@ -168,3 +238,18 @@ def _run(flags: LoadFlags, json_path: Path | None, hdr_log: Path | None, quiet: 
     if not result["passed"]:
         return 1
     return 0
+
+
+def _start_server(launch: LaunchRequest, config: LoadConfig, stack: ExitStack) -> tuple[LaunchedServer, CpuPlan]:
+    from asgibench.launch.cpus import plan_cpus, usable_cpus
+    from asgibench.launch.server import launched
+    from asgibench.servers.registry import get_plugin
+
+    plugin = get_plugin(launch.server)
+    plan = plan_cpus(usable_cpus(), launch.workers)
+    ready_path = config.requests[0].path or config.target.path
+    server = stack.enter_context(
+        launched(plugin, launch.app, workers=launch.workers, cpus=plan.server, log_path=launch.log,
+                 ready_path=ready_path)
+    )  # fmt: skip
+    return server, plan

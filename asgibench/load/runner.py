@@ -51,6 +51,8 @@ class RunOutcome:
 
 # Called after each merged second with the running aggregate; returning a reason stops the run.
 SecondObserver = Callable[[Second, Aggregate, float], str | None]
+# Called once with the wall-clock time (time.time()) of time zero; the measured window opens after the warm-up.
+StartObserver = Callable[[float], None]
 
 
 def check_reachable(target: Target, timeout: float) -> None:
@@ -86,10 +88,12 @@ def worker_cpus(workers: int) -> list[int | None]:
     return [None] * workers
 
 
-def run_load(config: LoadConfig, observer: SecondObserver | None = None) -> RunOutcome:
+def run_load(
+    config: LoadConfig, observer: SecondObserver | None = None, on_start: StartObserver | None = None
+) -> RunOutcome:
     check_reachable(config.target, min(config.timeout, 5.0))
     if config.workers == 1:
-        return _run_here(config, observer)
+        return _run_here(config, observer, on_start)
     channels: dict[int, Channel] = {}
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -97,7 +101,7 @@ def run_load(config: LoadConfig, observer: SecondObserver | None = None) -> RunO
             channel, process = _start_worker(config, worker, cpu)
             channels[worker] = channel
             processes.append(process)
-        return _supervise(config, channels, observer)
+        return _supervise(config, channels, observer, on_start)
     finally:
         for process in processes:
             try:
@@ -129,7 +133,7 @@ def _start_worker(config: LoadConfig, worker: int, cpu: int | None) -> tuple[Cha
     return channel, process
 
 
-def _run_here(config: LoadConfig, observer: SecondObserver | None) -> RunOutcome:
+def _run_here(config: LoadConfig, observer: SecondObserver | None, on_start: StartObserver | None) -> RunOutcome:
     """One worker: run its event loop in this process (no second interpreter to start and feed)."""
     from asgibench.load.worker import run_loop, start_driver
 
@@ -159,6 +163,8 @@ def _run_here(config: LoadConfig, observer: SecondObserver | None) -> RunOutcome
         origin = time.perf_counter() + START_MARGIN
         measure_from = origin + config.warmup
         outcome.started_at = time.time() + START_MARGIN
+        if on_start is not None:
+            on_start(outcome.started_at)
         try:
             loop.add_signal_handler(signal.SIGINT, stop, "interrupted (Ctrl-C)")
         except (RuntimeError, ValueError):  # not the main thread: Ctrl-C stays the caller's
@@ -176,11 +182,18 @@ def _run_here(config: LoadConfig, observer: SecondObserver | None) -> RunOutcome
     return outcome
 
 
-def _supervise(config: LoadConfig, channels: dict[int, Channel], observer: SecondObserver | None) -> RunOutcome:
+def _supervise(
+    config: LoadConfig,
+    channels: dict[int, Channel],
+    observer: SecondObserver | None,
+    on_start: StartObserver | None,
+) -> RunOutcome:
     aggregate = Aggregate(config.workers)
     _wait_ready(channels)
     origin = time.monotonic() + START_MARGIN
     started_at = time.time() + START_MARGIN
+    if on_start is not None:
+        on_start(started_at)
     for channel in channels.values():
         channel.send({"type": "go", "origin": origin})
     measure_from = origin + config.warmup

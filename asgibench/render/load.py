@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,6 +12,10 @@ from rich.text import Text
 from asgibench.load.aggregate import Aggregate, Second
 from asgibench.load.config import LoadConfig
 from asgibench.load.http1 import ERROR_KINDS
+
+if TYPE_CHECKING:
+    from asgibench.launch.cpus import CpuPlan
+    from asgibench.launch.server import LaunchedServer
 
 LATENCY_ROWS = (
     ("min", "min"),
@@ -145,10 +149,39 @@ def render_result(console: Console, result: dict[str, Any]) -> None:
                 kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}")
         console.print(kinds)
     console.print()
+    if result.get("server"):
+        render_server_usage(console, result["server"])
     _render_generator(console, generator)
     if result["thresholds"]:
         console.print()
         _render_thresholds(console, result["thresholds"])
+
+
+def render_launch(console: Console, server: LaunchedServer, plan: CpuPlan) -> None:
+    line = Text(f"{server.plugin.name} {server.plugin.version() or ''}".rstrip(), style="bold")
+    line.append(f" serving {server.app} at {server.url} ({server.workers} worker(s), pid {server.process.pid})")
+    line.append(f"; {plan.describe()}", style="dim")
+    console.print(line)
+
+
+def render_server_usage(console: Console, server: dict[str, Any]) -> None:
+    """The launched server's CPU and memory over the measured window; its last log lines if it died."""
+    line = Text("server: ", style="bold")
+    line.append(f"{server['name']} {server.get('version') or ''}".rstrip())
+    line.append(
+        f" · {server['workers']} worker(s) · CPU {server['cpu_fraction']:.2f} cores ({server['cpu_seconds']:.1f} s)"
+        f" · peak memory {server['peak_rss_mib']:.1f} MiB over {server['processes']} process(es)"
+    )
+    console.print(line)
+    if server.get("exit_code") is not None:
+        console.print(
+            Text(
+                f"  the server exited during the run (code {server['exit_code']}); its last log lines:",
+                style="bold red",
+            )
+        )
+        for log_line in server.get("log_tail", []):
+            console.print(Text(f"  | {log_line}", style="red"))
 
 
 def _render_generator(console: Console, generator: dict[str, Any]) -> None:
