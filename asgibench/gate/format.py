@@ -1,0 +1,70 @@
+"""Plain-text figures for the gate's verdicts, shared by the terminal table and the JUnit file."""
+
+from __future__ import annotations
+
+import math
+
+from asgibench.gate.metrics import Metric
+from asgibench.gate.stats import Interval, Spread
+from asgibench.gate.verdict import MetricVerdict, Verdict
+
+UNITS = {"ms": "ms", "rps": "/s", "fraction": "%"}
+
+
+def value(metric: Metric, number: float, *, unit: bool = True) -> str:
+    if metric.unit == "fraction":
+        text = f"{number * 100:.3f}"
+    elif metric.unit == "ms":
+        text = f"{number:,.3f}" if number < 100 else f"{number:,.1f}"
+    else:
+        text = f"{number:,.1f}"
+    if not unit:
+        return text
+    return text + ("%" if metric.unit == "fraction" else "/s" if metric.unit == "rps" else " ms")
+
+
+def spread(metric: Metric, figures: Spread, *, unit: bool = True, stacked: bool = False) -> str:
+    """The median, then the range over the repeats when there are several: ``1.601 ms (1.554–1.647)``."""
+    middle = value(metric, figures.median, unit=unit)
+    if figures.count == 1:
+        return middle
+    low, high = value(metric, figures.low, unit=False), value(metric, figures.high, unit=False)
+    return f"{middle}\n{low}–{high}" if stacked else f"{middle} ({low}–{high})"
+
+
+def change(metric: Metric, number: float) -> str:
+    """A relative change, with a decimal only below 10%; error_rate's in percentage points."""
+    if math.isinf(number):
+        return "+∞" if number > 0 else "−∞"
+    if metric.scale == "difference":
+        return f"{number * 100:+.2f}pp"
+    return f"{number:+.1%}" if abs(number) < 0.1 else f"{number:+.0%}"
+
+
+def allowed(metric: Metric, number: float) -> str:
+    """The allowance, signed the way a regression would go (+ for latency, − for throughput): ``+5%``."""
+    signed = (number if metric.direction == "lower" else -number) * 100
+    return f"{signed:+g}" + ("pp" if metric.scale == "difference" else "%")
+
+
+def interval(metric: Metric, bounds: Interval | None, *, stacked: bool = False) -> str:
+    if bounds is None:
+        return "n/a"
+    return f"{change(metric, bounds.low)}…" + ("\n" if stacked else "") + change(metric, bounds.high)
+
+
+SOURCES = {"per-second": " from the per-second values", "repeats": " from the repeats", "none": ""}
+
+
+def describe(verdict: MetricVerdict) -> str:
+    """One sentence: what changed, by how much, against what allowance, and the verdict."""
+    metric = verdict.metric
+    text = (
+        f"{metric.label}: baseline {spread(metric, verdict.baseline)}, current {spread(metric, verdict.current)}, "
+        f"change {change(metric, verdict.change)} (allowed {allowed(metric, verdict.allowed)}; "
+        f"95% noise interval {interval(metric, verdict.interval)}{SOURCES[verdict.noise_source]}): "
+        f"{verdict.verdict.value}"
+    )
+    if verdict.verdict is Verdict.WITHIN_NOISE:
+        text += " (worse than allowed, but not distinguishable from noise)"
+    return text
