@@ -1,0 +1,64 @@
+"""Terminal output of ``asgibench gate``: the verdict table, the warnings, one closing line."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from asgibench.gate import format as figures
+from asgibench.gate.verdict import GateReport, Verdict
+
+VERDICT_STYLES = {
+    Verdict.OK: "green",
+    Verdict.IMPROVEMENT: "bold green",
+    Verdict.WITHIN_NOISE: "yellow",
+    Verdict.REGRESSION: "bold red",
+}
+NOISE_SOURCES = {"per-second": "", "repeats": " ᴿ", "none": ""}
+CAPTION = (
+    "median (min–max) over the runs · noise: 95% interval of the change, bootstrapped over the runs "
+    "and their seconds (ᴿ: the runs only)"
+)
+
+
+def render_gate(console: Console, report: GateReport) -> None:
+    runs = f"{len(report.baseline_files)} baseline run(s) against {len(report.current_files)} current run(s)"
+    console.print(Text.assemble(("asgibench gate ", "bold"), (runs, "dim")))
+    for warning in report.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False, caption=CAPTION, caption_justify="left")
+    table.add_column("metric", no_wrap=True)
+    table.add_column("baseline", justify="right")
+    table.add_column("current", justify="right")
+    table.add_column("change", justify="right", no_wrap=True)
+    table.add_column("allowed", justify="right", no_wrap=True)
+    table.add_column("noise (95%)", justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    for verdict in report.verdicts:
+        metric = verdict.metric
+        table.add_row(
+            f"{metric.name} {figures.UNITS[metric.unit]}",
+            figures.spread(metric, verdict.baseline, unit=False, stacked=True),
+            figures.spread(metric, verdict.current, unit=False, stacked=True),
+            figures.change(metric, verdict.change),
+            figures.allowed(metric, verdict.allowed),
+            figures.interval(metric, verdict.interval, stacked=True) + NOISE_SOURCES[verdict.noise_source],
+            Text(verdict.verdict.value, style=VERDICT_STYLES[verdict.verdict]),
+        )
+    console.print(table)
+    console.print(_closing_line(report))
+
+
+def _closing_line(report: GateReport) -> Text:
+    if report.regressions:
+        names = ", ".join(verdict.metric.label for verdict in report.regressions)
+        return Text(f"FAIL: regression in {names}, beyond the allowance and the noise.", style="bold red")
+    noisy = [verdict.metric.label for verdict in report.verdicts if verdict.verdict is Verdict.WITHIN_NOISE]
+    if noisy:
+        return Text(
+            f"PASS: no regression beyond noise ({', '.join(noisy)} worse than allowed, but within noise).",
+            style="bold yellow",
+        )
+    return Text(f"PASS: no regression in {len(report.verdicts)} metric(s).", style="bold green")
