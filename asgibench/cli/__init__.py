@@ -38,12 +38,14 @@ def _root(
     """ASGI conformance, load and server comparison."""
 
 
-from asgibench.cli import conform as _conform  # noqa: E402  (registers the command)
+from asgibench.cli import compare as _compare  # noqa: E402  (registers the command)
+from asgibench.cli import conform as _conform  # noqa: E402
 from asgibench.cli import gate as _gate  # noqa: E402
 from asgibench.cli import load as _load  # noqa: E402
+from asgibench.cli import report as _report  # noqa: E402
 from asgibench.cli import servers as _servers  # noqa: E402
 
-__all__ = ["app", "main", "_conform", "_gate", "_load", "_servers"]
+__all__ = ["app", "main", "_compare", "_conform", "_gate", "_load", "_report", "_servers"]
 
 
 def main() -> None:

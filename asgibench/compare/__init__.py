@@ -1,0 +1,1 @@
+"""``asgibench compare``: the same load against several servers, interleaved, repeated, summarised."""

@@ -1,0 +1,122 @@
+"""Per-server figures over repeated runs, and who is best at what. Pure.
+
+Each metric is summarised by its median and its range over the measured runs
+(the median resists one disturbed run; the range shows how much runs disagree).
+A server is only called the winner of a column when its range does not overlap
+the runner-up's; otherwise the servers whose ranges overlap the best one are
+marked as tied with it: the difference is within the noise of this machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Better = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    median: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"median": self.median, "min": self.low, "max": self.high}
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread | None:
+        if not values:
+            return None
+        return cls(statistics.median(values), min(values), max(values))
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str  # the table's header
+    better: Better
+    read: Callable[[dict[str, Any]], float | None]  # one run's value
+
+
+def _latency(key: str) -> Callable[[dict[str, Any]], float | None]:
+    def read(result: dict[str, Any]) -> float | None:
+        value = (result["summary"]["latency_ms"] or {}).get(key)
+        return float(value) if value is not None else None
+
+    return read
+
+
+def _server(key: str) -> Callable[[dict[str, Any]], float | None]:
+    def read(result: dict[str, Any]) -> float | None:
+        value = (result.get("server") or {}).get(key)
+        return float(value) if value is not None else None
+
+    return read
+
+
+def _cpu_per_request_us(result: dict[str, Any]) -> float | None:
+    server, requests = result.get("server") or {}, result["summary"]["requests"]
+    if "cpu_seconds" not in server or not requests:
+        return None
+    return float(server["cpu_seconds"]) / float(requests) * 1e6
+
+
+COLUMNS = (
+    Column("rps", "req/s", "higher", lambda result: float(result["summary"]["rps"])),
+    Column("p50_ms", "p50 ms", "lower", _latency("p50")),
+    Column("p99_ms", "p99 ms", "lower", _latency("p99")),
+    Column("p999_ms", "p99.9 ms", "lower", _latency("p999")),
+    # Cores busy, and CPU per request: the second stays fair when servers answered different numbers of requests.
+    Column("server_cpu", "CPU cores", "lower", _server("cpu_fraction")),
+    Column("server_cpu_per_request_us", "CPU µs/req", "lower", _cpu_per_request_us),
+    Column("server_peak_rss_mib", "memory MiB", "lower", _server("peak_rss_mib")),
+)
+# The terminal table leaves out "CPU cores" (the comparison file and the report keep it).
+TABLE_COLUMNS = tuple(column for column in COLUMNS if column.key != "server_cpu")
+
+
+def server_stats(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The figures of one server over its measured runs (the comparison file's ``stats``)."""
+    stats: dict[str, Any] = {}
+    for column in COLUMNS:
+        values = [value for value in (column.read(result) for result in results) if value is not None]
+        spread = Spread.of(values)
+        stats[column.key] = spread.as_dict() if spread else None
+    requests = sum(result["summary"]["requests"] for result in results)
+    errors = sum(result["summary"]["errors"]["total"] for result in results)
+    stats["requests"] = requests
+    stats["errors"] = errors
+    stats["error_rate"] = errors / (requests + errors) if requests + errors else 0.0
+    stats["generator_bound"] = any(result["generator"]["bottleneck"] for result in results)
+    stats["partial"] = any(result["partial"] for result in results)
+    stats["runs"] = len(results)
+    return stats
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    relative: float  # this server's median / the best one's: req/s 0.8 is 80% of the best; p99 2.0 is twice it
+    best: bool
+    tied: bool  # its range overlaps the best one's
+
+
+def standings(stats_by_server: Mapping[str, dict[str, Any]], column: Column) -> dict[str, Standing]:
+    spreads = {
+        name: Spread(stats[column.key]["median"], stats[column.key]["min"], stats[column.key]["max"])
+        for name, stats in stats_by_server.items()
+        if stats.get(column.key) is not None
+    }
+    if not spreads:
+        return {}
+    pick = max if column.better == "higher" else min
+    best_name = pick(spreads, key=lambda name: spreads[name].median)
+    best = spreads[best_name]
+    result = {}
+    for name, spread in spreads.items():
+        relative = spread.median / best.median if best.median else (1.0 if not spread.median else float("inf"))
+        overlaps = spread.low <= best.high and best.low <= spread.high
+        result[name] = Standing(relative, name == best_name, name != best_name and overlaps)
+    return result

@@ -1,0 +1,150 @@
+"""The terminal side of ``asgibench compare``: a line per run as it goes, then the comparison table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from asgibench.compare.stats import TABLE_COLUMNS, Column, Standing, standings
+from asgibench.render.load import LiveView, describe_load
+
+if TYPE_CHECKING:
+    from asgibench.compare.plan import PlannedRun
+    from asgibench.compare.runner import ComparisonSpec
+    from asgibench.launch.cpus import CpuPlan
+    from asgibench.load.config import LoadConfig
+    from asgibench.load.runner import SecondObserver
+    from asgibench.servers.base import ServerPlugin
+
+
+class TerminalView:
+    """Implements ``CompareView``: a progress bar per run on a terminal, one summary line per run anyway."""
+
+    def __init__(self, console: Console, *, live: bool) -> None:
+        self.console = console
+        self.live = live
+
+    def starting(self, run: PlannedRun, index: int, total: int, plugin: ServerPlugin) -> None:
+        self.console.print(
+            Text(f"[{index}/{total}] {plugin.name} {plugin.version() or ''} run {run.repeat}", style="bold")
+        )
+
+    def observer(self, config: LoadConfig) -> tuple[SecondObserver | None, Callable[[], None]]:
+        if not self.live:
+            return None, lambda: None
+        view = LiveView(self.console, config)
+        view.__enter__()
+
+        def observe(second: Any, aggregate: Any, elapsed: float) -> str | None:
+            view.on_second(second, aggregate, elapsed)
+            return None
+
+        return observe, lambda: view.__exit__(None, None, None)
+
+    def finished(self, run: PlannedRun, result: dict[str, Any]) -> None:
+        summary, server = result["summary"], result.get("server") or {}
+        latency = summary["latency_ms"] or {}
+        line = Text("  ")
+        line.append(f"{summary['rps']:,.0f} req/s · p50 {_ms(latency.get('p50'))} · p99 {_ms(latency.get('p99'))}")
+        line.append(f" · errors {summary['errors']['total']:,}")
+        if server:
+            line.append(f" · server CPU {server['cpu_fraction']:.2f} cores, {server['peak_rss_mib']:.0f} MiB")
+        if result["generator"]["bottleneck"]:
+            line.append("  generator-bound", style="bold red")
+        if server.get("exit_code") is not None:
+            line.append(f"  server exited (code {server['exit_code']})", style="bold red")
+        self.console.print(line)
+
+    def failed(self, server: str, message: str) -> None:
+        self.console.print(Text(f"  {server} failed: {message}", style="red"))
+
+    def profiled(self, server: str, path: Path | None, error: str | None) -> None:
+        if path is not None:
+            self.console.print(Text(f"  flame graph: {path}", style="dim"))
+        else:
+            self.console.print(Text(f"  no flame graph for {server}: {error}", style="yellow"))
+
+
+def render_compare_plan(console: Console, spec: ComparisonSpec, cpus: CpuPlan, servers: list[str]) -> None:
+    line = Text("asgibench compare ", style="bold")
+    line.append(spec.app, style="cyan")
+    if spec.wsgi_app:
+        line.append(f" (WSGI: {spec.wsgi_app})", style="cyan")
+    console.print(line)
+    console.print(Text(f"servers: {', '.join(servers)} · {spec.server_workers} worker(s) each · {cpus.describe()}",
+                       style="dim"))  # fmt: skip
+    console.print(Text(f"{describe_load(spec.config)} · {spec.repeat} measured run(s) per server, interleaved",
+                       style="dim"))  # fmt: skip
+
+
+def render_comparison(console: Console, document: dict[str, Any]) -> None:
+    """The table: each column's median (and range for req/s), relative to the best; winners starred."""
+    ran = {server["name"]: server for server in document["servers"] if server["stats"]}
+    stats = {name: server["stats"] for name, server in ran.items()}
+    table = Table(title=Text("Comparison", style="bold"), title_justify="left")
+    table.add_column("server", no_wrap=True)
+    for column in TABLE_COLUMNS:
+        table.add_column(column.label, justify="right", no_wrap=column.key != "rps")
+    table.add_column("errors", justify="right")
+    by_column = {column.key: standings(stats, column) for column in TABLE_COLUMNS}
+    for name, server in ran.items():
+        label = Text(name)
+        if server["stats"]["generator_bound"]:
+            label.append(" ⚠", style="bold red")
+        label.append(f"\n{server['version'] or ''}", style="dim")
+        cells = [_cell(column, server["stats"], by_column[column.key].get(name)) for column in TABLE_COLUMNS]
+        errors, rate = server["stats"]["errors"], server["stats"]["error_rate"]
+        error_cell = Text(f"{errors:,}" + (f" ({rate:.2%})" if errors else ""), style="red" if errors else "")
+        table.add_row(label, *cells, error_cell)
+    console.print()
+    console.print(table)
+    console.print(
+        Text("medians over the runs; req/s also min–max · ★ best · ×: against the best · "
+             "≈ within the best one's range over the runs: a tie on this machine", style="dim")
+    )  # fmt: skip
+    if any(server["stats"]["generator_bound"] for server in ran.values()):
+        console.print(Text("⚠ generator-bound: the load generator, not the server, was the limit in a run; "
+                           "those figures understate the server.", style="bold red"))  # fmt: skip
+    for server in document["servers"]:
+        if server["status"] == "failed":
+            console.print(Text(f"{server['name']} failed: {server['error']}", style="red"))
+            for line in server["log_tail"]:
+                console.print(Text(f"  | {line}", style="red"))
+
+
+def _cell(column: Column, stats: dict[str, Any], standing: Standing | None) -> Text:
+    spread = stats.get(column.key)
+    if spread is None or standing is None:
+        return Text("-", style="dim")
+    median = _value(column.key, spread["median"])
+    text = Text(median)
+    if standing.best:
+        text.append(" ★", style="bold green")
+        text.stylize("bold green", 0, len(median))
+    else:
+        text.append(f" {standing.relative:.2f}×", style="dim")
+        text.append("≈" if standing.tied else " ", style="green")
+    if column.key == "rps":
+        text.append(f"\n{_value('rps', spread['min'])}–{_value('rps', spread['max'])}", style="dim")
+    return text
+
+
+def _value(key: str, value: float) -> str:
+    if key == "rps":
+        return f"{value:,.0f}"
+    if key.endswith("_ms"):
+        return f"{value:.3f}" if value < 10 else f"{value:,.1f}"
+    if key == "server_cpu":
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f} ms" if value < 10 else f"{value:,.1f} ms"
