@@ -1,0 +1,124 @@
+"""asgibench compare: real servers launched in turn, interleaved runs, files kept, failures and Ctrl-C."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asgibench.compare.plan import run_order
+from asgibench.compare.stats import COLUMNS, server_stats, standings
+from tests.loadkit import asgibench, interrupt, read, start_asgibench
+
+APP = "reference_apps.raw_app:app"
+TWIN = "reference_apps.wsgi_app:app"
+SHORT = ("--rate", "200", "-d", "1s", "--warmup", "0.5s")
+
+
+def _result(rps: float, p99: float, cpu: float, rss: float, *, bound: bool = False) -> dict[str, Any]:
+    return {
+        "summary": {"rps": rps, "requests": int(rps * 2), "errors": {"total": 1},
+                    "latency_ms": {"p50": p99 / 4, "p99": p99, "p999": p99 * 2}},
+        "server": {"cpu_fraction": cpu, "cpu_seconds": cpu * 2, "peak_rss_mib": rss},
+        "generator": {"bottleneck": bound},
+        "partial": False,
+    }  # fmt: skip
+
+
+def test_runs_are_interleaved_and_each_round_starts_with_the_next_server() -> None:
+    order = [run.stem for run in run_order(["a", "b", "c"], 3)]
+    assert order == ["a-1", "b-1", "c-1", "b-2", "c-2", "a-2", "c-3", "a-3", "b-3"]
+
+
+def test_stats_take_medians_and_ranges_and_standings_mark_the_best_and_the_ties() -> None:
+    fast = server_stats([_result(1000, 2.0, 0.9, 40), _result(1100, 2.2, 0.9, 41), _result(900, 1.8, 1.0, 42)])
+    slow = server_stats([_result(500, 9.0, 0.5, 30), _result(520, 9.5, 0.5, 30)])
+    close = server_stats([_result(950, 2.5, 0.9, 80), _result(1050, 2.5, 0.9, 80)])
+    assert fast["rps"] == {"median": 1000, "min": 900, "max": 1100}
+    assert fast["errors"] == 3 and fast["runs"] == 3 and not fast["generator_bound"]
+    rps = standings({"fast": fast, "slow": slow, "close": close}, COLUMNS[0])
+    assert rps["fast"].best and not rps["slow"].best
+    assert rps["slow"].relative == pytest.approx(0.51) and not rps["slow"].tied
+    assert rps["close"].tied  # 950–1050 overlaps 900–1100: not a clear loss
+    p99 = standings({"fast": fast, "slow": slow}, COLUMNS[2])
+    assert p99["fast"].best and p99["slow"].relative == pytest.approx(9.25 / 2.0)
+    assert server_stats([_result(1, 1, 1, 1, bound=True)])["generator_bound"]
+
+
+def test_compare_runs_each_server_interleaved_and_keeps_every_file(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    done = asgibench("compare", APP, "--servers", "uvicorn,gunicorn-sync", "--wsgi-app", TWIN,
+                     "--repeat", "2", *SHORT, "--out", str(out), timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    comparison = read(out / "comparison.json")
+    assert comparison["schema"] == "asgibench.comparison/1" and comparison["repeat"] == 2
+    assert [server["name"] for server in comparison["servers"]] == ["uvicorn", "gunicorn-sync"]
+    started = {}
+    for server in comparison["servers"]:
+        assert server["status"] == "ok" and server["runs"] == [f"{server['name']}-1.json", f"{server['name']}-2.json"]
+        assert server["stats"]["requests"] == 400 and server["stats"]["errors"] == 0
+        assert server["stats"]["server_peak_rss_mib"]["max"] > 10
+        for name in server["runs"]:
+            result = read(out / name)
+            assert result["server"]["name"] == server["name"] and result["server"]["app"] == server["app"]
+            started[name] = datetime.datetime.fromisoformat(result["created"])
+        assert (out / "logs" / f"{server['name']}-1.log").exists()
+    assert comparison["servers"][1]["app"] == TWIN and comparison["servers"][1]["interface"] == "wsgi"
+    # Round 1: uvicorn then gunicorn-sync; round 2 starts with gunicorn-sync.
+    assert sorted(started, key=started.__getitem__) == ["uvicorn-1.json", "gunicorn-sync-1.json",
+                                                         "gunicorn-sync-2.json", "uvicorn-2.json"]  # fmt: skip
+    assert "Comparison" in done.stdout and "gunicorn-sync" in done.stdout and "★" in done.stdout
+
+
+def test_servers_that_cannot_start_are_marked_failed_with_their_log_and_exit_3(tmp_path: Path) -> None:
+    done = asgibench("compare", "no_such_module_here:app", "--servers", "uvicorn,hypercorn", *SHORT,
+                     "--repeat", "1", "--out", str(tmp_path))  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    comparison = read(tmp_path / "comparison.json")
+    for server in comparison["servers"]:
+        assert server["status"] == "failed" and server["runs"] == [] and server["stats"] is None
+        assert any("no_such_module_here" in line for line in server["log_tail"])
+    assert "uvicorn failed" in done.stdout
+
+
+def test_bad_server_lists_are_exit_2_naming_the_flag() -> None:
+    done = asgibench("compare", APP, "--servers", "gunicorn-sync", *SHORT)
+    assert done.returncode == 2 and "--wsgi-app" in done.stderr
+    done = asgibench("compare", APP, "--servers", "uvicorn,nginx", *SHORT)
+    assert done.returncode == 2 and "Unknown server 'nginx'" in done.stderr
+    done = asgibench("compare", APP, "--servers", "uvicorn,uvicorn", *SHORT)
+    assert done.returncode == 2 and "uvicorn named twice" in done.stderr
+    done = asgibench("compare", APP, "--profile", *SHORT)
+    assert done.returncode == 2 and "--out" in done.stderr
+
+
+def test_ctrl_c_keeps_the_runs_already_measured(tmp_path: Path) -> None:
+    process = start_asgibench("compare", APP, "--servers", "uvicorn,hypercorn", "--rate", "200", "-d", "3s",
+                              "--warmup", "0s", "--repeat", "2", "--out", str(tmp_path))  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "uvicorn-1.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    code, output = interrupt(process, 1.5)  # inside hypercorn's first run
+    assert code == 130, output
+    comparison = read(tmp_path / "comparison.json")
+    assert comparison["partial"] is True
+    assert comparison["servers"][0]["runs"] == ["uvicorn-1.json"]
+    assert read(tmp_path / "uvicorn-1.json")["summary"]["requests"] == 600
+    hypercorn = read(tmp_path / "hypercorn-1.json")  # the interrupted run, kept as partial
+    assert hypercorn["partial"] and 0 < hypercorn["summary"]["requests"] < 600
+
+
+def test_profile_records_a_flame_graph_of_each_server_in_an_extra_run(tmp_path: Path) -> None:
+    done = asgibench("compare", APP, "--servers", "uvicorn", "--rate", "300", "-d", "2s", "--warmup", "0.5s",
+                     "--repeat", "1", "--profile", "--out", str(tmp_path), timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    server = read(tmp_path / "comparison.json")["servers"][0]
+    assert server["profile"] == "uvicorn.svg" and server["profile_error"] is None
+    assert server["runs"] == ["uvicorn-1.json"]  # the profiled run is not one of the compared runs
+    flame = (tmp_path / "uvicorn.svg").read_text()
+    assert flame.lstrip().startswith("<?xml") and "<svg" in flame
+    assert "raw_app.py" in flame  # py-spy saw the app's own frames while it served the load
+    assert read(tmp_path / "uvicorn-profiled.json")["server"]["profile"] == "uvicorn.svg"
