@@ -12,6 +12,16 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 STREAM_CHUNKS = 5
+# The endpoints the published comparisons load (results/): a JSON document built per request, a
+# response streamed in chunks with no waits, and a handler that awaits I/O (a database, an API) for 10 ms.
+CHUNKS = 16
+CHUNK = b"x" * 1023 + b"\n"
+SLOW_SECONDS = 0.010
+
+
+def catalogue() -> dict[str, Any]:
+    return {"items": [{"id": number, "name": f"item {number}", "price": round(number * 1.25, 2), "tags": ["a", "b"]}
+                      for number in range(20)]}  # fmt: skip
 
 
 async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -68,6 +78,16 @@ async def http(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await respond(send, 200, document, b"application/json" if path == "/" else b"application/octet-stream")
     elif path == "/stream" and method == "GET":
         await stream(receive, send)
+    elif path == "/json" and method == "GET":
+        await respond(send, 200, json.dumps(catalogue()).encode(), b"application/json")
+    elif path == "/chunks" and method == "GET":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        for _ in range(CHUNKS):
+            await send({"type": "http.response.body", "body": CHUNK, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    elif path == "/slow" and method == "GET":
+        await asyncio.sleep(SLOW_SECONDS)
+        await respond(send, 200, greeting.encode())
     else:
         await respond(send, 404, b"not found")
 

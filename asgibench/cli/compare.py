@@ -34,6 +34,9 @@ def compare(
     ] = None,
     repeat: Annotated[int, typer.Option("--repeat", "-r", min=1, help="Measured runs per server.")] = 3,
     server_workers: Annotated[int, typer.Option("--server-workers", min=1, help="Processes per server.")] = 1,
+    path: Annotated[
+        str | None, typer.Option("--path", help="The request path (default /, or the scenario's requests).")
+    ] = None,
     vus: Annotated[int | None, typer.Option("--vus", help="Closed model: virtual users.")] = None,
     rate: Annotated[float | None, typer.Option("--rate", help="Open model: requests per second.")] = None,
     duration: Annotated[str | None, typer.Option("--duration", "-d", help="Measured time per run, e.g. 10s.")] = None,
@@ -71,7 +74,11 @@ def compare(
     from asgibench.load.settings import LoadFlags
     from asgibench.render.console import print_error
 
+    if path is not None and not path.startswith("/"):
+        print_error(f"--path must start with '/', not {path!r}.")
+        raise typer.Exit(2)
     flags = LoadFlags(
+        target=f"http://127.0.0.1:8000{path}" if path else None,  # only the path is kept: each server has its port
         vus=vus, rate=rate, duration=duration, warmup=warmup or DEFAULT_WARMUP, timeout=timeout, workers=workers,
         connections=connections, headers=headers or [], method=method, body=body, scenario=scenario,
     )  # fmt: skip
