@@ -1,0 +1,74 @@
+"""Reading the report's inputs: result files and comparison files (with the run files they name)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asgibench.errors import UsageError
+from asgibench.results import load_result
+from asgibench.results.comparison import is_comparison, load_comparison, run_paths
+
+
+@dataclass(frozen=True, slots=True)
+class ResultSource:
+    """One result file (``asgibench.result/1``)."""
+
+    path: Path
+    result: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonSource:
+    """A comparison file and, for each of its servers in order, the runs it lists as (path, result)."""
+
+    path: Path
+    comparison: dict[str, Any]
+    runs: tuple[tuple[tuple[Path, dict[str, Any]], ...], ...]
+
+
+Source = ResultSource | ComparisonSource
+
+
+def load_sources(paths: Iterable[str | Path]) -> list[Source]:
+    """Each path read as a comparison file when it says it is one, else as a result file.
+
+    Anything else is a UsageError naming the file (the readers' own messages).
+    """
+    sources: list[Source] = []
+    for given in paths:
+        path = Path(given)
+        if _is_comparison_file(path):
+            sources.append(_load_comparison(path))
+        else:
+            sources.append(ResultSource(path, load_result(path)))
+    if not sources:
+        raise UsageError("No result files given.", hint="asgibench report RESULT.json... (results or comparisons)")
+    return sources
+
+
+def _is_comparison_file(path: Path) -> bool:
+    # A peek only: a file that cannot be read or parsed goes to load_result, whose error names it.
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and is_comparison(document)
+
+
+def _load_comparison(path: Path) -> ComparisonSource:
+    comparison = load_comparison(path)
+    runs = []
+    for server in comparison["servers"]:
+        loaded = []
+        for run_path in run_paths(path, server):
+            try:
+                loaded.append((run_path, load_result(run_path)))
+            except UsageError as error:
+                name = server.get("name", "?")
+                raise UsageError(f"{path}: server {name!r}: {error.message}", hint=error.hint) from None
+        runs.append(tuple(loaded))
+    return ComparisonSource(path, comparison, tuple(runs))

@@ -1,0 +1,197 @@
+"""The report's words and numbers, shared by the Markdown and HTML renderers. Pure.
+
+Each function returns plain text (never markup): the renderers escape or
+format it for their medium, so both reports always say the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from asgibench.report.model import Report, Series, Spread, best_label
+
+BEST_MARK = "★"
+DASH = "–"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table as text: its header, its rows, which columns are numeric and which row is the best."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...]
+    best_row: int | None = None
+
+
+def milliseconds(value: float | None) -> str:
+    """A latency in ms with about three significant digits (0.269, 12.4, 1,234)."""
+    if value is None:
+        return DASH
+    if value < 10:
+        return f"{value:.3f}"
+    if value < 100:
+        return f"{value:.2f}"
+    if value < 1000:
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def throughput(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def with_range(spread: Spread | None, fmt: Any, runs: int) -> str:
+    """``median`` alone for one run; ``median (low–high)`` for repeats."""
+    if spread is None:
+        return DASH
+    if runs < 2 or spread.low == spread.high:
+        return str(fmt(spread.median))
+    return f"{fmt(spread.median)} ({fmt(spread.low)}{DASH}{fmt(spread.high)})"
+
+
+def comparison_line(comparison: Mapping[str, Any]) -> str:
+    """The app a comparison ran, its repeats, server processes and CPU pinning."""
+    parts = [f"app {comparison.get('app')}"]
+    if comparison.get("wsgi_app"):
+        parts.append(f"WSGI twin {comparison['wsgi_app']}")
+    repeat = comparison.get("repeat")
+    parts.append(f"{repeat} measured run" + ("s" if repeat != 1 else "") + " per server")
+    workers = comparison.get("server_workers")
+    if workers:
+        parts.append(f"{workers} server process" + ("es" if workers != 1 else ""))
+    cpus = comparison.get("cpus") or {}
+    if cpus.get("server") and cpus.get("generator"):
+        parts.append(f"server on CPU {_cpus(cpus['server'])}, generator on CPU {_cpus(cpus['generator'])}")
+    else:
+        parts.append("not pinned to CPUs")
+    return " · ".join(parts)
+
+
+def _cpus(cpus: list[int]) -> str:
+    return ",".join(str(cpu) for cpu in cpus)
+
+
+def summary_table(report: Report) -> Table:
+    """One row per series: throughput, latency percentiles, errors, server resources, and against the best."""
+    relative = report.relative()
+    best = best_label(relative)
+    with_server = any(one.server_cpu is not None or one.peak_rss_mib is not None for one in report.series)
+    against = "p99 vs best" if report.ranking == "p99" else "req/s vs best"
+    headers = ["series", "runs", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "error rate"]
+    with_thresholds = any(one.thresholds for one in report.series)
+    if with_server:
+        headers += ["server CPU", "peak memory"]
+    if with_thresholds:
+        headers.append("thresholds")
+    headers.append(against)
+    rows = []
+    best_row = None
+    for one in report.series:
+        if one.failed:
+            cells = [one.name, str(len(one.runs)), "failed"] + [DASH] * (len(headers) - 3)
+            rows.append(tuple(cells))
+            continue
+        runs = len(one.runs)
+        pooled = one.pooled_latency()
+        p99 = milliseconds(pooled.get("p99"))
+        p99_runs = one.latency("p99")
+        if runs > 1 and p99_runs is not None and p99_runs.low != p99_runs.high:
+            p99 += f" ({milliseconds(p99_runs.low)}{DASH}{milliseconds(p99_runs.high)})"
+        cells = [
+            one.name,
+            str(runs),
+            with_range(one.rps, throughput, runs),
+            milliseconds(pooled.get("p50")),
+            milliseconds(pooled.get("p90")),
+            p99,
+            milliseconds(pooled.get("p999")),
+            milliseconds(pooled.get("max")),
+            f"{one.errors:,}",
+            f"{one.error_rate:.2%}",
+        ]
+        if with_server:
+            cpu, rss = one.server_cpu, one.peak_rss_mib
+            cells.append(f"{cpu.median:.0%}" if cpu else DASH)
+            cells.append(f"{rss.median:,.1f} MiB" if rss else DASH)
+        if with_thresholds:
+            cells.append(threshold_cell(one))
+        value = relative.get(one.label)
+        cells.append(DASH if value is None else f"{value:.2f}×" + (f" {BEST_MARK}" if one.label == best else ""))
+        if one.label == best:
+            best_row = len(rows)
+        rows.append(tuple(cells))
+    numeric = tuple(index > 0 for index in range(len(headers)))
+    return Table(tuple(headers), tuple(rows), numeric, best_row)
+
+
+def threshold_cell(series: Series) -> str:
+    """``pass 4/4`` or ``FAIL 1/4`` (verdicts failed of all verdicts, over every run)."""
+    verdicts = [verdict for _, verdict in series.thresholds]
+    if not verdicts:
+        return DASH
+    failed = sum(1 for verdict in verdicts if not verdict.get("passed"))
+    return f"FAIL {failed}/{len(verdicts)}" if failed else f"pass {len(verdicts)}/{len(verdicts)}"
+
+
+def table_notes(report: Report) -> list[str]:
+    """What the table's columns mean, for the footnote under it."""
+    notes = ["Latency is over all of a series' requests (its runs' histograms added, percentiles never averaged)."]
+    if any(len(one.runs) > 1 for one in report.series):
+        notes.append("With repeats, req/s shows the runs' median and (min–max); p99 adds the runs' (min–max).")
+    if report.ranking == "p99":
+        notes.append(f"Open model (fixed rate): best is the lowest p99 ({BEST_MARK}); 1.50× is 50% slower.")
+    else:
+        notes.append(f"Best is the most requests/s ({BEST_MARK}); 0.50× serves half as many.")
+    if any(one.server_cpu is not None for one in report.series):
+        notes.append("Server CPU is a share of one core (all of the server's processes); memory is peak RSS.")
+    return notes
+
+
+def series_warnings(series: Series) -> list[str]:
+    """Generator-bound and partial-run notes of one series."""
+    warnings = [f"Generator-bound, the figures understate the server: {reason}" for reason in series.generator_warnings]
+    warnings += series.partial_notes
+    return warnings
+
+
+def threshold_rows(series: Series) -> Table:
+    """Each run's threshold verdicts."""
+    rows = []
+    for run_name, verdict in series.thresholds:
+        observed = verdict.get("observed")
+        unit = verdict.get("unit")
+        if observed is None:
+            shown = "n/a"
+        elif unit == "ms":
+            shown = f"{milliseconds(float(observed))} ms"
+        elif unit == "fraction":
+            shown = f"{float(observed):.3%}"
+        else:
+            shown = f"{float(observed):,.1f}"
+        rows.append((run_name, str(verdict.get("threshold")), shown, "pass" if verdict.get("passed") else "FAIL"))
+    return Table(("run", "threshold", "observed", "verdict"), tuple(rows), (False, False, True, False))
+
+
+def run_rows(series: Series) -> Table:
+    """Each run of a series on its own row, so the spread behind a median is visible."""
+    rows = []
+    for run in series.runs:
+        summary = run.result["summary"]
+        latency = summary.get("latency_ms") or {}
+        rows.append(
+            (
+                run.path.name,
+                throughput(float(summary["rps"])),
+                milliseconds(latency.get("p50")),
+                milliseconds(latency.get("p99")),
+                milliseconds(latency.get("p999")),
+                milliseconds(latency.get("max")),
+                f"{summary['errors']['total']:,}",
+                "partial" if run.result.get("partial") else "",
+            )
+        )
+    headers = ("run", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "")
+    return Table(headers, tuple(rows), (False, True, True, True, True, True, True, False))

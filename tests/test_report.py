@@ -1,0 +1,520 @@
+"""asgibench report: grouping, statistics, the percentile spectrum, Markdown and HTML, and the page in Chromium."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hdrh.histogram import HdrHistogram
+
+from asgibench.report import build_report, render_html, render_markdown, write_reports
+from asgibench.report.charts import Bar, SpectrumLine, TimelineLine, percentile_spectrum, throughput_bars, timeline
+from asgibench.report.model import Run, Series, relative_to_best
+from asgibench.report.sources import ResultSource, load_sources
+from asgibench.report.spectrum import merged_latency, spectrum
+from asgibench.report.tables import summary_table
+from tests.loadkit import asgibench, read, uvicorn
+
+# --- documents --------------------------------------------------------------------------------------------------
+
+
+def histogram_of(values_us: list[int]) -> HdrHistogram:
+    histogram = HdrHistogram(1, 3_600_000_000, 3)
+    for value in values_us:
+        histogram.record_value(value)
+    return histogram
+
+
+def crafted(
+    rps: float = 1000.0,
+    p99: float = 5.0,
+    *,
+    server: str | None = None,
+    model: str = "closed",
+    values_us: list[int] | None = None,
+    errors: int = 0,
+) -> dict[str, Any]:
+    """A minimal result document, its latency summary read from its histogram (p99 about ``p99`` ms)."""
+    histogram = histogram_of(values_us or [1000] * 98 + [round(p99 * 1000)] * 2)
+    latency = {
+        key: histogram.get_value_at_percentile(percentile) / 1000
+        for key, percentile in (("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9), ("max", 100))
+    }
+    return {
+        "schema": "asgibench.result/1",
+        "partial": False,
+        "partial_reason": None,
+        "environment": {"cpu_model": "Test CPU", "cpu_count": 2, "os": "Linux", "python": "3.11.7", "server": None},
+        "config": {"model": model, "rate": 500.0, "vus": 8, "duration_s": 3.0, "warmup_s": 1.0, "workers": 1},
+        "summary": {
+            "requests": int(rps * 3),
+            "rps": rps,
+            "errors": {"total": errors, "http_4xx": 0, "http_5xx": 0},
+            "error_rate": 0.0,
+            "latency_ms": latency,
+        },
+        "histograms": {"latency": histogram.encode().decode()},
+        "timeline": [
+            {"second": 0, "start_s": 0.0, "end_s": 1.0, "rps": rps, "p99_ms": p99},
+            {"second": 1, "start_s": 1.0, "end_s": 2.0, "rps": rps, "p99_ms": None},
+            {"second": 2, "start_s": 2.0, "end_s": 3.0, "rps": rps, "p99_ms": p99},
+        ],
+        "generator": {"bottleneck": False, "reasons": []},
+        "thresholds": [],
+        **({"server": {"name": server, "version": "1.0", "cpu_fraction": 0.5, "peak_rss_mib": 40.0}} if server else {}),
+    }
+
+
+def write_json(path: Path, document: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document))
+    return path
+
+
+# --- real runs -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two real `asgibench load` runs against uvicorn, saved as a/uvicorn.json and b/uvicorn.json (one series)."""
+    base = tmp_path_factory.mktemp("runs")
+    paths = [base / "a" / "uvicorn.json", base / "b" / "uvicorn.json"]
+    with uvicorn() as (url, _):
+        for path in paths:
+            path.parent.mkdir()
+            done = asgibench(
+                "load", url, "--rate", "300", "--duration", "2s", "--warmup", "0.5s", "-q",
+                "--threshold", "p99<2s", "--json", str(path),
+            )  # fmt: skip
+            assert done.returncode == 0, done.stdout + done.stderr
+    return paths
+
+
+@pytest.fixture(scope="module")
+def comparison(real_runs: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A comparison file over the real runs: uvicorn (with a flame graph), hypercorn, and daphne which failed."""
+    base = tmp_path_factory.mktemp("comparison")
+    servers = []
+    for name, cpu in (("uvicorn", 0.41), ("hypercorn", 0.63)):
+        runs = []
+        for index, source in enumerate(real_runs, start=1):
+            result = read(source)
+            result["server"] = {"name": name, "version": "9.9", "cpu_fraction": cpu, "peak_rss_mib": 42.5}
+            result["environment"]["server"] = {"name": name, "version": "9.9"}
+            write_json(base / f"{name}-{index}.json", result)
+            runs.append(f"{name}-{index}.json")
+        servers.append({"name": name, "version": "9.9", "status": "ok", "error": None, "runs": runs, "profile": None})
+    servers[0]["profile"] = "uvicorn.svg"
+    (base / "uvicorn.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    servers.append(
+        {"name": "daphne", "version": "4.0", "status": "failed", "error": "did not start within 10 s",
+         "log_tail": ["Traceback (most recent call last):", "ImportError: no module named <twisted>"], "runs": []}
+    )  # fmt: skip
+    first = read(real_runs[0])
+    document = {
+        "schema": "asgibench.comparison/1",
+        "created": "2026-11-21T14:33:22+00:00",
+        "app": "reference_apps.raw_app:app",
+        "wsgi_app": None,
+        "environment": first["environment"],
+        "config": first["config"],
+        "repeat": 2,
+        "server_workers": 1,
+        "cpus": {"server": [0], "generator": [1]},
+        "servers": servers,
+    }
+    return write_json(base / "comparison.json", document)
+
+
+# --- grouping and statistics (pure) ---------------------------------------------------------------------------
+
+
+def test_results_group_by_server_name_else_file_stem() -> None:
+    no_server = crafted()
+    named_in_environment = crafted()
+    named_in_environment["environment"]["server"] = {"name": "hypercorn", "version": "0.17"}
+    sources = [
+        ResultSource(Path("x/run-1.json"), crafted(900, server="uvicorn")),
+        ResultSource(Path("x/baseline.json"), no_server),
+        ResultSource(Path("y/run-2.json"), crafted(1100, server="uvicorn")),
+        ResultSource(Path("z/h.json"), named_in_environment),
+        ResultSource(Path("other/baseline.json"), crafted(1200)),
+    ]
+    report = build_report(sources)
+    assert [(one.label, len(one.runs)) for one in report.series] == [("uvicorn", 2), ("baseline", 2), ("hypercorn", 1)]
+    assert report.series[0].name == "uvicorn 1.0"
+    assert report.series[2].name == "hypercorn 0.17"
+    rps = report.series[0].rps
+    assert rps is not None and (rps.median, rps.low, rps.high) == (1000.0, 900.0, 1100.0)
+
+
+def test_comparison_gives_one_series_per_server_in_order_with_failures(comparison: Path) -> None:
+    report = build_report(load_sources([comparison]))
+    assert [one.label for one in report.series] == ["uvicorn", "hypercorn", "daphne"]
+    assert [len(one.runs) for one in report.series] == [2, 2, 0]
+    daphne = report.series[2]
+    assert daphne.failed and daphne.failure == "did not start within 10 s"
+    assert report.series[0].profile == (comparison.parent / "uvicorn.svg").absolute()
+    assert report.comparisons and report.comparisons[0]["app"] == "reference_apps.raw_app:app"
+
+
+def test_same_server_in_two_comparisons_stays_two_series(comparison: Path) -> None:
+    report = build_report(load_sources([comparison, comparison]))
+    assert [one.label for one in report.series][:4] == ["uvicorn", "hypercorn", "daphne", "uvicorn (2)"]
+
+
+def test_relative_to_best_by_throughput_or_by_p99() -> None:
+    fast = Series("fast", (Run(Path("f.json"), crafted(2000, p99=8.0)),))
+    slow = Series("slow", (Run(Path("s.json"), crafted(500, p99=2.0)),))
+    assert relative_to_best([fast, slow], "rps") == {"fast": 1.0, "slow": 0.25}
+    assert relative_to_best([fast, slow], "p99") == {"fast": pytest.approx(4.0, rel=1e-2), "slow": 1.0}
+
+
+def test_open_model_ranks_by_p99_and_marks_the_best_row() -> None:
+    sources = [
+        ResultSource(Path("a.json"), crafted(500, p99=4.0, model="open")),
+        ResultSource(Path("b.json"), crafted(500, p99=2.0, model="open")),
+    ]
+    table = summary_table(build_report(sources))
+    assert table.headers[-1] == "p99 vs best"
+    assert table.best_row == 1
+    assert table.rows[0][-1] == "2.00×" and table.rows[1][-1] == "1.00× ★"
+
+
+def test_error_rate_pools_runs() -> None:
+    one = crafted(100, errors=30)  # 300 answered + 30 unanswered
+    two = crafted(100, errors=0)
+    series = Series("s", (Run(Path("1.json"), one), Run(Path("2.json"), two)))
+    assert series.errors == 30
+    assert series.error_rate == pytest.approx(30 / 630)
+
+
+# --- the percentile spectrum ----------------------------------------------------------------------------------
+
+
+def test_spectrum_is_monotonic_and_ends_at_the_maximum() -> None:
+    histogram = histogram_of(list(range(100, 20_100, 2)) + [250_000])  # 10,001 values and one outlier
+    points = spectrum(histogram)
+    assert [p.x for p in points] == sorted(p.x for p in points)
+    assert all(a.ms <= b.ms for a, b in zip(points, points[1:], strict=False))
+    assert points[-1].percentile == 100.0 and points[-1].ms == histogram.get_max_value() / 1000
+    assert points[-1].ms == pytest.approx(250.0, rel=1e-3)
+    assert points[0].ms == pytest.approx(0.1, rel=1e-2)
+    by_percentile = {p.percentile: p.ms for p in points}
+    for wanted in (50.0, 90.0, 99.0, 99.9, 99.99):
+        assert by_percentile[wanted] == histogram.get_value_at_percentile(wanted) / 1000
+
+
+def test_repeats_merge_by_adding_histograms_not_averaging() -> None:
+    quick = crafted(values_us=[1000] * 900)
+    slow = crafted(values_us=[100_000] * 100)
+    merged = merged_latency([quick, slow])
+    assert merged is not None and merged.get_total_count() == 1000
+    assert merged.get_value_at_percentile(50) == pytest.approx(1000, rel=1e-3)  # an average would say 50.5 ms
+    assert merged.get_value_at_percentile(95) == pytest.approx(100_000, rel=1e-3)
+
+
+# --- charts (pure SVG) ----------------------------------------------------------------------------------------
+
+
+class Elements(HTMLParser):
+    """Counts elements by (tag, class) and collects ids and titles, inside each svg chart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.charts: dict[str, Counter[str]] = {}
+        self.current: str | None = None
+        self.ids: list[str] = []
+        self.titles: list[str] = []
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if attributes.get("id"):
+            self.ids.append(str(attributes["id"]))
+        if tag == "svg" and "chart" in (attributes.get("class") or ""):
+            self.current = str(attributes["id"])
+            self.charts[self.current] = Counter()
+        elif self.current is not None:
+            for css in (attributes.get("class") or "").split() or [""]:
+                self.charts[self.current][f"{tag}.{css}" if css else tag] += 1
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "svg":
+            self.current = None
+        self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.titles.append(data)
+
+
+def parse(markup: str) -> Elements:
+    parser = Elements()
+    parser.feed(markup)
+    return parser
+
+
+def test_spectrum_chart_draws_one_line_per_series_with_labelled_axes() -> None:
+    outlier = histogram_of([200] * 50 + [90_000])
+    lines = [
+        SpectrumLine("a & b", tuple(spectrum(histogram_of(list(range(100, 5000)))))),
+        SpectrumLine("c", tuple(spectrum(outlier))),
+    ]
+    markup = percentile_spectrum(lines)
+    found = parse(markup)
+    assert found.charts["percentile-spectrum"]["polyline.series"] == 2
+    for label in ("0%", "90%", "99%", "99.9%"):
+        assert f">{label}</text>" in markup
+    assert "latency (ms, log scale)" in markup  # 0.2 ms to 90 ms is a wide range
+    assert "a &amp; b" in markup and "a & b" not in markup
+    assert f"c: max = {outlier.get_max_value() / 1000:g} ms" in found.titles
+    assert "c: p50 = 0.2 ms" in found.titles
+
+
+def test_throughput_chart_has_bars_and_whiskers_for_repeats() -> None:
+    markup = throughput_bars([Bar("one", 100.0, 90.0, 120.0, 3), Bar("two", 80.0, 80.0, 80.0, 1)])
+    found = parse(markup).charts["throughput"]
+    assert found["rect.bar"] == 2
+    assert found["path.whisker"] == 1  # a single run has no range to draw
+
+
+def test_timeline_breaks_the_p99_line_on_a_second_without_answers() -> None:
+    seconds = ((0.5, 100.0, 2.0), (1.5, 0.0, None), (2.5, 100.0, 3.0))
+    found = parse(timeline([TimelineLine("s", seconds)])).charts["timeline"]
+    assert found["polyline.series"] == 1 + 2  # rps: one line; p99: two pieces around the gap
+
+
+# --- Markdown and HTML from real runs -------------------------------------------------------------------------
+
+
+def test_markdown_table_from_real_runs(real_runs: list[Path]) -> None:
+    done = asgibench("report", *map(str, real_runs))
+    assert done.returncode == 0, done.stderr
+    markdown = done.stdout
+    results = [read(path) for path in real_runs]
+    rates = [result["summary"]["rps"] for result in results]
+    p99s = [result["summary"]["latency_ms"]["p99"] for result in results]
+    row = next(line for line in markdown.splitlines() if line.startswith("| **uvicorn"))
+    cells = [cell.strip().strip("*") for cell in row.strip("|").split("|")]
+    assert cells[0] == "uvicorn" and cells[1] == "2"
+    spread = f" ({min(rates):,.0f}–{max(rates):,.0f})" if min(rates) != max(rates) else ""
+    assert cells[2] == f"{statistics.median(rates):,.0f}{spread}"
+    pooled = merged_latency(results)
+    assert pooled is not None
+    assert cells[4] == _ms(pooled.get_value_at_percentile(90) / 1000)
+    assert cells[5].split(" (")[0] == _ms(pooled.get_value_at_percentile(99) / 1000)  # pooled, not an average
+    if min(p99s) != max(p99s):
+        assert cells[5].endswith(f"({_ms(min(p99s))}–{_ms(max(p99s))})")
+    assert cells[7] == _ms(max(result["summary"]["latency_ms"]["max"] for result in results))
+    assert cells[8] == "0" and cells[9] == "0.00%"
+    assert cells[10] == "pass 2/2" and cells[11] == "1.00× ★"
+    machine = results[0]["environment"]
+    assert f"**Machine:** {machine['cpu_model']}" in markdown and f"CPython {machine['python']}" in markdown
+    assert "**Load:** open model, 300 requests/s · 2 s measured after 0.5 s warm-up" in markdown
+    assert "p99\\<2s" in markdown  # the verdicts, with Markdown's < escaped
+
+
+def _ms(value: float) -> str:
+    return f"{value:.3f}" if value < 10 else f"{value:.2f}" if value < 100 else f"{value:.1f}"
+
+
+def test_comparison_report_has_header_failure_and_profile_links(comparison: Path, tmp_path: Path) -> None:
+    out = tmp_path / "published"
+    out.mkdir()
+    done = asgibench("report", str(comparison), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    markdown = (out / "report.md").read_text()
+    page = (out / "report.html").read_text()
+    expected_link = os.path.relpath(comparison.parent / "uvicorn.svg", out)
+    assert f"]({expected_link})" in markdown and f'href="{expected_link}"' in page
+    assert "**Comparison:** app reference\\_apps.raw\\_app:app · 2 measured runs per server" in markdown
+    assert "server on CPU 0, generator on CPU 1" in markdown
+    assert "| daphne 4.0 | 0 | failed |" in markdown and "did not start within 10 s" in markdown
+    assert "server CPU" in markdown and "| 63% | 42.5 MiB |" in markdown  # hypercorn (the same runs: a tie, not best)
+    assert "ImportError: no module named &lt;twisted&gt;" in page  # the log tail, escaped
+
+
+def test_links_are_relative_to_where_each_report_is_written(comparison: Path) -> None:
+    write_reports([comparison], markdown=comparison.parent / "report.md")
+    assert "](uvicorn.svg)" in (comparison.parent / "report.md").read_text()
+
+
+def test_text_from_files_is_escaped(tmp_path: Path) -> None:
+    hostile = crafted(server="<script>alert(1)</script>")
+    hostile["thresholds"] = [{"threshold": "p99<1ms", "unit": "ms", "observed": 2.0, "passed": False}]
+    report = build_report(load_sources([write_json(tmp_path / "r.json", hostile)]))
+    page = render_html(report, report_directory=tmp_path)
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    markdown = render_markdown(report, report_directory=tmp_path)
+    assert "<script>" not in markdown and "\\<script\\>" in markdown
+    assert "FAIL 1/1" in markdown
+
+
+def test_html_fetches_nothing_by_construction(comparison: Path, tmp_path: Path) -> None:
+    page_path = tmp_path / "report.html"
+    write_reports([comparison], html=page_path)
+    page = page_path.read_text()
+    assert not re.search(r"""(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//""", page, re.I)
+    assert not re.search(r"url\(|@import|<script|<link|<img|<iframe|<object|<embed", page, re.I)
+    assert "default-src 'none'" in page  # the page's own policy forbids any load
+    assert page.count('<svg class="chart"') == 3
+
+
+# --- the CLI --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json {", "not valid JSON"),
+        ('{"hello": 1}', "is not an asgibench result file"),
+        ('{"schema": "asgibench.result/9"}', "has schema 'asgibench.result/9'"),
+        ('{"schema": "asgibench.comparison/1"}', "comparison file lacks"),
+    ],
+)
+def test_not_a_result_exits_two_naming_the_file(tmp_path: Path, content: str, message: str) -> None:
+    bad = tmp_path / "not-a-result.json"
+    bad.write_text(content)
+    done = asgibench("report", str(bad))
+    assert done.returncode == 2
+    assert "not-a-result.json" in done.stderr and message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_run_file_of_a_comparison_names_both(comparison: Path, tmp_path: Path) -> None:
+    copy_directory = tmp_path / "broken"
+    shutil.copytree(comparison.parent, copy_directory)
+    (copy_directory / "hypercorn-2.json").unlink()
+    done = asgibench("report", str(copy_directory / "comparison.json"))
+    assert done.returncode == 2
+    assert "comparison.json: server 'hypercorn'" in done.stderr and "hypercorn-2.json" in done.stderr
+
+
+def test_bad_output_paths_exit_two_before_reading(tmp_path: Path) -> None:
+    result = write_json(tmp_path / "r.json", crafted())
+    done = asgibench("report", str(result), "--md", str(tmp_path / "missing" / "report.md"))
+    assert done.returncode == 2 and "--md" in done.stderr and "does not exist" in done.stderr
+    done = asgibench("report", str(result), "--out", str(tmp_path / "nowhere"))
+    assert done.returncode == 2 and "--out" in done.stderr
+
+
+def test_md_and_html_options_write_atomically(tmp_path: Path) -> None:
+    result = write_json(tmp_path / "r.json", crafted())
+    done = asgibench("report", str(result), "--md", str(tmp_path / "r.md"), "--html", str(tmp_path / "r.html"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    assert (tmp_path / "r.md").read_text().startswith("# asgibench report")
+    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["r.html", "r.json", "r.md"]  # no temporary left
+
+
+def test_generator_bound_and_partial_runs_are_flagged(tmp_path: Path) -> None:
+    bound = crafted()
+    bound["generator"] = {"bottleneck": True, "reasons": ["generator CPU at 98% of a core"]}
+    partial = copy.deepcopy(bound)
+    partial["partial"], partial["partial_reason"] = True, "interrupted after 1.2 s"
+    report = build_report([ResultSource(Path("s/x.json"), bound), ResultSource(Path("t/x.json"), partial)])
+    markdown = render_markdown(report, report_directory=tmp_path)
+    assert "Generator-bound, the figures understate the server: generator CPU at 98% of a core" in markdown
+    assert "x.json: partial run (interrupted after 1.2 s)" in markdown
+
+
+# --- the page in a real browser -------------------------------------------------------------------------------
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.fixture(scope="module")
+def browser() -> str:
+    found = chromium()
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required in CI (make test installs it)")
+        pytest.skip("chromium is not installed (make test installs it)")
+    return found
+
+
+def headless(browser: str, *args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    command = [
+        browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--no-first-run", "--disable-sync", "--disable-component-update", "--disable-default-apps",
+        '--host-resolver-rules=MAP * ~NOTFOUND', f"--user-data-dir={home / 'profile'}", *args,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=os.environ | {"HOME": str(home)})
+
+
+def test_chromium_renders_the_three_charts_and_fetches_nothing(browser: str, comparison: Path, tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    write_reports([comparison], html=page)
+    net_log = tmp_path / "net-log.json"
+    done = headless(browser, f"--log-net-log={net_log}", "--dump-dom", page.as_uri(), home=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = parse(done.stdout)
+    assert {"percentile-spectrum", "throughput", "timeline"} <= set(found.charts)
+    measured = 2  # uvicorn and hypercorn; daphne failed
+    assert found.charts["percentile-spectrum"]["polyline.series"] == measured
+    assert found.charts["throughput"]["rect.bar"] == measured
+    assert found.charts["timeline"]["polyline.series"] >= 2 * measured
+    assert found.charts["percentile-spectrum"]["text.tick"] >= 8
+    assert "Latency by percentile" in found.titles
+
+    assert page_fetches(net_log) == []
+
+
+def page_fetches(net_log: Path) -> list[str]:
+    """Network URLs the page asked for, from a Chromium net log.
+
+    The browser's own background requests (update checks, clock sync) have no
+    origin ("not an origin"); a request made by a page opened from a file
+    carries the file:// network isolation key.
+    """
+    log = json.loads(net_log.read_text())
+    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    fetched = []
+    for event in log["events"]:
+        params = event.get("params")
+        if event["type"] != start_job or not isinstance(params, dict) or "url" not in params:
+            continue
+        if params.get("initiator") != "not an origin" or str(params.get("network_isolation_key", "")).startswith(
+            "file"
+        ):
+            fetched.append(str(params.get("url")))
+    return [url for url in fetched if not url.startswith(("file:", "data:"))]
+
+
+def test_the_net_log_check_catches_a_page_that_fetches(browser: str, tmp_path: Path) -> None:
+    """The check above can fail: a page with a remote image and stylesheet is caught."""
+    control = tmp_path / "control.html"
+    control.write_text(
+        '<!DOCTYPE html><link rel="stylesheet" href="https://canary.invalid/style.css">'
+        '<img src="http://canary.invalid/pixel.png"><p>control</p>'
+    )
+    net_log = tmp_path / "net-log.json"
+    done = headless(browser, f"--log-net-log={net_log}", "--dump-dom", control.as_uri(), home=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(page_fetches(net_log)) == ["http://canary.invalid/pixel.png", "https://canary.invalid/style.css"]
+
+
+def test_chromium_screenshot(browser: str, comparison: Path, tmp_path: Path) -> None:
+    """The page paints: a real, non-blank PNG of it."""
+    page = tmp_path / "report.html"
+    write_reports([comparison], html=page)
+    shot = tmp_path / "report.png"
+    done = headless(browser, f"--screenshot={shot}", "--window-size=1280,2400", page.as_uri(), home=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 50_000  # a blank page compresses to a few KiB
