@@ -77,10 +77,13 @@ def check_judgeable(runs: Sequence[Run], *, allow_partial: bool) -> None:
     refused = [(run, reasons) for run in runs if (reasons := refusals(run, allow_partial=allow_partial))]
     if refused:
         lines = "; ".join(f"{run.path}: {', '.join(reasons)}" for run, reasons in refused)
-        hint = "Re-run with more generator workers or a lower load."
-        if any("partial" in reason for _, reasons in refused for reason in reasons):
-            hint += " --allow-partial judges partial runs anyway."
-        raise UsageError(f"The gate refuses {len(refused)} result file(s): {lines}.", hint=hint)
+        every = " ".join(reason for _, reasons in refused for reason in reasons)
+        hints = []
+        if "bottleneck" in every:
+            hints.append("Re-run generator-bound loads with more generator workers (--workers) or a lower load.")
+        if "partial" in every:
+            hints.append("--allow-partial judges partial runs anyway.")
+        raise UsageError(f"The gate refuses {len(refused)} result file(s): {lines}.", hint=" ".join(hints))
 
 
 def config_values(document: dict[str, Any]) -> dict[str, Any]:

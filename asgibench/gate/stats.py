@@ -116,6 +116,50 @@ def bootstrap_change(
     return Interval(low=quantile(changes, tail), high=quantile(changes, 1 - tail), confidence=confidence)
 
 
+# Student's t, 97.5th percentile, by degrees of freedom (two-sided 95%); beyond the table, a Cornish-Fisher expansion.
+T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
+Z_975 = 1.959964
+
+
+def t_975(degrees: int) -> float:
+    if degrees <= len(T_975):
+        return T_975[degrees - 1]
+    z = Z_975
+    return z + (z**3 + z) / (4 * degrees) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * degrees**2)
+
+
+def runs_interval(baseline: Sequence[float], current: Sequence[float], scale: Scale) -> Interval | None:
+    """A 95% Student t interval of the change from one number per run, pooling the two sides' variance.
+
+    With two or three runs a side the bootstrap's run level is too narrow (a
+    resample of two runs has three possible medians); t's small-sample
+    quantile (4.30 with two degrees of freedom) is what those few runs can
+    honestly claim. Relative changes are taken on logarithms, so the interval
+    is a ratio. None without a degree of freedom (one run a side) or with a
+    non-positive value on a relative scale.
+    """
+    degrees = len(baseline) + len(current) - 2
+    if degrees < 1 or (scale == "relative" and min(*baseline, *current) <= 0):
+        return None
+    transform = math.log if scale == "relative" else float
+    base = [transform(value) for value in baseline]
+    now = [transform(value) for value in current]
+    base_mean, now_mean = sum(base) / len(base), sum(now) / len(now)
+    squares = sum((value - base_mean) ** 2 for value in base) + sum((value - now_mean) ** 2 for value in now)
+    error = math.sqrt(squares / degrees * (1 / len(base) + 1 / len(now)))
+    low, high = now_mean - base_mean - t_975(degrees) * error, now_mean - base_mean + t_975(degrees) * error
+    if scale == "relative":
+        low, high = math.exp(low) - 1, math.exp(high) - 1
+    return Interval(low=low, high=high, confidence=CONFIDENCE)
+
+
+def widest(first: Interval, second: Interval | None) -> Interval:
+    """The union of two intervals: noise is whatever either method sees."""
+    if second is None:
+        return first
+    return Interval(low=min(first.low, second.low), high=max(first.high, second.high), confidence=first.confidence)
+
+
 def median_statistic(samples: Sequence[float]) -> float:
     return median(samples)
 

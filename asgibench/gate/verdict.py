@@ -6,17 +6,24 @@ How a metric is judged
   one ``asgibench load`` prints) against the median over the baseline runs,
   as a fraction (``+0.12`` is 12% more); error_rate, usually zero in the
   baseline, as a difference in percentage points.
-* **Noise**: a 95% interval for the change as seen second by second, from a
-  hierarchical bootstrap (``asgibench.gate.stats``): runs, then the seconds within each
-  run. Per run the bootstrap uses the metric's per-second values, reduced the
-  way that matches the whole-run figure where it can (rps: the mean rate;
-  error_rate: errors over attempts) and by the median otherwise (latency:
-  the median of the per-second p99s). The median is chosen on purpose for
-  latency: one bad second moves a whole-run p99 of a few hundred requests a
-  lot but the per-second median hardly at all, so a one-off stall reads as
-  noise, while a real slowdown moves every second. Metrics the timeline
-  lacks (p75, p95, mean, service_*) fall back on the spread of the repeats,
-  which needs two runs a side; with one, there is no noise estimate.
+* **Noise**: a 95% interval for the change as seen second by second: the
+  wider of two. A hierarchical bootstrap (``asgibench.gate.stats``: runs,
+  then the seconds within each run) sees the second-to-second noise and, with
+  many repeats, the run-to-run noise; a Student t interval over one number
+  per run sees the run-to-run noise honestly when there are only two or three
+  repeats, where the bootstrap is far too narrow (measured on this project's
+  2-core machine: with two runs a side the bootstrap alone called 24% of
+  same-app p50 comparisons regressions; with the t interval, 5%). Per run the
+  metric's per-second values are reduced the way that matches the whole-run
+  figure where it can (rps: the mean rate; error_rate: errors over attempts)
+  and by the median otherwise (latency: the median of the per-second p99s).
+  The median is chosen on purpose for latency: one bad second moves a
+  whole-run p99 of a few hundred requests a lot but the per-second median
+  hardly at all, so a one-off stall reads as noise, while a real slowdown
+  moves every second. Metrics the timeline lacks (p75, p95, mean, service_*)
+  use the whole-run values of the repeats, which needs two runs a side; with
+  one, there is no noise estimate. With one run a side nothing measures the
+  run-to-run noise, and the gate says so.
 * **Verdict**: *regression* when the change is worse than the allowance AND
   the interval lies wholly on the worse side of zero; *within noise* when it
   is worse than the allowance but the interval reaches zero (noise alone
@@ -37,7 +44,7 @@ from typing import Any
 from asgibench.errors import UsageError
 from asgibench.gate.inputs import Run
 from asgibench.gate.metrics import Metric
-from asgibench.gate.stats import Interval, Spread, bootstrap_change, change, spread
+from asgibench.gate.stats import Interval, Spread, bootstrap_change, change, runs_interval, spread, widest
 
 
 class Verdict(StrEnum):
@@ -151,23 +158,30 @@ def _noise(
     *,
     seed: str,
 ) -> tuple[Interval | None, str]:
+    """The widest of a hierarchical bootstrap and a t interval over the runs (see the module docstring)."""
     if metric.per_second is not None:
         base_seconds = [metric.per_second(run.document["timeline"]) for run in baseline]
         current_seconds = [metric.per_second(run.document["timeline"]) for run in current]
         if all(base_seconds) and all(current_seconds):
-            interval = bootstrap_change(
+            bootstrap = bootstrap_change(
                 base_seconds, current_seconds, metric.run_statistic, scale=metric.scale, seed=seed
             )
-            return interval, "per-second"
-    if len(base_values) >= 2 and len(current_values) >= 2:
-        runs_only = bootstrap_change(
+            per_run = runs_interval(
+                [metric.run_statistic(seconds) for seconds in base_seconds],
+                [metric.run_statistic(seconds) for seconds in current_seconds],
+                metric.scale,
+            )
+            return widest(bootstrap, per_run), "per-second"
+    per_run = runs_interval(base_values, current_values, metric.scale)
+    if per_run is not None and len(base_values) >= 2 and len(current_values) >= 2:
+        only_runs = bootstrap_change(
             [[value] for value in base_values],
             [[value] for value in current_values],
             _only,
             scale=metric.scale,
             seed=seed,
         )
-        return runs_only, "repeats"
+        return widest(only_runs, per_run), "repeats"
     return None, "none"
 
 
