@@ -1,0 +1,191 @@
+"""The gate's pure parts: the bootstrap, the decision rule, option parsing, refusals, JUnit."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+
+from asgibench.errors import UsageError
+from asgibench.gate.inputs import Run, check_judgeable, collect
+from asgibench.gate.junit import to_junit
+from asgibench.gate.metrics import METRICS, parse_allowances, parse_metrics
+from asgibench.gate.stats import Interval, bootstrap_change, change, median_statistic
+from asgibench.gate.verdict import Verdict, decide, judge
+
+
+def synthetic_runs(center: float, runs: int, seconds: int, seed: int) -> list[list[float]]:
+    generator = random.Random(seed)
+    return [[generator.gauss(center, center * 0.2) for _ in range(seconds)] for _ in range(runs)]
+
+
+def interval_for(base: float, current: float, runs: int, seconds: int, seed: int = 1) -> Interval:
+    return bootstrap_change(
+        synthetic_runs(base, runs, seconds, seed), synthetic_runs(current, runs, seconds, seed + 100), median_statistic
+    )
+
+
+def test_the_interval_contains_the_true_change() -> None:
+    """Per-second values around 10 ms against around 12 ms: the interval holds +20%, and not 0."""
+    interval = interval_for(10.0, 12.0, runs=3, seconds=30)
+    assert interval.low < 0.20 < interval.high
+    assert interval.excludes_zero()
+
+
+def test_the_interval_shrinks_with_more_samples() -> None:
+    few = interval_for(10.0, 10.0, runs=2, seconds=5)
+    many = interval_for(10.0, 10.0, runs=5, seconds=60)
+    assert many.high - many.low < (few.high - few.low) / 2
+    assert many.low < 0 < many.high and few.low < 0 < few.high
+
+
+def test_the_bootstrap_is_reproducible() -> None:
+    runs = synthetic_runs(10.0, 2, 10, seed=3)
+    first = bootstrap_change(runs, runs[::-1], median_statistic)
+    assert bootstrap_change(runs, runs[::-1], median_statistic) == first
+
+
+def test_a_change_from_zero_is_infinite_and_a_difference_is_plain() -> None:
+    assert change(0.0, 0.5, "relative") == float("inf")
+    assert change(0.0, 0.0, "relative") == 0.0
+    assert change(0.01, 0.03, "difference") == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw_change", "interval", "expected"),
+    [
+        ("p99", +0.20, (0.10, 0.30), Verdict.REGRESSION),  # slower, beyond 5%, significant
+        ("p99", +0.20, (-0.05, 0.40), Verdict.WITHIN_NOISE),  # slower, but the interval reaches 0
+        ("p99", +0.03, (0.01, 0.05), Verdict.OK),  # slower but within the allowance
+        ("p99", -0.20, (-0.30, -0.10), Verdict.IMPROVEMENT),
+        ("rps", -0.20, (-0.30, -0.10), Verdict.REGRESSION),  # fewer requests/s is worse
+        ("rps", +0.20, (0.10, 0.30), Verdict.IMPROVEMENT),
+        ("rps", +0.20, (-0.30, -0.10), Verdict.OK),  # contradictory interval: not an improvement
+        ("p99", +0.20, None, Verdict.REGRESSION),  # no noise estimate: the change alone decides
+    ],
+)
+def test_decide_reads_each_metric_in_its_direction(
+    name: str, raw_change: float, interval: tuple[float, float] | None, expected: Verdict
+) -> None:
+    bounds = None if interval is None else Interval(*interval, confidence=0.95)
+    assert decide(METRICS[name], raw_change, 0.05, bounds) is expected
+
+
+def test_metric_parsing_accepts_lists_aliases_and_repeats() -> None:
+    assert [metric.name for metric in parse_metrics(["p99, rps", "p99.9", "service_p50,p99"])] == [
+        "p99",
+        "rps",
+        "p999",
+        "service_p50",
+    ]
+
+
+def test_an_unknown_metric_names_the_flag() -> None:
+    with pytest.raises(UsageError, match=r"--metric 'p99,p42': unknown metric 'p42'"):
+        parse_metrics(["p99,p42"])
+
+
+def test_allowances_take_percent_fractions_and_per_metric_overrides() -> None:
+    metrics = parse_metrics(["p50,p99,rps"])
+    assert parse_allowances([], metrics) == {"p50": 0.05, "p99": 0.05, "rps": 0.05}
+    assert parse_allowances(["0.02", "p99=10%"], metrics) == pytest.approx({"p50": 0.02, "p99": 0.10, "rps": 0.02})
+    assert parse_allowances(["3%,rps=1%"], metrics) == pytest.approx({"p50": 0.03, "p99": 0.03, "rps": 0.01})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("five", r"--max-regression 'five': 'five' is not a fraction"),
+        ("-5%", r"--max-regression '-5%'"),
+        ("p42=5%", r"--max-regression 'p42=5%': unknown metric 'p42'"),
+        ("p50=5%", r"--max-regression 'p50=5%': p50 is not gated"),
+    ],
+)
+def test_a_bad_allowance_names_the_flag(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_allowances([text], parse_metrics(["p99"]))
+
+
+def result(p99: float = 1.0, **changes: Any) -> dict[str, Any]:
+    """A minimal result document: four seconds at 100 requests/s around ``p99``."""
+    document: dict[str, Any] = {
+        "schema": "asgibench.result/1",
+        "partial": False,
+        "partial_reason": None,
+        "environment": {"python": "3.11.7", "cpu_model": "x", "cpu_count": 2, "server": None},
+        "config": {
+            "model": "open",
+            "rate": 100.0,
+            "vus": None,
+            "duration_s": 4.0,
+            "target": "http://h:1/",
+            "requests": [],
+        },
+        "summary": {"rps": 100.0, "error_rate": 0.0, "latency_ms": {"p99": p99}, "service_time_ms": {"p99": p99}},
+        "histograms": {},
+        "timeline": [
+            {"requests": 100, "rps": 100.0, "errors": 0, "p99_ms": p99 * factor} for factor in (0.9, 1.0, 1.1, 1.0)
+        ],
+        "generator": {"bottleneck": False, "reasons": []},
+        "thresholds": [],
+    }
+    document.update(changes)
+    return document
+
+
+def runs(*documents: dict[str, Any]) -> list[Run]:
+    return [Run(Path(f"run{index}.json"), document) for index, document in enumerate(documents)]
+
+
+def test_the_gate_refuses_a_generator_bound_run_naming_the_file_and_why() -> None:
+    bound = result(generator={"bottleneck": True, "reasons": ["schedule lag p99 40 ms"]})
+    with pytest.raises(
+        UsageError, match=r"run1.json: the load generator was the bottleneck \(schedule lag p99 40 ms\)"
+    ):
+        check_judgeable(runs(result(), bound), allow_partial=False)
+
+
+def test_the_gate_refuses_a_partial_run_unless_allowed() -> None:
+    partial = result(partial=True, partial_reason="interrupted after 2.0 s")
+    with pytest.raises(UsageError, match=r"run0.json: the run is partial \(interrupted after 2.0 s\)"):
+        check_judgeable(runs(partial), allow_partial=False)
+    check_judgeable(runs(partial), allow_partial=True)
+
+
+def test_a_directory_holds_the_result_files_and_passes_over_other_json(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(result(1.0)))
+    (tmp_path / "b.json").write_text(json.dumps(result(2.0)))
+    (tmp_path / "gate.json").write_text(json.dumps({"schema": "asgibench.gate/1"}))
+    (tmp_path / "notes.txt").write_text("not json")
+    assert [run.path.name for run in collect([tmp_path], side="baseline")] == ["a.json", "b.json"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UsageError, match=r"baseline directory .*empty.* holds no asgibench result files"):
+        collect([empty], side="baseline")
+
+
+def test_junit_has_one_testcase_per_metric_and_a_failure_for_the_regression() -> None:
+    metrics = parse_metrics(["p99,rps"])
+    baseline = runs(result(1.0), result(1.05))
+    current = runs(result(2.0), result(2.1))
+    report = judge(metrics, parse_allowances([], metrics), baseline, current)
+    suite = ElementTree.fromstring(to_junit(report))
+    assert suite.tag == "testsuite" and suite.get("tests") == "2" and suite.get("failures") == "1"
+    cases = {case.get("name"): case for case in suite.iter("testcase")}
+    assert set(cases) == {"p99 latency", "requests/s"}
+    failure = cases["p99 latency"].find("failure")
+    assert failure is not None and "regression" in (failure.get("message") or "")
+    assert "change +100%" in (failure.get("message") or "")  # median 1.025 ms -> 2.05 ms
+    assert cases["requests/s"].find("failure") is None
+
+
+def test_an_unchanged_copy_passes() -> None:
+    metrics = parse_metrics(["p99,rps,error_rate"])
+    document = result(1.0)
+    report = judge(metrics, parse_allowances([], metrics), runs(document), runs(copy.deepcopy(document)))
+    assert report.passed and {verdict.verdict for verdict in report.verdicts} == {Verdict.OK}
