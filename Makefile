@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-dev
 export TERM := dumb
 export COLUMNS := 110
 
-.PHONY: install check lint typecheck test demo benchmark-asgion benchmark-load benchmark-scale clean
+.PHONY: install check lint typecheck chromium test demo benchmark-asgion benchmark-load benchmark-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,12 @@ typecheck: $(STAMP)
 
 check: lint typecheck
 
-test: check
+# tests/test_report.py renders the HTML report in headless Chromium; install it (Debian/Ubuntu, as root) when missing.
+chromium:
+	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+test: check chromium
 	$(BIN)/pytest
 
 # The conformance suite on a correct reference app, then on a deliberately

@@ -115,6 +115,8 @@ def comparison(real_runs: list[Path], tmp_path_factory: pytest.TempPathFactory) 
             runs.append(f"{name}-{index}.json")
         servers.append({"name": name, "version": "9.9", "status": "ok", "error": None, "runs": runs, "profile": None})
     servers[0]["profile"] = "uvicorn.svg"
+    servers[1]["profile_error"] = "py-spy could not attach"
+    servers[1]["app"] = "reference_apps.wsgi_app:app"
     (base / "uvicorn.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     servers.append(
         {"name": "daphne", "version": "4.0", "status": "failed", "error": "did not start within 10 s",
@@ -344,6 +346,9 @@ def test_comparison_report_has_header_failure_and_profile_links(comparison: Path
     assert "| daphne 4.0 | 0 | failed |" in markdown and "did not start within 10 s" in markdown
     assert "server CPU" in markdown and "| 63% | 42.5 MiB |" in markdown  # hypercorn (the same runs: a tie, not best)
     assert "ImportError: no module named &lt;twisted&gt;" in page  # the log tail, escaped
+    assert "No flame graph: py-spy could not attach" in markdown
+    assert "App: `reference_apps.wsgi_app:app`" in markdown  # differs from the comparison's app
+    assert "App: `reference_apps.raw_app:app`" not in markdown
 
 
 def test_links_are_relative_to_where_each_report_is_written(comparison: Path) -> None:

@@ -145,6 +145,8 @@ _SPECTRUM_CAPTION = (
 
 def _details(series: Series, report_directory: Path) -> str:
     parts = [f'<div class="card series-detail"><h3>{escape(series.name)}</h3>']
+    if series.app:
+        parts.append(f"<p>App: <code>{escape(series.app)}</code></p>")
     if series.failed:
         parts.append(f'<p class="failed">Failed: {escape(series.failure or "no measured runs")}</p>')
         if series.log_tail:

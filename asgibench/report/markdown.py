@@ -62,9 +62,11 @@ def _details(series: Series, report_directory: Path) -> list[str]:
     """A section for a series only when there is more to say than its row: repeats, warnings, verdicts, failure."""
     warnings = series_warnings(series)
     verdicts = threshold_rows(series)
-    if not (len(series.runs) > 1 or warnings or verdicts.rows or series.failed or series.profile):
+    if not (len(series.runs) > 1 or warnings or verdicts.rows or series.failed or series.profile or series.app):
         return []
     lines = [f"### {escape(series.name)}", ""]
+    if series.app:
+        lines += [f"App: `{series.app}`", ""] if "`" not in series.app else [f"App: {escape(series.app)}", ""]
     if series.failed:
         lines += [f"**Failed:** {escape(series.failure or 'no measured runs')}", ""]
         if series.log_tail:

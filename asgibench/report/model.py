@@ -9,6 +9,7 @@ series per server, in its order, including the servers that failed.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ class Series:
     failure: str | None = None  # why a comparison's server has no (complete) measurement
     log_tail: tuple[str, ...] = ()
     profile: Path | None = None  # a flame graph of the server under load
+    profile_error: str | None = None  # why a flame graph was asked for and not made
+    app: str | None = None  # what the server ran, when not the comparison's app
     origin: Path | None = None  # the comparison file it came from
 
     @property
@@ -228,6 +231,11 @@ def build_report(sources: Sequence[Source]) -> Report:
     environment = comparisons[0]["environment"] if comparisons else (documents[0]["environment"] if documents else None)
     config = comparisons[0]["config"] if comparisons else (documents[0]["config"] if documents else None)
     notes = _differences(series, comparisons)
+    notes += [
+        f"Comparison {source.path.name} was interrupted: some servers have fewer runs than planned."
+        for source in sources
+        if isinstance(source, ComparisonSource) and source.comparison.get("partial")
+    ]
     return Report(tuple(series), environment, config, comparisons, tuple(notes))
 
 
@@ -249,6 +257,9 @@ def comparison_series(source: ComparisonSource) -> list[Series]:
                 failure=failure,
                 log_tail=tuple(str(line) for line in server.get("log_tail") or ()),
                 profile=(source.path.parent / profile).absolute() if profile else None,
+                profile_error=server.get("profile_error"),
+                # Named only when it differs from the comparison's app (a WSGI server runs the WSGI twin).
+                app=server.get("app") if server.get("app") != source.comparison.get("app") else None,
                 origin=source.path,
             )
         )
@@ -260,7 +271,7 @@ def _with_run(series: Series, run: Run) -> Series:
 
 
 def _relabelled(series: Series, label: str) -> Series:
-    return Series(label, series.runs, series.version, series.failure, series.log_tail, series.profile, series.origin)
+    return dataclasses.replace(series, label=label)
 
 
 def _unique(label: str, taken: Mapping[str, int]) -> str:

@@ -151,9 +151,11 @@ def table_notes(report: Report) -> list[str]:
 
 
 def series_warnings(series: Series) -> list[str]:
-    """Generator-bound and partial-run notes of one series."""
+    """Generator-bound, partial-run and missing-profile notes of one series."""
     warnings = [f"Generator-bound, the figures understate the server: {reason}" for reason in series.generator_warnings]
     warnings += series.partial_notes
+    if series.profile_error:
+        warnings.append(f"No flame graph: {series.profile_error}")
     return warnings
 
 
