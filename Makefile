@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-dev
 export TERM := dumb
 export COLUMNS := 110
 
-.PHONY: install check lint typecheck chromium test demo benchmark-asgion benchmark-load benchmark-scale clean
+.PHONY: install check lint typecheck chromium test demo results benchmark-asgion benchmark-load benchmark-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +37,11 @@ test: check chromium
 	$(BIN)/pytest
 
 # The conformance suite on a correct reference app, then on a deliberately
-# broken one (which must fail: exit 1); then a short load run against the
-# reference app under uvicorn, started and stopped here.
+# broken one (which must fail: exit 1); then asgibench compare: the reference
+# app under every installed server (and its WSGI twin under gunicorn's sync
+# workers), short runs, the table in the terminal and an HTML report in build/demo/.
+DEMO_LOAD := --vus 32 --duration 3s --warmup 1s --repeat 2
+
 demo: $(STAMP)
 	$(BIN)/asgibench conform reference_apps.raw_app:app --path GET:/stream --path POST:/echo --path ws:/ws
 	@echo
@@ -46,15 +49,27 @@ demo: $(STAMP)
 	@$(BIN)/asgibench conform reference_apps.broken_demo:app --path GET:/stream --path POST:/echo; \
 		status=$$?; if [ $$status -ne 1 ]; then echo "expected exit 1 from the broken app, got $$status"; exit 1; fi
 	@echo
-	@echo "--- load: the reference app under uvicorn, scenarios/api-mix.toml at 500 requests/s for 5 s:"
-	@port=$$($(BIN)/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
-		$(BIN)/python -m uvicorn reference_apps.raw_app:app --port $$port --log-level warning --no-access-log & \
-		server=$$!; trap "kill $$server" EXIT; \
-		for attempt in $$(seq 100); do \
-			$(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', $$port), 0.2)" 2>/dev/null && break; \
-			sleep 0.1; \
-		done; \
-		$(BIN)/asgibench load http://127.0.0.1:$$port/ --scenario scenarios/api-mix.toml --duration 5s --warmup 1s
+	@echo "--- compare: the reference app on every installed server, 32 VUs, 2 runs of 3 s each:"
+	rm -rf build/demo
+	$(BIN)/asgibench compare reference_apps.raw_app:app --wsgi-app reference_apps.wsgi_app:app $(DEMO_LOAD) \
+		--out build/demo --quiet
+	@echo "open build/demo/report.html (or read build/demo/report.md)"
+
+# The published comparison in results/: every server on the reference app's hello, JSON, streaming and
+# slow endpoints, then one report over all four. Takes about 20 minutes; run it on a quiet machine.
+RESULTS_LOAD := --vus 50 --duration 10s --warmup 2s --repeat 3
+RESULTS_ENDPOINTS := hello:/ json:/json chunks:/chunks slow:/slow
+
+results: $(STAMP)
+	@for entry in $(RESULTS_ENDPOINTS); do \
+		name=$${entry%%:*}; path=$${entry#*:}; rm -rf results/$$name; \
+		echo "--- results/$$name: GET $$path"; \
+		$(BIN)/asgibench compare reference_apps.raw_app:app --wsgi-app reference_apps.wsgi_app:app --path $$path \
+			$(RESULTS_LOAD) --out results/$$name --quiet || exit $$?; \
+	done
+	$(BIN)/asgibench report results/hello/comparison.json results/json/comparison.json \
+		results/chunks/comparison.json results/slow/comparison.json \
+		--md results/README.md --html results/index.html --title "asgibench: ASGI servers compared"
 
 # asgibench load against wrk (and Locust's FastHttpUser) on granian and on nginx, as ratios; exit 1 when a bar
 # fails. Installs nginx and wrk with apt-get (Debian/Ubuntu, as root) when missing.

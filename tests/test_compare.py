@@ -122,3 +122,19 @@ def test_profile_records_a_flame_graph_of_each_server_in_an_extra_run(tmp_path: 
     assert flame.lstrip().startswith("<?xml") and "<svg" in flame
     assert "raw_app.py" in flame  # py-spy saw the app's own frames while it served the load
     assert read(tmp_path / "uvicorn-profiled.json")["server"]["profile"] == "uvicorn.svg"
+
+
+def test_a_worker_count_a_server_cannot_run_is_exit_2() -> None:
+    done = asgibench("compare", APP, "--servers", "uvicorn,daphne", "--server-workers", "2", *SHORT)
+    assert done.returncode == 2 and "daphne serves from at most 1 process" in done.stderr
+    done = asgibench("load", APP, "--server", "daphne", "--server-workers", "2", "-d", "1s")
+    assert done.returncode == 2 and "--server-workers 2" in done.stderr
+
+
+def test_compare_out_writes_the_markdown_and_html_reports(tmp_path: Path) -> None:
+    done = asgibench("compare", APP, "--servers", "uvicorn,granian", "--vus", "8", "-d", "1s", "--warmup", "0.5s",
+                     "--repeat", "1", "--out", str(tmp_path), timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    markdown = (tmp_path / "report.md").read_text()
+    assert "uvicorn" in markdown and "granian" in markdown and "req/s" in markdown
+    assert 'id="percentile-spectrum"' in (tmp_path / "report.html").read_text()

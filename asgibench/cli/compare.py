@@ -112,7 +112,7 @@ def _run(
         raise UsageError(f"APP must be module:attribute (e.g. main:app), not {target_app!r}.")
     if wsgi_app is not None and not looks_like_app(wsgi_app):
         raise UsageError(f"--wsgi-app must be module:attribute, not {wsgi_app!r}.")
-    names = _server_names(servers, wsgi_app)
+    names = _server_names(servers, wsgi_app, server_workers)
     if profile and out is None:
         raise UsageError("--profile writes flame graphs beside the results: give --out DIR too.")
     if out is not None:
@@ -125,8 +125,13 @@ def _run(
     render_compare_plan(console, spec, plan_cpus(usable_cpus(), server_workers), names)
     comparison = run_comparison(spec, TerminalView(console, live=console.is_terminal and not quiet))
     render_comparison(console, comparison.document)
-    if comparison.path is not None:
-        console.print(f"[dim]results in {out}/ (comparison: {comparison.path})[/]")
+    if comparison.path is not None and out is not None:
+        from asgibench.report import write_reports
+
+        title = f"asgibench compare: {target_app}"
+        write_reports([comparison.path], markdown=out / "report.md", html=out / "report.html", title=title,
+                      markdown_option="--out", html_option="--out")  # fmt: skip
+        console.print(f"[dim]results in {out}/: comparison.json, one result file per run, report.md, report.html[/]")
     if comparison.interrupted:
         return EXIT_INTERRUPTED
     if any(record.failed for record in comparison.records.values()):
@@ -134,14 +139,21 @@ def _run(
     return 0
 
 
-def _server_names(servers: str | None, wsgi_app: str | None) -> list[str]:
+def _server_names(servers: str | None, wsgi_app: str | None, server_workers: int) -> list[str]:
+    """The servers to compare: as listed, or every installed one that can run this app with that many workers."""
     from asgibench.servers.registry import get_plugin, plugin_names
+
+    def fits(name: str) -> bool:
+        limit = get_plugin(name).max_workers
+        return limit is None or server_workers <= limit
 
     if servers is None:
         names = [
             name
             for name in plugin_names()
-            if get_plugin(name).is_available() and (get_plugin(name).interface == "asgi" or wsgi_app is not None)
+            if get_plugin(name).is_available()
+            and (get_plugin(name).interface == "asgi" or wsgi_app is not None)
+            and fits(name)
         ]
         if not names:
             raise UsageError("No server is installed to compare.", hint="pip install uvicorn hypercorn granian")
@@ -153,6 +165,11 @@ def _server_names(servers: str | None, wsgi_app: str | None) -> list[str]:
     if duplicates:
         raise UsageError(f"--servers: {', '.join(duplicates)} named twice.")
     for name in names:
+        if not fits(name):
+            raise UsageError(
+                f"--servers: {name} serves from at most {get_plugin(name).max_workers} process(es), "
+                f"not --server-workers {server_workers}; leave it out or lower --server-workers."
+            )
         if get_plugin(name).interface == "wsgi" and wsgi_app is None:
             raise UsageError(
                 f"--servers: {name} serves WSGI apps; give the app's WSGI twin with --wsgi-app module:attr.",

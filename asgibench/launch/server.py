@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asgibench.errors import TargetUnreachableError
+from asgibench.errors import TargetUnreachableError, UsageError
 from asgibench.launch.readiness import answers_http
 from asgibench.launch.sampler import TreeSampler
 from asgibench.servers.base import ServerPlugin
@@ -173,8 +173,8 @@ def _start(plugin: ServerPlugin, app: str, workers: int, cpus: tuple[int, ...], 
     port = free_port()
     try:
         command = plugin.command(app, host=HOST, port=port, workers=workers)
-    except ValueError as error:
-        raise ServerStartError(f"{plugin.name}: {error}.") from None
+    except ValueError as error:  # a worker count the server cannot run: the user's flag, not the server
+        raise UsageError(f"--server-workers {workers}: {error}.") from None
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
