@@ -167,12 +167,27 @@ def test_comparison_gives_one_series_per_server_in_order_with_failures(compariso
     daphne = report.series[2]
     assert daphne.failed and daphne.failure == "did not start within 10 s"
     assert report.series[0].profile == (comparison.parent / "uvicorn.svg").absolute()
-    assert report.comparisons and report.comparisons[0]["app"] == "reference_apps.raw_app:app"
+    assert len(report.sections) == 1 and report.sections[0].title == comparison.parent.name
+    assert report.sections[0].comparison is not None
+    assert report.sections[0].comparison["app"] == "reference_apps.raw_app:app"
 
 
-def test_same_server_in_two_comparisons_stays_two_series(comparison: Path) -> None:
-    report = build_report(load_sources([comparison, comparison]))
-    assert [one.label for one in report.series][:4] == ["uvicorn", "hypercorn", "daphne", "uvicorn (2)"]
+def test_each_comparison_is_a_section_ranked_alone(comparison: Path, tmp_path: Path) -> None:
+    """Comparisons of different endpoints are not ranked against each other; result files get their own section."""
+    second = tmp_path / "json"
+    shutil.copytree(comparison.parent, second)
+    result = write_json(tmp_path / "mine.json", crafted())
+    report = build_report(load_sources([comparison, result, second / "comparison.json"]))
+    assert [section.title for section in report.sections] == [comparison.parent.name, "Result files", "json"]
+    assert [one.label for one in report.sections[2].series] == ["uvicorn", "hypercorn", "daphne"]
+    page = render_html(report, report_directory=tmp_path)
+    charts = parse(page).charts
+    assert set(charts) == {f"{chart}{suffix}" for chart in ("percentile-spectrum", "throughput", "timeline")
+                           for suffix in ("", "-2", "-3")}  # fmt: skip
+    assert all(count == 1 for count in Counter(parse(page).ids).values())  # ids stay unique
+    markdown = render_markdown(report, report_directory=tmp_path)
+    assert markdown.count("× ★") == 3  # a best in each section
+    assert "## json" in markdown and "## Result files" in markdown
 
 
 def test_relative_to_best_by_throughput_or_by_p99() -> None:
@@ -187,7 +202,7 @@ def test_open_model_ranks_by_p99_and_marks_the_best_row() -> None:
         ResultSource(Path("a.json"), crafted(500, p99=4.0, model="open")),
         ResultSource(Path("b.json"), crafted(500, p99=2.0, model="open")),
     ]
-    table = summary_table(build_report(sources))
+    table = summary_table(build_report(sources).sections[0])
     assert table.headers[-1] == "p99 vs best"
     assert table.best_row == 1
     assert table.rows[0][-1] == "2.00×" and table.rows[1][-1] == "1.00× ★"
@@ -320,8 +335,8 @@ def test_markdown_table_from_real_runs(real_runs: list[Path]) -> None:
     if min(p99s) != max(p99s):
         assert cells[5].endswith(f"({_ms(min(p99s))}–{_ms(max(p99s))})")
     assert cells[7] == _ms(max(result["summary"]["latency_ms"]["max"] for result in results))
-    assert cells[8] == "0" and cells[9] == "0.00%"
-    assert cells[10] == "pass 2/2" and cells[11] == "1.00× ★"
+    assert cells[8] == "0"
+    assert cells[9] == "pass 2/2" and cells[10] == "1.00× ★"
     machine = results[0]["environment"]
     assert f"**Machine:** {machine['cpu_model']}" in markdown and f"CPython {machine['python']}" in markdown
     assert "**Load:** open model, 300 requests/s · 2 s measured after 0.5 s warm-up" in markdown
@@ -365,6 +380,12 @@ def test_text_from_files_is_escaped(tmp_path: Path) -> None:
     markdown = render_markdown(report, report_directory=tmp_path)
     assert "<script>" not in markdown and "\\<script\\>" in markdown
     assert "FAIL 1/1" in markdown
+
+
+def test_errors_show_count_and_pooled_rate() -> None:
+    report = build_report([ResultSource(Path("e.json"), crafted(100, errors=30))])
+    row = summary_table(report.sections[0]).rows[0]
+    assert row[8] == "30 (9.09%)"  # 30 of 300 answered + 30 unanswered
 
 
 def test_html_fetches_nothing_by_construction(comparison: Path, tmp_path: Path) -> None:

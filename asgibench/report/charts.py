@@ -80,7 +80,7 @@ def _latency_scale(values: Sequence[float], top: float, bottom: float) -> tuple[
     return Scale(0.0, ticks[-1], bottom, top), ticks, False
 
 
-def percentile_spectrum(lines: Sequence[SpectrumLine]) -> str:
+def percentile_spectrum(lines: Sequence[SpectrumLine], *, chart_id: str = "percentile-spectrum") -> str:
     """Latency by percentile, one line per series; dots with tooltips at p50, p90, p99, p99.9 …"""
     top, bottom = 24, 380
     drawn = [one for one in lines if one.points]
@@ -105,7 +105,7 @@ def percentile_spectrum(lines: Sequence[SpectrumLine]) -> str:
     keys, height = legend([one.label for one in drawn], LEFT, bottom + 66, RIGHT - LEFT)
     body.append(keys)
     return svg(
-        "percentile-spectrum",
+        chart_id,
         WIDTH,
         bottom + 66 + height,
         "Latency by percentile",
@@ -122,7 +122,7 @@ def _marked(points: Sequence[Point]) -> list[Point]:
     return chosen
 
 
-def throughput_bars(bars: Sequence[Bar]) -> str:
+def throughput_bars(bars: Sequence[Bar], *, chart_id: str = "throughput") -> str:
     """Median requests/s per series as bars; whiskers span the slowest to the fastest run."""
     top, bottom = 24, 330
     ticks = nice_ticks(0.0, max((bar.high for bar in bars), default=1.0) * 1.08)
@@ -155,7 +155,7 @@ def throughput_bars(bars: Sequence[Bar]) -> str:
         body.append(text(centre, bottom + 20, _short(bar.label, band), css="tick"))
         body.append("</g>")
     return svg(
-        "throughput",
+        chart_id,
         WIDTH,
         bottom + 40,
         "Throughput",
@@ -164,7 +164,7 @@ def throughput_bars(bars: Sequence[Bar]) -> str:
     )
 
 
-def timeline(lines: Sequence[TimelineLine]) -> str:
+def timeline(lines: Sequence[TimelineLine], *, chart_id: str = "timeline") -> str:
     """Two panels over the run's seconds: requests/s above, p99 latency below; one line per series."""
     panels = (("requests/s", 20, 220), ("p99 latency (ms)", 262, 462))
     # The x axis runs to the end of the last second: points sit in the middle of their second.
@@ -203,7 +203,7 @@ def timeline(lines: Sequence[TimelineLine]) -> str:
     keys, height = legend([one.label for one in lines], LEFT, bottom + 66, RIGHT - LEFT)
     body.append(keys)
     return svg(
-        "timeline",
+        chart_id,
         WIDTH,
         bottom + 66 + height,
         "Each second of the first run",

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import statistics
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from asgibench.report.describe import load_line, machine_line
-from asgibench.report.sources import ComparisonSource, ResultSource, Source
+from asgibench.report.sources import ComparisonSource, Source
 from asgibench.report.spectrum import merged_latency
 
 Document = Mapping[str, Any]
@@ -159,14 +159,14 @@ class Series:
 
 
 @dataclass(frozen=True, slots=True)
-class Report:
-    """What both renderers draw: the series, the machine, the load, and what differs between inputs."""
+class Section:
+    """Series ranked against each other: one comparison, or all the result files given on their own."""
 
+    title: str
     series: tuple[Series, ...]
-    environment: Document | None
     config: Document | None
-    comparisons: tuple[Document, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    comparison: Document | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def measured(self) -> tuple[Series, ...]:
@@ -179,6 +179,19 @@ class Report:
 
     def relative(self) -> dict[str, float]:
         return relative_to_best(self.measured, self.ranking)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What both renderers draw: the machine, then sections of series; notes on what differs between inputs."""
+
+    sections: tuple[Section, ...]
+    environment: Document | None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def series(self) -> tuple[Series, ...]:
+        return tuple(one for section in self.sections for one in section.series)
 
 
 def relative_to_best(series: Sequence[Series], ranking: Ranking) -> dict[str, float]:
@@ -207,36 +220,53 @@ def result_label(path: Path, result: Document) -> tuple[str, str | None]:
 
 
 def build_report(sources: Sequence[Source]) -> Report:
-    """Group the sources' runs into series and pick the header the report shows."""
-    series: list[Series] = []
-    taken: dict[str, int] = {}  # every label shown, so none appears twice
+    """One section per comparison, and one for the result files (in the place of the first), each ranked alone.
+
+    Result files are grouped into series by label, so repeats join one series.
+    """
+    sections: list[Section | list[Series]] = []  # the result files' series, collected in place
+    loose: list[Series] = []
     repeats: dict[str, int] = {}  # a result file's label -> its series, so repeats join it
     for source in sources:
-        if isinstance(source, ResultSource):
-            label, version = result_label(source.path, source.result)
-            run = Run(source.path, source.result)
-            if label in repeats:
-                series[repeats[label]] = _with_run(series[repeats[label]], run)
-                continue
-            shown = _unique(label, taken)
-            repeats[label] = taken[shown] = len(series)
-            series.append(Series(shown, (run,), version))
+        if isinstance(source, ComparisonSource):
+            sections.append(comparison_section(source))
+            continue
+        if not loose:
+            sections.append(loose)
+        label, version = result_label(source.path, source.result)
+        run = Run(source.path, source.result)
+        if label in repeats:
+            loose[repeats[label]] = dataclasses.replace(loose[repeats[label]], runs=(*loose[repeats[label]].runs, run))
         else:
-            for one in comparison_series(source):
-                shown = _unique(one.label, taken)
-                taken[shown] = len(series)
-                series.append(one if shown == one.label else _relabelled(one, shown))
-    comparisons = tuple(source.comparison for source in sources if isinstance(source, ComparisonSource))
+            repeats[label] = len(loose)
+            loose.append(Series(label, (run,), version))
+    built = tuple(part if isinstance(part, Section) else _results_section(part) for part in sections)
+    series = [one for section in built for one in section.series]
+    first = next((section for section in built if section.comparison is not None), None)
     documents = [run.result for one in series for run in one.runs]
-    environment = comparisons[0]["environment"] if comparisons else (documents[0]["environment"] if documents else None)
-    config = comparisons[0]["config"] if comparisons else (documents[0]["config"] if documents else None)
-    notes = _differences(series, comparisons)
-    notes += [
-        f"Comparison {source.path.name} was interrupted: some servers have fewer runs than planned."
-        for source in sources
-        if isinstance(source, ComparisonSource) and source.comparison.get("partial")
-    ]
-    return Report(tuple(series), environment, config, comparisons, tuple(notes))
+    environment = first.comparison["environment"] if first and first.comparison else None
+    if environment is None and documents:
+        environment = documents[0]["environment"]
+    return Report(built, environment, tuple(_machine_differences(series)))
+
+
+def _results_section(series: list[Series]) -> Section:
+    config = series[0].runs[0].result.get("config")
+    notes = _load_differences(series)
+    return Section("Result files", tuple(series), config, None, tuple(notes))
+
+
+def comparison_section(source: ComparisonSource) -> Section:
+    """A comparison's servers in its order, titled by its directory (results/json/comparison.json: "json")."""
+    comparison = source.comparison
+    named_by_directory = source.path.stem == "comparison" and source.path.parent.name
+    title = source.path.parent.name if named_by_directory else source.path.stem
+    notes = []
+    if comparison.get("partial"):
+        notes.append("This comparison was interrupted: some servers have fewer runs than planned.")
+    series = comparison_series(source)
+    notes += _load_differences(series, comparison["config"])
+    return Section(title, tuple(series), comparison["config"], comparison, tuple(notes))
 
 
 def comparison_series(source: ComparisonSource) -> list[Series]:
@@ -266,41 +296,28 @@ def comparison_series(source: ComparisonSource) -> list[Series]:
     return found
 
 
-def _with_run(series: Series, run: Run) -> Series:
-    return Series(series.label, (*series.runs, run), series.version)
-
-
-def _relabelled(series: Series, label: str) -> Series:
-    return dataclasses.replace(series, label=label)
-
-
-def _unique(label: str, taken: Mapping[str, int]) -> str:
-    """``label``, or ``label (2)``… when a series already has it (two comparisons of the same server)."""
-    if label not in taken:
-        return label
-    number = 2
-    while f"{label} ({number})" in taken:
-        number += 1
-    return f"{label} ({number})"
-
-
-def _differences(series: Sequence[Series], comparisons: Sequence[Document]) -> list[str]:
-    """Notes when the inputs were measured on different machines or with different loads."""
+def _machine_differences(series: Sequence[Series]) -> list[str]:
     machines: dict[str, list[str]] = {}
-    loads: dict[str, list[str]] = {}
     for one in series:
         for run in one.runs:
             machines.setdefault(machine_line(run.result.get("environment")), []).append(one.label)
+    if len(machines) < 2:
+        return []
+    return ["The runs come from different machines or Pythons, compare with care: " + _groups(machines)]
+
+
+def _load_differences(series: Sequence[Series], planned: Document | None = None) -> list[str]:
+    loads: dict[str, list[str]] = {}
+    if planned is not None:
+        loads[load_line(planned)] = []
+    for one in series:
+        for run in one.runs:
             loads.setdefault(load_line(run.result.get("config")), []).append(one.label)
-    for comparison in comparisons:
-        loads.setdefault(load_line(comparison["config"]), []).append(f"comparison {comparison.get('app')}")
-    notes = []
-    if len(machines) > 1:
-        notes.append("The runs come from different machines or Pythons, compare with care: " + _groups(machines))
-    if len(loads) > 1:
-        notes.append("The runs used different loads, compare with care: " + _groups(loads))
-    return notes
+    if len(loads) < 2:
+        return []
+    return ["The runs used different loads, compare with care: " + _groups(loads)]
 
 
 def _groups(described: Mapping[str, list[str]]) -> str:
-    return "; ".join(f"{', '.join(dict.fromkeys(labels))}: {text}" for text, labels in described.items()) + "."
+    groups = [f"{', '.join(dict.fromkeys(labels))}: {text}" for text, labels in described.items() if labels]
+    return "; ".join(groups) + "."

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from asgibench.report.model import Report, Series, Spread, best_label
+from asgibench.report.model import Section, Series, Spread, best_label
 
 BEST_MARK = "★"
 DASH = "–"
@@ -74,14 +74,14 @@ def _cpus(cpus: list[int]) -> str:
     return ",".join(str(cpu) for cpu in cpus)
 
 
-def summary_table(report: Report) -> Table:
+def summary_table(section: Section) -> Table:
     """One row per series: throughput, latency percentiles, errors, server resources, and against the best."""
-    relative = report.relative()
+    relative = section.relative()
     best = best_label(relative)
-    with_server = any(one.server_cpu is not None or one.peak_rss_mib is not None for one in report.series)
-    against = "p99 vs best" if report.ranking == "p99" else "req/s vs best"
-    headers = ["series", "runs", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "error rate"]
-    with_thresholds = any(one.thresholds for one in report.series)
+    with_server = any(one.server_cpu is not None or one.peak_rss_mib is not None for one in section.series)
+    against = "p99 vs best" if section.ranking == "p99" else "req/s vs best"
+    headers = ["series", "runs", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"]
+    with_thresholds = any(one.thresholds for one in section.series)
     if with_server:
         headers += ["server CPU", "peak memory"]
     if with_thresholds:
@@ -89,7 +89,7 @@ def summary_table(report: Report) -> Table:
     headers.append(against)
     rows = []
     best_row = None
-    for one in report.series:
+    for one in section.series:
         if one.failed:
             cells = [one.name, str(len(one.runs)), "failed"] + [DASH] * (len(headers) - 3)
             rows.append(tuple(cells))
@@ -109,8 +109,7 @@ def summary_table(report: Report) -> Table:
             p99,
             milliseconds(pooled.get("p999")),
             milliseconds(pooled.get("max")),
-            f"{one.errors:,}",
-            f"{one.error_rate:.2%}",
+            f"{one.errors:,} ({one.error_rate:.2%})" if one.errors else "0",
         ]
         if with_server:
             cpu, rss = one.server_cpu, one.peak_rss_mib
@@ -136,16 +135,16 @@ def threshold_cell(series: Series) -> str:
     return f"FAIL {failed}/{len(verdicts)}" if failed else f"pass {len(verdicts)}/{len(verdicts)}"
 
 
-def table_notes(report: Report) -> list[str]:
+def table_notes(section: Section) -> list[str]:
     """What the table's columns mean, for the footnote under it."""
     notes = ["Latency is over all of a series' requests (its runs' histograms added, percentiles never averaged)."]
-    if any(len(one.runs) > 1 for one in report.series):
+    if any(len(one.runs) > 1 for one in section.series):
         notes.append("With repeats, req/s shows the runs' median and (min–max); p99 adds the runs' (min–max).")
-    if report.ranking == "p99":
+    if section.ranking == "p99":
         notes.append(f"Open model (fixed rate): best is the lowest p99 ({BEST_MARK}); 1.50× is 50% slower.")
     else:
         notes.append(f"Best is the most requests/s ({BEST_MARK}); 0.50× serves half as many.")
-    if any(one.server_cpu is not None for one in report.series):
+    if any(one.server_cpu is not None for one in section.series):
         notes.append("Server CPU is a share of one core (all of the server's processes); memory is peak RSS.")
     return notes
 
