@@ -340,7 +340,7 @@ def test_markdown_table_from_real_runs(real_runs: list[Path]) -> None:
     machine = results[0]["environment"]
     assert f"**Machine:** {machine['cpu_model']}" in markdown and f"CPython {machine['python']}" in markdown
     assert "**Load:** open model, 300 requests/s · 2 s measured after 0.5 s warm-up" in markdown
-    assert "p99\\<2s" in markdown  # the verdicts, with Markdown's < escaped
+    assert "| a/uvicorn.json | p99\\<2s |" in markdown  # the verdicts, runs told apart by directory, < escaped
 
 
 def _ms(value: float) -> str:
@@ -454,7 +454,7 @@ def test_generator_bound_and_partial_runs_are_flagged(tmp_path: Path) -> None:
     report = build_report([ResultSource(Path("s/x.json"), bound), ResultSource(Path("t/x.json"), partial)])
     markdown = render_markdown(report, report_directory=tmp_path)
     assert "Generator-bound, the figures understate the server: generator CPU at 98% of a core" in markdown
-    assert "x.json: partial run (interrupted after 1.2 s)" in markdown
+    assert "t/x.json: partial run (interrupted after 1.2 s)" in markdown
 
 
 # --- the page in a real browser -------------------------------------------------------------------------------

@@ -63,6 +63,12 @@ class Series:
     app: str | None = None  # what the server ran, when not the comparison's app
     origin: Path | None = None  # the comparison file it came from
 
+    def run_name(self, run: Run) -> str:
+        """The run's file name; with its directory when repeats share a name (a/uvicorn.json, b/uvicorn.json)."""
+        if sum(1 for other in self.runs if other.path.name == run.path.name) == 1:
+            return run.path.name
+        return f"{run.path.parent.name}/{run.path.name}"
+
     @property
     def failed(self) -> bool:
         return self.failure is not None or not self.runs
@@ -147,7 +153,7 @@ class Series:
     @property
     def partial_notes(self) -> list[str]:
         return [
-            f"{run.path.name}: partial run ({run.result.get('partial_reason') or 'reason not recorded'})"
+            f"{self.run_name(run)}: partial run ({run.result.get('partial_reason') or 'reason not recorded'})"
             for run in self.runs
             if run.result.get("partial")
         ]
@@ -155,7 +161,7 @@ class Series:
     @property
     def thresholds(self) -> list[tuple[str, Mapping[str, Any]]]:
         """Every run's threshold verdicts, as (run file name, verdict)."""
-        return [(run.path.name, verdict) for run in self.runs for verdict in run.result.get("thresholds") or []]
+        return [(self.run_name(run), verdict) for run in self.runs for verdict in run.result.get("thresholds") or []]
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,7 +184,7 @@ def run_rows(series: Series) -> Table:
         latency = summary.get("latency_ms") or {}
         rows.append(
             (
-                run.path.name,
+                series.run_name(run),
                 throughput(float(summary["rps"])),
                 milliseconds(latency.get("p50")),
                 milliseconds(latency.get("p99")),
