@@ -53,7 +53,7 @@ def interval(metric: Metric, bounds: Interval | None, *, stacked: bool = False) 
     return f"{change(metric, bounds.low)}…" + ("\n" if stacked else "") + change(metric, bounds.high)
 
 
-SOURCES = {"per-second": " from the per-second values", "repeats": " from the repeats", "none": ""}
+SOURCES = {"per-second": " over the runs and their seconds", "repeats": " over the runs", "none": ""}
 
 
 def describe(verdict: MetricVerdict) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -129,25 +130,35 @@ def t_975(degrees: int) -> float:
 
 
 def runs_interval(baseline: Sequence[float], current: Sequence[float], scale: Scale) -> Interval | None:
-    """A 95% Student t interval of the change from one number per run, pooling the two sides' variance.
+    """A 95% Welch t interval of the change in the mean from one number per run.
 
-    With two or three runs a side the bootstrap's run level is too narrow (a
-    resample of two runs has three possible medians); t's small-sample
-    quantile (4.30 with two degrees of freedom) is what those few runs can
-    honestly claim. Relative changes are taken on logarithms, so the interval
-    is a ratio. None without a degree of freedom (one run a side) or with a
-    non-positive value on a relative scale.
+    With two or three runs a side the bootstrap's run level is far too narrow
+    (a resample of two runs has three possible medians); t's small-sample
+    quantiles (12.7 with one degree of freedom) are what so few runs can
+    honestly claim. Welch's form, because the sides need not be equally noisy
+    (a slowed app's sleep sets a floor its tail varies little above). With one
+    run on a side its variance is borrowed from the other (pooled). Relative
+    changes are taken on logarithms, so the interval is a ratio. None without
+    a degree of freedom or with a non-positive value on a relative scale.
     """
-    degrees = len(baseline) + len(current) - 2
-    if degrees < 1 or (scale == "relative" and min(*baseline, *current) <= 0):
+    if len(baseline) + len(current) < 3 or (scale == "relative" and min(*baseline, *current) <= 0):
         return None
     transform = math.log if scale == "relative" else float
     base = [transform(value) for value in baseline]
     now = [transform(value) for value in current]
-    base_mean, now_mean = sum(base) / len(base), sum(now) / len(now)
-    squares = sum((value - base_mean) ** 2 for value in base) + sum((value - now_mean) ** 2 for value in now)
-    error = math.sqrt(squares / degrees * (1 / len(base) + 1 / len(now)))
-    low, high = now_mean - base_mean - t_975(degrees) * error, now_mean - base_mean + t_975(degrees) * error
+    difference = sum(now) / len(now) - sum(base) / len(base)
+    if len(base) >= 2 and len(now) >= 2:
+        base_term, now_term = statistics.variance(base) / len(base), statistics.variance(now) / len(now)
+        error = math.sqrt(base_term + now_term)
+        denominator = base_term**2 / (len(base) - 1) + now_term**2 / (len(now) - 1)
+        degrees = (
+            max(1, math.floor((base_term + now_term) ** 2 / denominator)) if denominator else len(base) + len(now) - 2
+        )
+    else:
+        several = base if len(base) >= 2 else now
+        degrees = len(several) - 1
+        error = math.sqrt(statistics.variance(several) * (1 / len(base) + 1 / len(now)))
+    low, high = difference - t_975(degrees) * error, difference + t_975(degrees) * error
     if scale == "relative":
         low, high = math.exp(low) - 1, math.exp(high) - 1
     return Interval(low=low, high=high, confidence=CONFIDENCE)

@@ -12,8 +12,9 @@ How a metric is judged
   many repeats, the run-to-run noise; a Student t interval over one number
   per run sees the run-to-run noise honestly when there are only two or three
   repeats, where the bootstrap is far too narrow (measured on this project's
-  2-core machine: with two runs a side the bootstrap alone called 24% of
-  same-app p50 comparisons regressions; with the t interval, 5%). Per run the
+  shared 2-core machine, eight runs of one app paired two against two: the
+  bootstrap alone called 24% of the p50 comparisons regressions; with a
+  pooled t interval 5%; with Welch's, none of 210). Per run the
   metric's per-second values are reduced the way that matches the whole-run
   figure where it can (rps: the mean rate; error_rate: errors over attempts)
   and by the median otherwise (latency: the median of the per-second p99s).

@@ -18,8 +18,8 @@ VERDICT_STYLES = {
 }
 NOISE_SOURCES = {"per-second": "", "repeats": " ᴿ", "none": ""}
 CAPTION = (
-    "median (min–max) over the runs · noise: 95% interval of the change, bootstrapped over the runs "
-    "and their seconds (ᴿ: the runs only)"
+    "median (min–max) over the runs · noise: 95% interval of the change over the runs and their "
+    "seconds (ᴿ: over the runs only)"
 )
 
 
