@@ -15,7 +15,7 @@ from asgibench.errors import UsageError
 from asgibench.gate.inputs import Run, check_judgeable, collect
 from asgibench.gate.junit import to_junit
 from asgibench.gate.metrics import METRICS, parse_allowances, parse_metrics
-from asgibench.gate.stats import Interval, bootstrap_change, change, median_statistic
+from asgibench.gate.stats import Interval, bootstrap_change, change, median_statistic, runs_interval
 from asgibench.gate.verdict import Verdict, decide, judge
 
 
@@ -189,3 +189,31 @@ def test_an_unchanged_copy_passes() -> None:
     document = result(1.0)
     report = judge(metrics, parse_allowances([], metrics), runs(document), runs(copy.deepcopy(document)))
     assert report.passed and {verdict.verdict for verdict in report.verdicts} == {Verdict.OK}
+
+
+def test_two_runs_a_side_that_disagree_are_noise_not_a_change() -> None:
+    """Runs of one app at 0.4 and 0.85 ms p50 (seen on a busy 2-core machine), two a side.
+
+    The bootstrap alone has only three medians to choose from per side and excludes zero;
+    Welch's t over the runs, with so few of them, does not, and the verdict is within noise.
+    """
+    steady = [0.02 * step for step in (-1, 0, 1, 0)]
+    baseline = [[0.40 + jitter for jitter in steady], [0.62 + jitter for jitter in steady]]
+    current = [[0.70 + jitter for jitter in steady], [0.85 + jitter for jitter in steady]]
+    assert bootstrap_change(baseline, current, median_statistic).excludes_zero()
+    per_run = runs_interval([0.40, 0.62], [0.70, 0.85], "relative")
+    assert per_run is not None and not per_run.excludes_zero()
+    metrics = parse_metrics(["p50"])
+    documents = [result(), result(), result(), result()]
+    for document, level in zip(documents, (0.40, 0.62, 0.70, 0.85), strict=True):
+        document["summary"]["latency_ms"]["p50"] = level
+        document["timeline"] = [{"requests": 100, "rps": 100.0, "errors": 0, "p50_ms": level + j} for j in steady]
+    report = judge(metrics, parse_allowances([], metrics), runs(*documents[:2]), runs(*documents[2:]))
+    assert report.verdicts[0].verdict is Verdict.WITHIN_NOISE
+
+
+def test_runs_interval_needs_a_degree_of_freedom() -> None:
+    assert runs_interval([1.0], [2.0], "relative") is None
+    assert runs_interval([1.0, 1.1], [0.0], "relative") is None  # no logarithm of zero
+    borrowed = runs_interval([1.0, 1.2], [2.0], "relative")  # the single run borrows the pair's variance
+    assert borrowed is not None and borrowed.low < 1.0 < borrowed.high
