@@ -15,9 +15,11 @@ from asgibench.errors import AsgibenchError
 def gate(
     baseline: Annotated[
         Path | None,
-        typer.Argument(help="Baseline: a result file (asgibench load --json), or a directory of repeats."),
+        typer.Argument(metavar="BASELINE", help="A result file (asgibench load --json), or a directory of repeats."),
     ] = None,
-    current: Annotated[Path | None, typer.Argument(help="Current: a result file or a directory of repeats.")] = None,
+    current: Annotated[
+        Path | None, typer.Argument(metavar="CURRENT", help="A result file or a directory of repeats.")
+    ] = None,
     more_baseline: Annotated[
         list[Path] | None,
         typer.Option("--baseline", metavar="FILE|DIR", help="Add baseline runs (repeatable)."),
