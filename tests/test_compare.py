@@ -112,7 +112,7 @@ def test_ctrl_c_keeps_the_runs_already_measured(tmp_path: Path) -> None:
 
 
 def test_profile_records_a_flame_graph_of_each_server_in_an_extra_run(tmp_path: Path) -> None:
-    done = asgibench("compare", APP, "--servers", "uvicorn", "--rate", "300", "-d", "2s", "--warmup", "0.5s",
+    done = asgibench("compare", APP, "--servers", "uvicorn", "--vus", "8", "-d", "2s", "--warmup", "0.5s",
                      "--repeat", "1", "--profile", "--out", str(tmp_path), timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     server = read(tmp_path / "comparison.json")["servers"][0]
@@ -120,7 +120,7 @@ def test_profile_records_a_flame_graph_of_each_server_in_an_extra_run(tmp_path: 
     assert server["runs"] == ["uvicorn-1.json"]  # the profiled run is not one of the compared runs
     flame = (tmp_path / "uvicorn.svg").read_text()
     assert flame.lstrip().startswith("<?xml") and "<svg" in flame
-    assert "raw_app.py" in flame  # py-spy saw the app's own frames while it served the load
+    assert "raw_app.py" in flame  # py-spy saw the app's own frames while it was kept busy
     assert read(tmp_path / "uvicorn-profiled.json")["server"]["profile"] == "uvicorn.svg"
 
 
