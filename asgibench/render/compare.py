@@ -89,7 +89,7 @@ def render_comparison(console: Console, document: dict[str, Any]) -> None:
     table = Table(title=Text("Comparison", style="bold"), title_justify="left")
     table.add_column("server", no_wrap=True)
     for column in TABLE_COLUMNS:
-        table.add_column(column.label, justify="right", no_wrap=column.key != "rps")
+        table.add_column(column.label, justify="right", no_wrap=True)
     table.add_column("errors", justify="right")
     by_column = {column.key: standings(stats, column) for column in TABLE_COLUMNS}
     for name, server in ran.items():
@@ -104,7 +104,7 @@ def render_comparison(console: Console, document: dict[str, Any]) -> None:
     console.print()
     console.print(table)
     console.print(
-        Text("medians over the runs; req/s also min–max · ★ best · ×: against the best · "
+        Text("medians over the runs (req/s: and their min–max) · ★ best · ×: against the best · "
              "≈ within the best one's range over the runs: a tie on this machine", style="dim")
     )  # fmt: skip
     if any(server["stats"]["generator_bound"] for server in ran.values()):
@@ -118,20 +118,25 @@ def render_comparison(console: Console, document: dict[str, Any]) -> None:
 
 
 def _cell(column: Column, stats: dict[str, Any], standing: Standing | None) -> Text:
+    """The median; under it, its ratio to the best (and ≈ for a tie), or a star for the best; req/s adds its range."""
     spread = stats.get(column.key)
     if spread is None or standing is None:
         return Text("-", style="dim")
     median = _value(column.key, spread["median"])
-    text = Text(median)
+    text = Text(median, style="bold green" if standing.best else "")
     if standing.best:
-        text.append(" ★", style="bold green")
-        text.stylize("bold green", 0, len(median))
+        text.append("\n★", style="bold green")
     else:
-        text.append(f" {standing.relative:.2f}×", style="dim")
-        text.append("≈" if standing.tied else " ", style="green")
-    if column.key == "rps":
-        text.append(f"\n{_value('rps', spread['min'])}–{_value('rps', spread['max'])}", style="dim")
+        text.append(f"\n{standing.relative:.2f}×", style="dim")
+        if standing.tied:
+            text.append(" ≈", style="green")
+    if column.key == "rps" and spread["min"] != spread["max"]:
+        text.append(f"\n{_compact(spread['min'])}–{_compact(spread['max'])}", style="dim")
     return text
+
+
+def _compact(value: float) -> str:
+    return f"{value / 1000:.1f}k" if value >= 10_000 else f"{value:,.0f}"
 
 
 def _value(key: str, value: float) -> str:
