@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -175,6 +176,8 @@ def _start(plugin: ServerPlugin, app: str, workers: int, cpus: tuple[int, ...], 
         command = plugin.command(app, host=HOST, port=port, workers=workers)
     except ValueError as error:  # a worker count the server cannot run: the user's flag, not the server
         raise UsageError(f"--server-workers {workers}: {error}.") from None
+    if cpus:  # pinned before the server's first instruction, so every worker it forks inherits the CPUs
+        command = [sys.executable, "-m", "asgibench.launch.pinned", ",".join(map(str, cpus)), "--", *command]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
@@ -183,8 +186,6 @@ def _start(plugin: ServerPlugin, app: str, workers: int, cpus: tuple[int, ...], 
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            # Pinned before exec, so every worker the server forks inherits the CPUs.
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # noqa: PLW1509
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     return LaunchedServer(plugin, app, port, workers, cpus, process, log_path)
