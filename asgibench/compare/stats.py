@@ -9,28 +9,13 @@ marked as tied with it: the difference is within the noise of this machine.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from asgibench.results.spread import Spread
+
 Better = Literal["higher", "lower"]
-
-
-@dataclass(frozen=True, slots=True)
-class Spread:
-    median: float
-    low: float
-    high: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {"median": self.median, "min": self.low, "max": self.high}
-
-    @classmethod
-    def of(cls, values: Sequence[float]) -> Spread | None:
-        if not values:
-            return None
-        return cls(statistics.median(values), min(values), max(values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +67,7 @@ def server_stats(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The figures of one server over its measured runs (the comparison file's ``stats``)."""
     stats: dict[str, Any] = {}
     for column in COLUMNS:
-        values = [value for value in (column.read(result) for result in results) if value is not None]
-        spread = Spread.of(values)
+        spread = Spread.of(column.read(result) for result in results)
         stats[column.key] = spread.as_dict() if spread else None
     requests = sum(result["summary"]["requests"] for result in results)
     errors = sum(result["summary"]["errors"]["total"] for result in results)
@@ -117,6 +101,5 @@ def standings(stats_by_server: Mapping[str, dict[str, Any]], column: Column) -> 
     result = {}
     for name, spread in spreads.items():
         relative = spread.median / best.median if best.median else (1.0 if not spread.median else float("inf"))
-        overlaps = spread.low <= best.high and best.low <= spread.high
-        result[name] = Standing(relative, name == best_name, name != best_name and overlaps)
+        result[name] = Standing(relative, name == best_name, name != best_name and spread.overlaps(best))
     return result

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 from asgibench.gate.metrics import Metric
-from asgibench.gate.stats import Interval, Spread
+from asgibench.gate.stats import Interval
 from asgibench.gate.verdict import MetricVerdict, Verdict
+from asgibench.results.spread import Spread
 
 UNITS = {"ms": "ms", "rps": "/s", "fraction": "%"}
 

@@ -34,16 +34,6 @@ CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True, slots=True)
-class Spread:
-    """Median, min and max of one metric over the repeats of one side."""
-
-    median: float
-    low: float
-    high: float
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
 class Interval:
     """A two-sided confidence interval for a change."""
 
@@ -63,10 +53,6 @@ def median(values: Sequence[float]) -> float:
     if len(ordered) % 2:
         return ordered[middle]
     return (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def spread(values: Sequence[float]) -> Spread:
-    return Spread(median=median(values), low=min(values), high=max(values), count=len(values))
 
 
 def change(baseline: float, current: float, scale: Scale) -> float:

@@ -45,7 +45,8 @@ from typing import Any
 from asgibench.errors import UsageError
 from asgibench.gate.inputs import Run
 from asgibench.gate.metrics import Metric
-from asgibench.gate.stats import Interval, Spread, bootstrap_change, change, runs_interval, spread, widest
+from asgibench.gate.stats import Interval, bootstrap_change, change, runs_interval, widest
+from asgibench.results.spread import Spread
 
 
 class Verdict(StrEnum):
@@ -135,7 +136,8 @@ def judge_metric(
 ) -> MetricVerdict:
     base_values = [_summary(metric, run) for run in baseline]
     current_values = [_summary(metric, run) for run in current]
-    base, now = spread(base_values), spread(current_values)
+    base, now = Spread.of(base_values), Spread.of(current_values)
+    assert base is not None and now is not None, "inputs.collect refuses a side without runs"
     point = change(base.median, now.median, metric.scale)
     interval, source = _noise(metric, baseline, current, base_values, current_values, seed=f"{seed}:{metric.name}")
     return MetricVerdict(

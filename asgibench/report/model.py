@@ -19,26 +19,11 @@ from typing import Any, Literal
 from asgibench.report.describe import load_line, machine_line
 from asgibench.report.sources import ComparisonSource, Source
 from asgibench.report.spectrum import merged_latency
+from asgibench.results.spread import Spread
 
 Document = Mapping[str, Any]
 Ranking = Literal["rps", "p99"]
 POOLED_PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
-
-
-@dataclass(frozen=True, slots=True)
-class Spread:
-    """The median of some runs' values and their range."""
-
-    median: float
-    low: float
-    high: float
-
-    @classmethod
-    def of(cls, values: Sequence[float | None]) -> Spread | None:
-        present = [float(value) for value in values if value is not None]
-        if not present:
-            return None
-        return cls(statistics.median(present), min(present), max(present))
 
 
 @dataclass(frozen=True, slots=True)

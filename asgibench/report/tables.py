@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from asgibench.report.model import Section, Series, Spread, best_label
+from asgibench.report.model import Section, Series, best_label
+from asgibench.results.spread import Spread
 
 BEST_MARK = "★"
 DASH = "–"
