@@ -8,7 +8,6 @@ is an error rather than skipped, since it may be a result cut short.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 
 from asgibench.errors import UsageError
 from asgibench.results import load_result
+from asgibench.results.schema import is_result, read_document, result_from
 
 # The configuration that must match for two sides to measure the same thing.
 CONFIG_KEYS = ("model", "rate", "vus", "duration_s", "requests", "target path")
@@ -49,15 +49,9 @@ def collect(sources: Sequence[Path], *, side: str) -> tuple[Run, ...]:
 
 
 def _result_in(path: Path) -> dict[str, Any] | None:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UsageError(f"Cannot read {str(path)!r}: {error.strerror or error}.") from None
-    except json.JSONDecodeError as error:
-        raise UsageError(f"{path}:{error.lineno}: not valid JSON ({error.msg}).") from None
-    if not isinstance(document, dict) or not str(document.get("schema", "")).startswith("asgibench.result/"):
-        return None
-    return load_result(path)  # checks the version and the keys, with its own messages
+    """A directory's result file, or None for its other JSON files (a comparison.json, say)."""
+    document = read_document(path)
+    return result_from(document, path) if is_result(document) else None
 
 
 def refusals(run: Run, *, allow_partial: bool) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +9,8 @@ from typing import Any
 
 from asgibench.errors import UsageError
 from asgibench.results import load_result
-from asgibench.results.comparison import is_comparison, load_comparison, run_paths
+from asgibench.results.comparison import comparison_from, is_comparison, run_paths
+from asgibench.results.schema import read_document, result_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,26 +41,17 @@ def load_sources(paths: Iterable[str | Path]) -> list[Source]:
     sources: list[Source] = []
     for given in paths:
         path = Path(given)
-        if _is_comparison_file(path):
-            sources.append(_load_comparison(path))
+        document = read_document(path)
+        if isinstance(document, dict) and is_comparison(document):
+            sources.append(_load_comparison(path, comparison_from(document, path)))
         else:
-            sources.append(ResultSource(path, load_result(path)))
+            sources.append(ResultSource(path, result_from(document, path)))
     if not sources:
         raise UsageError("No result files given.", hint="asgibench report RESULT.json... (results or comparisons)")
     return sources
 
 
-def _is_comparison_file(path: Path) -> bool:
-    # A peek only: a file that cannot be read or parsed goes to load_result, whose error names it.
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(document, dict) and is_comparison(document)
-
-
-def _load_comparison(path: Path) -> ComparisonSource:
-    comparison = load_comparison(path)
+def _load_comparison(path: Path, comparison: dict[str, Any]) -> ComparisonSource:
     runs = []
     for server in comparison["servers"]:
         loaded = []

@@ -44,6 +44,7 @@ from typing import Any
 
 from asgibench.atomicio import write_text_atomic
 from asgibench.errors import UsageError
+from asgibench.results.schema import read_document
 
 COMPARISON_SCHEMA = "asgibench.comparison/1"
 READABLE_COMPARISONS = (COMPARISON_SCHEMA,)
@@ -60,13 +61,12 @@ def is_comparison(document: dict[str, Any]) -> bool:
 
 def load_comparison(path: str | Path) -> dict[str, Any]:
     """Read a comparison file; anything else is a UsageError naming the file."""
+    return comparison_from(read_document(path), path)
+
+
+def comparison_from(document: Any, path: str | Path) -> dict[str, Any]:
+    """``document`` (read from ``path``) checked as a comparison file."""
     source = Path(path)
-    try:
-        document = json.loads(source.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UsageError(f"Cannot read comparison file {str(source)!r}: {error.strerror or error}.") from None
-    except json.JSONDecodeError as error:
-        raise UsageError(f"{source}:{error.lineno}: not valid JSON ({error.msg}).") from None
     if not isinstance(document, dict) or not is_comparison(document):
         raise UsageError(f"{source} is not an asgibench comparison file.")
     if document["schema"] not in READABLE_COMPARISONS:

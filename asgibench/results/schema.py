@@ -26,17 +26,31 @@ def write_result(path: str | Path, result: dict[str, Any], *, option: str = "--j
     write_text_atomic(path, json.dumps(result, indent=2) + "\n", option=option)
 
 
-def load_result(path: str | Path) -> dict[str, Any]:
-    """Read a result file; bad JSON, another tool's file or an unknown version is a UsageError naming the file."""
+def read_document(path: str | Path) -> Any:
+    """The JSON in ``path``; a file that cannot be read or parsed is a UsageError naming it."""
     source = Path(path)
     try:
         text = source.read_text(encoding="utf-8")
     except OSError as error:
-        raise UsageError(f"Cannot read result file {str(source)!r}: {error.strerror or error}.") from None
+        raise UsageError(f"Cannot read {str(source)!r}: {error.strerror or error}.") from None
     try:
-        document = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise UsageError(f"{source}:{error.lineno}: not valid JSON ({error.msg}).") from None
+
+
+def is_result(document: Any) -> bool:
+    return isinstance(document, dict) and str(document.get("schema", "")).startswith("asgibench.result/")
+
+
+def load_result(path: str | Path) -> dict[str, Any]:
+    """Read a result file; bad JSON, another tool's file or an unknown version is a UsageError naming the file."""
+    return result_from(read_document(path), path)
+
+
+def result_from(document: Any, path: str | Path) -> dict[str, Any]:
+    """``document`` (read from ``path``) checked as a result file: a version this asgibench reads, every key."""
+    source = Path(path)
     if not isinstance(document, dict) or "schema" not in document:
         raise UsageError(f"{source} is not an asgibench result file (no 'schema' key).")
     version = document["schema"]
