@@ -140,7 +140,7 @@ def _measure(
             return load_launched(server, spec.config, comparison.cpus, observer=observer,
                                  profile_to=profile_to, py_spy=py_spy)  # fmt: skip
     except ServerStartError as error:
-        record.error = error.message.split(" Its last log lines:")[0]
+        record.error = error.summary
         record.log_tail = error.log_tail
         view.failed(record.plugin.name, error.message)
         _save_comparison(comparison)

@@ -39,6 +39,7 @@ class ServerStartError(TargetUnreachableError):
     def __init__(self, message: str, *, log_tail: Sequence[str] = (), hint: str | None = None) -> None:
         lines = "".join(f"\n  | {line}" for line in log_tail)
         super().__init__(message + (f" Its last log lines:{lines}" if lines else ""), hint=hint)
+        self.summary = message  # without the log lines, which are kept apart in log_tail
         self.log_tail = list(log_tail)
 
 
