@@ -41,16 +41,17 @@ def stop(process: subprocess.Popen[Any]) -> None:
 
 
 @contextmanager
-def misbehaving(mode: str) -> Iterator[str]:
-    """tests/servers/misbehaving.py in ``mode``; yields its URL."""
+def misbehaving(mode: str, *args: str) -> Iterator[str]:
+    """tests/servers/misbehaving.py in ``mode`` (``args`` after it, e.g. ``--ca-file``); yields its URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.misbehaving", mode], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "tests.servers.misbehaving", mode, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
         assert line.startswith("PORT "), f"server said {line!r}"
-        yield f"http://127.0.0.1:{int(line.split()[1])}/"
+        scheme = "https" if mode == "tls" else "http"
+        yield f"{scheme}://127.0.0.1:{int(line.split()[1])}/"
     finally:
         stop(process)
         if process.stdout is not None:
