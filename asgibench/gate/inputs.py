@@ -1,9 +1,10 @@
 """The gate's inputs: result files (or directories of repeats), and the runs it refuses to judge.
 
-A directory stands for its repeats: every ``*.json`` in it whose ``schema`` is
-an ``asgibench.result`` version (other JSON, such as a comparison file or the
+A directory stands for its repeats: every ``*.json`` file in it whose ``schema``
+is an ``asgibench.result`` version (other JSON, such as a comparison file or the
 gate's own ``--json`` output, is passed over). A file that is not valid JSON
-is an error rather than skipped, since it may be a result cut short.
+is an error rather than skipped, since it may be a result cut short. Every
+result is read through ``asgibench.results.schema`` (checked, version 1 migrated).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def collect(sources: Sequence[Path], *, side: str) -> tuple[Run, ...]:
     runs: list[Run] = []
     for source in sources:
         if source.is_dir():
-            found = [Run(path, document) for path in sorted(source.glob("*.json")) if (document := _result_in(path))]
+            files = [path for path in sorted(source.glob("*.json")) if path.is_file()]
+            found = [Run(path, document) for path in files if (document := _result_in(path))]
             if not found:
                 raise UsageError(f"{side} directory {str(source)!r} holds no asgibench result files (*.json).")
             runs.extend(found)

@@ -55,7 +55,7 @@ def _group_table(title: str, rows: list[CheckResult]) -> Table:
     table.add_column("check", ratio=3)
     table.add_column("result", ratio=3, style="dim")
     for result in rows:
-        table.add_row(_verdict(result.verdict), result.check.id, Text(result.check.title), Text(result.message))
+        table.add_row(_verdict(result.verdict), Text(result.check.id), Text(result.check.title), Text(result.message))
     return table
 
 
@@ -91,7 +91,9 @@ def render_catalogue(console: Console, checks: tuple[Check, ...]) -> None:
     table.add_column("check")
     table.add_column("rule", style="dim")
     for check in checks:
-        table.add_row(check.id, check.group.value, check.level.value.upper(), Text(check.title), Text(check.reference))
+        # Text, not str: Rich would read brackets in a cell as markup.
+        row = (check.id, check.group.value, check.level.value.upper(), check.title, check.reference)
+        table.add_row(*(Text(cell) for cell in row))
     console.print(table)
     console.print(
         f"{len(checks)} checks. Select with --only ID, --only PREFIX (e.g. HR) or --only AREA (e.g. lifespan)."

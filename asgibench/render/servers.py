@@ -20,7 +20,8 @@ def render_servers(console: Console, plugins: Sequence[ServerPlugin]) -> None:
     for plugin in plugins:
         version = plugin.version() if plugin.is_available() else None
         shown = Text(version, style="green") if version else Text("not installed", style="dim")
-        table.add_row(plugin.name, plugin.interface.upper(), shown, plugin.description)
+        # Text, not str: Rich would read brackets in a plugin's name or description as markup.
+        table.add_row(Text(plugin.name), Text(plugin.interface.upper()), shown, Text(plugin.description))
     console.print(table)
     missing = [plugin.distribution for plugin in plugins if not plugin.is_available()]
     if missing:

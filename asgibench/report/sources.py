@@ -15,7 +15,7 @@ from asgibench.results.schema import read_document, result_from
 
 @dataclass(frozen=True, slots=True)
 class ResultSource:
-    """One result file (``asgibench.result/1``)."""
+    """One result file, in the ``asgibench.result/2`` layout (a version 1 file is migrated on reading)."""
 
     path: Path
     result: dict[str, Any]

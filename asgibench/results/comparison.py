@@ -21,7 +21,7 @@ Layout (every path is relative to the comparison file's directory)::
           "status": "ok",                         # "ok", or "failed" (did not start, or died)
           "error": null,                          # what went wrong when status is "failed"
           "log_tail": [],                         # the server's last log lines when it failed
-          "runs": ["uvicorn-1.json", ...],        # its asgibench.result/1 files, in run order
+          "runs": ["uvicorn-1.json", ...],        # its result files (asgibench.result/N), in run order
           "profile": "uvicorn.svg",               # py-spy flame graph (--profile), or null
           "stats": {                              # over the measured runs (see asgibench.compare.stats)
             "rps": {"median": ..., "min": ..., "max": ...},
@@ -42,21 +42,27 @@ import json
 from pathlib import Path
 from typing import Any
 
-from asgibench.atomicio import write_text_atomic
-from asgibench.errors import UsageError
+from asgibench.atomicio import rescued, write_output
+from asgibench.errors import OutputError, UsageError
+from asgibench.results.layouts import COMPARISON, COMPARISON_RULES
 from asgibench.results.schema import read_document
+from asgibench.results.validate import check
 
 COMPARISON_SCHEMA = "asgibench.comparison/1"
 READABLE_COMPARISONS = (COMPARISON_SCHEMA,)
-REQUIRED_COMPARISON_KEYS = ("schema", "app", "environment", "config", "repeat", "servers")
 
 
 def write_comparison(path: str | Path, comparison: dict[str, Any]) -> None:
-    write_text_atomic(path, json.dumps(comparison, indent=2) + "\n", option="--out")
+    """Write ``comparison`` atomically; if that fails it is saved elsewhere and the OutputError says where."""
+    text = json.dumps(comparison, indent=2) + "\n"
+    try:
+        write_output(path, text, option="--out")
+    except OutputError as error:
+        raise rescued(error, text, stem="asgibench-comparison", what="comparison") from None
 
 
-def is_comparison(document: dict[str, Any]) -> bool:
-    return str(document.get("schema", "")).startswith("asgibench.comparison/")
+def is_comparison(document: Any) -> bool:
+    return isinstance(document, dict) and str(document.get("schema", "")).startswith("asgibench.comparison/")
 
 
 def load_comparison(path: str | Path) -> dict[str, Any]:
@@ -65,19 +71,21 @@ def load_comparison(path: str | Path) -> dict[str, Any]:
 
 
 def comparison_from(document: Any, path: str | Path) -> dict[str, Any]:
-    """``document`` (read from ``path``) checked as a comparison file."""
+    """``document`` (read from ``path``) checked as a comparison file: its version, then every key report reads.
+
+    A UsageError names the file and the first key missing or of the wrong type
+    (``servers[1].runs[0]``); the run files it lists are read as result files by the caller.
+    """
     source = Path(path)
-    if not isinstance(document, dict) or not is_comparison(document):
+    if not is_comparison(document):
         raise UsageError(f"{source} is not an asgibench comparison file.")
     if document["schema"] not in READABLE_COMPARISONS:
         raise UsageError(
             f"{source} has schema {document['schema']!r}; this asgibench reads {', '.join(READABLE_COMPARISONS)}.",
             hint="Upgrade asgibench to read files from newer versions.",
         )
-    missing = [key for key in REQUIRED_COMPARISON_KEYS if key not in document]
-    if missing:
-        raise UsageError(f"{source}: comparison file lacks {', '.join(repr(key) for key in missing)}.")
-    return document
+    check(document, COMPARISON, source, COMPARISON_RULES, what="comparison file")
+    return dict(document)
 
 
 def run_paths(comparison_path: str | Path, server: dict[str, Any]) -> list[Path]:
