@@ -6,6 +6,8 @@ The CLI prints an ``AsgibenchError`` as a one-line message and exits with its
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class AsgibenchError(Exception):
     """Root of every error asgibench reports to the user."""
@@ -32,3 +34,21 @@ class TargetUnreachableError(AsgibenchError):
     """The target or a server could not be started or reached (exit 3)."""
 
     exit_code = 3
+
+
+class OutputError(AsgibenchError):
+    """An output could not be written (exit 2): ``option``, ``path`` and the OS's ``reason`` say which and why.
+
+    ``saved`` is where the text went instead, when a caller saved it elsewhere (asgibench.atomicio.rescued).
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self, message: str, *, option: str, path: str, reason: str, saved: Path | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.option = option
+        self.path = path
+        self.reason = reason
+        self.saved = saved

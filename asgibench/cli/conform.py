@@ -58,7 +58,8 @@ def conform(
     Drives HTTP (bodies in one, many and empty chunks, 1 MiB bodies, clients
     that leave mid-body and mid-response), lifespan, WebSocket and error
     paths; validates every message the app sends; catches hangs by deadline.
-    Exit 0 when nothing failed, 1 when a check failed, 2 for bad usage.
+    Exit 0 when nothing failed, 1 when a check failed, 2 for bad usage or an
+    output that could not be written (the report is printed, and saved elsewhere).
     """
     from asgibench.render.console import print_error
 
@@ -96,12 +97,12 @@ def _run(
     verbose: bool,
 ) -> int:
     from asgibench.apploader import load_app
-    from asgibench.atomicio import write_text_atomic
+    from asgibench.atomicio import check_output, write_or_save
     from asgibench.conformance import ConformConfig, run_conformance
     from asgibench.conformance.catalogue import select_checks
     from asgibench.conformance.scenarios import DEFAULT_ROUTES, parse_route
     from asgibench.render.conformance import render_catalogue, render_report
-    from asgibench.render.console import make_console
+    from asgibench.render.console import make_console, print_error
 
     console = make_console()
     try:
@@ -115,6 +116,9 @@ def _run(
         return 0
     if target is None:
         raise UsageError("Missing APP (module:attribute).", hint="For example: asgibench conform main:app")
+    for path, option in ((json_path, "--json"), (junit_path, "--junit")):
+        if path is not None:
+            check_output(path, option=option)
     routes = list(DEFAULT_ROUTES)
     for text in paths:
         try:
@@ -127,8 +131,18 @@ def _run(
     config = ConformConfig(routes=tuple(routes), timeout=timeout, checks=checks, strict=strict, target=target)
     report = run_conformance(application, config)
     render_report(console, report, verbose=verbose)
+    outputs: list[tuple[Path, str, str, str]] = []
     if json_path is not None:
-        write_text_atomic(json_path, report.to_json(), option="--json")
+        outputs.append((json_path, "--json", report.to_json(), ".json"))
     if junit_path is not None:
-        write_text_atomic(junit_path, report.to_junit(), option="--junit")
+        outputs.append((junit_path, "--junit", report.to_junit(), ".xml"))
+    failed = False
+    for path, option, text, suffix in outputs:
+        # Each output is tried even when another failed; what could not be written is saved elsewhere.
+        failure = write_or_save(path, text, option=option, stem="asgibench-conform", suffix=suffix, what="report")
+        if failure is not None:
+            print_error(failure.message, failure.hint)
+            failed = True
+    if failed:
+        return 2
     return 1 if report.failed else 0

@@ -61,7 +61,8 @@ def gate(
 
     A metric regresses when its change is worse than --max-regression AND its
     95% interval excludes no change. Exit 0 when nothing regressed, 1 on a
-    regression, 2 for bad input (including generator-bound or partial runs).
+    regression, 2 for bad input (including generator-bound or partial runs) or
+    an output that could not be written (the verdicts are printed, and saved elsewhere).
     """
     from asgibench.render.console import print_error
 
@@ -92,12 +93,12 @@ def _run(
 ) -> int:
     import json
 
-    from asgibench.atomicio import check_writable, write_text_atomic
+    from asgibench.atomicio import check_output, write_or_save
     from asgibench.errors import UsageError
     from asgibench.gate import GateConfig, run_gate
     from asgibench.gate.junit import to_junit
     from asgibench.gate.metrics import DEFAULT_METRICS, parse_allowances, parse_metrics
-    from asgibench.render.console import make_console
+    from asgibench.render.console import make_console, print_error
     from asgibench.render.gate import render_gate
 
     if not baseline or not current:
@@ -107,7 +108,7 @@ def _run(
         )
     for path, option in ((junit_path, "--junit"), (json_path, "--json")):
         if path is not None:
-            check_writable(path, option=option)
+            check_output(path, option=option)
     metrics = parse_metrics(metric_texts or [DEFAULT_METRICS])
     config = GateConfig(
         baseline=tuple(baseline),
@@ -118,8 +119,18 @@ def _run(
     )
     report = run_gate(config)
     render_gate(make_console(), report)
+    outputs: list[tuple[Path, str, str, str]] = []
     if junit_path is not None:
-        write_text_atomic(junit_path, to_junit(report), option="--junit")
+        outputs.append((junit_path, "--junit", to_junit(report), ".xml"))
     if json_path is not None:
-        write_text_atomic(json_path, json.dumps(report.to_dict(), indent=2) + "\n", option="--json")
+        outputs.append((json_path, "--json", json.dumps(report.to_dict(), indent=2) + "\n", ".json"))
+    failed = False
+    for path, option, text, suffix in outputs:
+        # Each output is tried even when another failed; what could not be written is saved elsewhere.
+        failure = write_or_save(path, text, option=option, stem="asgibench-gate", suffix=suffix, what="gate report")
+        if failure is not None:
+            print_error(failure.message, failure.hint)
+            failed = True
+    if failed:
+        return 2
     return 0 if report.passed else 1

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from asgibench.atomicio import check_writable, write_text_atomic
+from asgibench.atomicio import check_output, rescued, write_output
+from asgibench.errors import OutputError
 from asgibench.report.html import render_html
 from asgibench.report.markdown import render_markdown
 from asgibench.report.model import Report, Series, build_report
@@ -29,18 +30,39 @@ def write_reports(
 ) -> Report:
     """Read result and comparison files and write the Markdown and/or HTML report, each atomically.
 
-    Output directories are checked before anything is read, so a typo fails
-    at once; a file that is not a result or comparison is a UsageError naming it.
+    Output paths are checked before anything is read, so a typo fails at
+    once; a file that is not a result or comparison is a UsageError naming it.
+    A report that cannot be written is saved elsewhere (asgibench.atomicio.save_fallback)
+    and, once the other is written, an OutputError says what failed and where it went.
     Links (flame graphs) are relative to each report's own directory.
     """
     for path, option in ((markdown, markdown_option), (html, html_option)):
         if path is not None:
-            check_writable(path, option=option)
+            check_output(path, option=option)
     report = build_report(load_sources(paths))
+    failures: list[OutputError] = []
     if markdown is not None:
         text = render_markdown(report, report_directory=Path(markdown).parent, title=title)
-        write_text_atomic(markdown, text, option=markdown_option)
+        _write(markdown, text, markdown_option, ".md", failures)
     if html is not None:
         page = render_html(report, report_directory=Path(html).parent, title=title)
-        write_text_atomic(html, page, option=html_option)
+        _write(html, page, html_option, ".html", failures)
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        first = failures[0]
+        raise OutputError(
+            "\n".join(failure.message for failure in failures),
+            option=first.option,
+            path=first.path,
+            reason=first.reason,
+            saved=first.saved,
+        )
     return report
+
+
+def _write(path: str | Path, text: str, option: str, suffix: str, failures: list[OutputError]) -> None:
+    try:
+        write_output(path, text, option=option)
+    except OutputError as error:
+        failures.append(rescued(error, text, stem="asgibench-report", suffix=suffix, what="report"))
