@@ -13,7 +13,6 @@ from asgibench.errors import AsgibenchError, UsageError
 if TYPE_CHECKING:
     from asgibench.load.settings import LoadFlags
 
-EXIT_INTERRUPTED = 130
 DEFAULT_WARMUP = "2s"
 
 
@@ -68,9 +67,11 @@ def compare(
     """Compare servers on one app: same load for each, warm-up first, repeats interleaved, a table of results.
 
     Exit 0 when every server ran; 2 for bad usage; 3 when a server could not
-    be started (the others still run, and their results are kept); 130 when
-    interrupted (what was measured is kept).
+    be started or exited during a run (the others still run, and their results
+    are kept); 128 + the signal when interrupted: 130 Ctrl-C, 143 SIGTERM, 129
+    SIGHUP (the servers are stopped, what was measured is kept).
     """
+    from asgibench.interrupts import describe, exit_code_for, signals_as_interrupts
     from asgibench.load.settings import LoadFlags
     from asgibench.render.console import print_error
 
@@ -83,10 +84,14 @@ def compare(
         connections=connections, headers=headers or [], method=method, body=body, scenario=scenario,
     )  # fmt: skip
     try:
-        code = _run(target_app, servers, wsgi_app, flags, repeat, server_workers, out, profile, quiet)
+        with signals_as_interrupts():  # SIGTERM and SIGHUP stop the servers and keep the runs, as Ctrl-C does
+            code = _run(target_app, servers, wsgi_app, flags, repeat, server_workers, out, profile, quiet)
     except AsgibenchError as error:
         print_error(error.message, error.hint)
         raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt as interruption:  # before the comparison began, or after it was saved
+        print_error(f"{describe(interruption)}.")
+        raise typer.Exit(exit_code_for(interruption)) from None
     raise typer.Exit(code)
 
 
@@ -103,6 +108,7 @@ def _run(
 ) -> int:
     from asgibench.apploader import looks_like_app
     from asgibench.compare.runner import ComparisonSpec, run_comparison
+    from asgibench.interrupts import describe, exit_code_for
     from asgibench.launch.cpus import plan_cpus, usable_cpus
     from asgibench.load.settings import resolve
     from asgibench.render.compare import TerminalView, render_compare_plan, render_comparison
@@ -118,13 +124,23 @@ def _run(
     if out is not None:
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out}: exists and is not a directory.")
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"Cannot create --out {str(out)!r}: {error.strerror or error}.") from None
+        from asgibench.atomicio import check_output
+
+        for name in ("comparison.json", "report.md", "report.html"):  # also proves a file can be created there
+            check_output(out / name, option="--out")
     config = resolve(flags, Path.cwd())
     spec = ComparisonSpec(target_app, wsgi_app, tuple(names), config, repeat, server_workers, out, profile)
     console = make_console()
     render_compare_plan(console, spec, plan_cpus(usable_cpus(), server_workers), names)
     comparison = run_comparison(spec, TerminalView(console, live=console.is_terminal and not quiet))
     render_comparison(console, comparison.document)
+    if comparison.interrupted_by is not None:
+        console.print(f"[yellow]{describe(comparison.interrupted_by)}: the servers were stopped; "
+                      "what was measured is kept[/]")  # fmt: skip
     if comparison.path is not None and out is not None:
         from asgibench.report import write_reports
 
@@ -132,8 +148,8 @@ def _run(
         write_reports([comparison.path], markdown=out / "report.md", html=out / "report.html", title=title,
                       markdown_option="--out", html_option="--out")  # fmt: skip
         console.print(f"[dim]results in {out}/: comparison.json, one result file per run, report.md, report.html[/]")
-    if comparison.interrupted:
-        return EXIT_INTERRUPTED
+    if comparison.interrupted_by is not None:
+        return exit_code_for(comparison.interrupted_by)
     if any(record.failed for record in comparison.records.values()):
         return 3
     return 0

@@ -1,15 +1,18 @@
 """Run a comparison: each server launched fresh for each of its runs, in the interleaved order of ``plan``.
 
 Every run's result file, and the comparison file, are written as soon as the
-run ends, so a comparison cut short by Ctrl-C or a crashing server keeps what
-it measured. A server that does not start is marked failed and the others go
-on. With ``profile``, each server gets one extra run, after the measured ones,
+run ends, so a comparison cut short by Ctrl-C (or SIGTERM, SIGHUP: see
+``asgibench.interrupts``) or a crashing server keeps what it measured. A
+server that does not start, or exits during a run, is marked failed and the
+others go on; the run it died in is kept in its file but not in its figures.
+With ``profile``, each server gets one extra run, after the measured ones,
 with py-spy attached: the profiler's own CPU never lands in the compared runs.
 """
 
 from __future__ import annotations
 
 import datetime
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any, Protocol
 
 from asgibench.compare.plan import PlannedRun, run_order
 from asgibench.compare.stats import server_stats
+from asgibench.interrupts import as_ctrl_c, describe, signal_in, signal_of
 from asgibench.launch.cpus import CpuPlan, plan_cpus, usable_cpus
 from asgibench.launch.measure import LaunchedRun, load_launched, with_server
 from asgibench.launch.profile import find_py_spy
@@ -85,8 +89,12 @@ class Comparison:
     spec: ComparisonSpec
     cpus: CpuPlan
     records: dict[str, ServerRecord]
-    interrupted: bool = False
+    interrupted_by: int | None = None  # the signal that cut it short: SIGINT for Ctrl-C
     document: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def interrupted(self) -> bool:
+        return self.interrupted_by is not None
 
     @property
     def path(self) -> Path | None:
@@ -108,18 +116,34 @@ def run_comparison(spec: ComparisonSpec, view: CompareView) -> Comparison:
             run = _measure(comparison, record, planned.stem, view)
             if run is None:
                 continue
+            interrupted_by = signal_in(run.outcome.partial_reason)
+            died = _check_survived(record, run, f"run {planned.repeat}")
             result = _result_of(run)
-            _keep(comparison, record, planned.stem, result)
+            _keep(comparison, record, planned.stem, result, counted=not died)  # its figures would be bogus
             view.finished(planned, result)
-            if run.outcome.partial_reason and run.outcome.partial_reason.startswith("interrupted"):
-                comparison.interrupted = True
+            if died:
+                view.failed(record.plugin.name, record.error or "")
+            if interrupted_by is not None:
+                comparison.interrupted_by = interrupted_by
                 break
         if spec.profile and not comparison.interrupted:
             _profile_each(comparison, view, py_spy)
-    except KeyboardInterrupt:
-        comparison.interrupted = True
+    except KeyboardInterrupt as interruption:  # Interrupted (SIGTERM, SIGHUP) included
+        comparison.interrupted_by = signal_of(interruption)
     _save_comparison(comparison)
     return comparison
+
+
+def _check_survived(record: ServerRecord, run: LaunchedRun, which: str) -> bool:
+    """False, with the server marked failed and the run partial, when the server exited during the run."""
+    exit_code = run.server["exit_code"]
+    if exit_code is None:
+        return False
+    record.error = f"{record.plugin.name} exited with code {exit_code} during {which}"
+    record.log_tail = list(run.server.get("log_tail") or ())
+    if run.outcome.partial_reason is None:  # an interruption stays the reason: it is what ends the comparison
+        run.outcome.partial_reason = record.error
+    return True
 
 
 def _measure(
@@ -137,8 +161,13 @@ def _measure(
     try:
         with launched(record.plugin, spec.app_for(record.plugin), workers=spec.server_workers,
                       cpus=comparison.cpus.server, log_path=log, ready_path=ready_path) as server:  # fmt: skip
-            return load_launched(server, spec.config, comparison.cpus, observer=observer,
-                                 profile_to=profile_to, py_spy=py_spy)  # fmt: skip
+            # SIGTERM and SIGHUP end the load as Ctrl-C does, keeping what it measured; the reason names them.
+            with as_ctrl_c() as forwarded:
+                run = load_launched(server, spec.config, comparison.cpus, observer=observer,
+                                    profile_to=profile_to, py_spy=py_spy)  # fmt: skip
+            if forwarded.signum is not None and signal_in(run.outcome.partial_reason) == signal.SIGINT:
+                run.outcome.partial_reason = describe(forwarded.signum)
+            return run
     except ServerStartError as error:
         record.error = error.summary
         record.log_tail = error.log_tail
@@ -150,13 +179,14 @@ def _measure(
 
 
 def _result_of(run: LaunchedRun) -> dict[str, Any]:
-    summary, health, verdicts = assess(run.outcome, ())
-    result = build_result(run.outcome, summary, health, verdicts)
+    result = build_result(run.outcome, assess(run.outcome, ()))
     return with_server(result, run)
 
 
-def _keep(comparison: Comparison, record: ServerRecord, stem: str, result: dict[str, Any]) -> None:
-    record.results.append(result)
+def _keep(comparison: Comparison, record: ServerRecord, stem: str, result: dict[str, Any], *, counted: bool) -> None:
+    """The run's file written and listed; ``counted``: in the server's figures too."""
+    if counted:
+        record.results.append(result)
     if comparison.spec.out is not None:
         write_result(comparison.spec.out / f"{stem}.json", result, option="--out")
         record.run_files.append(f"{stem}.json")
@@ -172,11 +202,17 @@ def _profile_each(comparison: Comparison, view: CompareView, py_spy: str | None)
         run = _measure(comparison, record, f"{name}-profiled", view, profile_to=out / f"{name}.svg", py_spy=py_spy)
         if run is None:
             continue
+        interrupted_by = signal_in(run.outcome.partial_reason)
+        if _check_survived(record, run, "its profiled run"):
+            view.failed(name, record.error or "")
         write_result(out / f"{name}-profiled.json", _result_of(run), option="--out")
         record.profile = run.profile.name if run.profile is not None else None
         record.profile_error = run.profile_error
         view.profiled(name, run.profile, run.profile_error)
         _save_comparison(comparison)
+        if interrupted_by is not None:
+            comparison.interrupted_by = interrupted_by
+            return
 
 
 def _save_comparison(comparison: Comparison) -> None:
@@ -191,6 +227,7 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
         "schema": COMPARISON_SCHEMA,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "partial": comparison.interrupted,
+        "partial_reason": describe(comparison.interrupted_by) if comparison.interrupted_by is not None else None,
         "app": spec.app,
         "wsgi_app": spec.wsgi_app,
         "environment": collect(None),

@@ -70,12 +70,17 @@ def load_launched(
         if recorder is not None:
             recorder.schedule(time_zero + config.warmup, config.measured_duration)
 
-    with pinned_to(plan.generator):
-        outcome = run_load(config, observer, measured_window_opens)
+    try:
+        with pinned_to(plan.generator):
+            outcome = run_load(config, observer, measured_window_opens)
+    except BaseException:
+        if recorder is not None:
+            recorder.finish(timeout=0)  # a run that did not end has no flame graph: py-spy is stopped now
+        raise
     server.sampler.sample()  # one reading after the window closed, so its end is interpolated, not cut
     start = outcome.started_at + config.warmup
     usage = summarise(server.sampler.samples, start, start + outcome.measured_seconds)
-    exit_code = server.process.poll()
+    exit_code = server.exit_status()  # not reaped: stop() can still send its process group SIGKILL
     details = {
         **server.describe(),
         **usage,

@@ -4,6 +4,11 @@ The server runs in its own session (Ctrl-C in the terminal reaches asgibench,
 which then stops the server itself) with its output in a log file. A server
 that is not installed, exits during start-up or does not answer in time is a
 ``ServerStartError`` (exit 3) carrying the server's own last log lines.
+
+Whatever interrupts asgibench (Ctrl-C, or SIGTERM and SIGHUP under
+``asgibench.interrupts.signals_as_interrupts``) while a server starts, runs or
+stops, the server's whole process tree is stopped and its temporary log
+directory removed: signals that arrive while that is done wait until it is.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from asgibench.errors import TargetUnreachableError, UsageError
+from asgibench.interrupts import held
 from asgibench.launch.readiness import answers_http
 from asgibench.launch.sampler import TreeSampler
 from asgibench.servers.base import ServerPlugin
@@ -55,6 +63,7 @@ class LaunchedServer:
     sampler: TreeSampler = field(init=False)
     exit_code: int | None = None  # set when the server stopped by itself
     log_is_temporary: bool = False  # removed when the server stops
+    stopped: bool = False
 
     def __post_init__(self) -> None:
         self.sampler = TreeSampler(self.process.pid)
@@ -64,7 +73,24 @@ class LaunchedServer:
         return f"http://{HOST}:{self.port}"
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return self.exit_status() is None
+
+    def exit_status(self) -> int | None:
+        """Its exit code (minus the signal that killed it) once it has exited, else None.
+
+        Read without reaping it: until ``stop()`` reaps it, its PID, which is
+        also its process group's ID, cannot be reused, so the group can safely
+        be sent SIGKILL.
+        """
+        if self.process.returncode is not None:
+            return self.process.returncode
+        try:
+            status = os.waitid(os.P_PID, self.process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:  # reaped elsewhere
+            return self.process.poll()
+        if status is None:
+            return None
+        return status.si_status if status.si_code == os.CLD_EXITED else -status.si_status
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> list[str]:
         return read_tail(self.log_path, lines)
@@ -99,43 +125,92 @@ def launched(
     ready_path: str = "/",
     start_timeout: float = START_TIMEOUT,
 ) -> Iterator[LaunchedServer]:
-    """The server, started and answering; sampling starts with it and it is stopped on the way out."""
+    """The server, started and answering; sampling starts with it and it is stopped on the way out.
+
+    Stopped however the way out is taken: an error, Ctrl-C or ``Interrupted``
+    at any point, from the server's start to its stop.
+    """
     if not plugin.is_available():
         raise ServerStartError(
             f"{plugin.name} is not installed in this Python ({plugin.module} cannot be imported).",
             hint=f"pip install {plugin.distribution}" + (" uvicorn-worker" if plugin.name == "gunicorn" else ""),
         )
-    temporary = log_path is None
-    if log_path is None:  # kept when the server fails to start, so the message can point at it
-        log_path = Path(tempfile.mkdtemp(prefix="asgibench-")) / "server.log"
-    server = _start_with_retries(plugin, app, workers, tuple(cpus), log_path, ready_path, start_timeout)
-    server.log_is_temporary = temporary
+    started: list[LaunchedServer] = []  # every server process started, so none is left behind
+    temporary: Path | None = None
+    keep_log = False
     try:
+        if log_path is None:
+            with held():  # the directory is never made without our knowing to remove it
+                temporary = Path(tempfile.mkdtemp(prefix="asgibench-"))
+            log_path = temporary / "server.log"
+        try:
+            server = _start_with_retries(
+                plugin, app, workers, tuple(cpus), log_path, ready_path, start_timeout, started
+            )
+        except ServerStartError:
+            keep_log = True  # the message points at it
+            raise
+        server.log_is_temporary = temporary is not None
         server.sampler.start()
         yield server
     finally:
+        with held():  # a second signal must not leave the server running
+            _clean_up(started, None if keep_log else temporary)
+
+
+def _clean_up(started: list[LaunchedServer], temporary: Path | None) -> None:
+    for server in started:
         server.sampler.stop()
-        server.exit_code = server.process.poll()
+        if not server.stopped:
+            server.exit_code = server.exit_status()
         stop(server)
-        if temporary:
-            shutil.rmtree(log_path.parent, ignore_errors=True)
+    if temporary is not None:
+        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def stop(server: LaunchedServer, grace: float = STOP_GRACE) -> None:
-    """SIGTERM to the server, then SIGKILL to whatever of its process tree is still there after ``grace``."""
-    tree = [*server.sampler.pids(), server.process.pid]
-    if server.process.poll() is None:
+    """SIGTERM to the server, then SIGKILL to whatever of its process tree is still there after ``grace``.
+
+    Signals that arrive meanwhile wait until it is done. Stopping a stopped
+    server does nothing.
+    """
+    with held():
+        if not server.stopped:
+            _stop(server, grace)
+            server.stopped = True
+
+
+def _stop(server: LaunchedServer, grace: float) -> None:
+    process = server.process
+    tree = _descendants(server)
+    if server.exit_status() is None:
         with contextlib.suppress(ProcessLookupError):
-            server.process.send_signal(signal.SIGTERM)
-        try:
-            server.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-    for pid in tree:  # workers orphaned by a master that died, or a master that ignored SIGTERM
+            os.kill(process.pid, signal.SIGTERM)  # not Popen.send_signal, which would reap it (see exit_status)
+        deadline = time.monotonic() + grace
+        while server.exit_status() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    if process.returncode is None:  # not reaped yet: the group's ID is still the server's alone
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGKILL)  # the master if it ignored SIGTERM, and every process it started
+    for descendant in tree:  # those that left the group, or outlived a master reaped before
+        with contextlib.suppress(psutil.Error):
+            descendant.kill()  # psutil checks it is still the same process, not a reused PID
     with contextlib.suppress(subprocess.TimeoutExpired):
-        server.process.wait(timeout=grace)
+        process.wait(timeout=grace)
+
+
+def _descendants(server: LaunchedServer) -> list[psutil.Process]:
+    """The server's processes under its master: the ones the sampler saw (workers since orphaned too) and any now."""
+    found: dict[int, psutil.Process] = {}
+    for pid in server.sampler.pids():
+        with contextlib.suppress(psutil.Error):
+            found.setdefault(pid, psutil.Process(pid))
+    if server.exit_status() is None:
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(server.process.pid).children(recursive=True):
+                found.setdefault(child.pid, child)
+    found.pop(server.process.pid, None)  # the master is the Popen's to signal and reap
+    return list(found.values())
 
 
 def read_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
@@ -154,9 +229,11 @@ def _start_with_retries(
     log_path: Path,
     ready_path: str,
     start_timeout: float,
+    started: list[LaunchedServer],
 ) -> LaunchedServer:
+    """The server, answering; each process started is added to ``started`` (the caller stops them all)."""
     for attempt in range(PORT_ATTEMPTS):
-        server = _start(plugin, app, workers, cpus, log_path)
+        server = _start(plugin, app, workers, cpus, log_path, started)
         try:
             _wait_until_ready(server, ready_path, start_timeout)
             return server
@@ -165,13 +242,17 @@ def _start_with_retries(
             lost_port = any("in use" in line.lower() for line in error.log_tail)
             if not lost_port or attempt == PORT_ATTEMPTS - 1:
                 raise
-        except BaseException:  # Ctrl-C while waiting: the server is ours to stop
-            stop(server)
-            raise
     raise AssertionError("unreachable")
 
 
-def _start(plugin: ServerPlugin, app: str, workers: int, cpus: tuple[int, ...], log_path: Path) -> LaunchedServer:
+def _start(
+    plugin: ServerPlugin,
+    app: str,
+    workers: int,
+    cpus: tuple[int, ...],
+    log_path: Path,
+    started: list[LaunchedServer],
+) -> LaunchedServer:
     port = free_port()
     try:
         command = plugin.command(app, host=HOST, port=port, workers=workers)
@@ -180,7 +261,8 @@ def _start(plugin: ServerPlugin, app: str, workers: int, cpus: tuple[int, ...], 
     if cpus:  # pinned before the server's first instruction, so every worker it forks inherits the CPUs
         command = [sys.executable, "-m", "asgibench.launch.pinned", ",".join(map(str, cpus)), "--", *command]
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
+    # A signal raised inside Popen, after the fork, would lose the process; held, it is raised once it is in started.
+    with open(log_path, "ab") as log, held():
         process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -189,16 +271,18 @@ def _start(plugin: ServerPlugin, app: str, workers: int, cpus: tuple[int, ...], 
             start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-    return LaunchedServer(plugin, app, port, workers, cpus, process, log_path)
+        server = LaunchedServer(plugin, app, port, workers, cpus, process, log_path)
+        started.append(server)
+    return server
 
 
 def _wait_until_ready(server: LaunchedServer, path: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if server.process.poll() is not None:
+        code = server.exit_status()
+        if code is not None:
             raise ServerStartError(
-                f"{server.plugin.name} exited with code {server.process.returncode} while starting "
-                f"{server.app} (log: {server.log_path}).",
+                f"{server.plugin.name} exited with code {code} while starting {server.app} (log: {server.log_path}).",
                 log_tail=server.log_tail(),
             )
         if answers_http(HOST, server.port, path):

@@ -83,8 +83,12 @@ def render_compare_plan(console: Console, spec: ComparisonSpec, cpus: CpuPlan, s
 
 
 def render_comparison(console: Console, document: dict[str, Any]) -> None:
-    """The table: each column's median (and range for req/s), relative to the best; winners starred."""
-    ran = {server["name"]: server for server in document["servers"] if server["stats"]}
+    """The table: each column's median (and range for req/s), relative to the best; winners starred.
+
+    A failed server has a row of its own, with its error, and no figures: its
+    runs before it failed are not set against the others.
+    """
+    ran = {server["name"]: server for server in document["servers"] if server["stats"] and server["status"] == "ok"}
     stats = {name: server["stats"] for name, server in ran.items()}
     table = Table(title=Text("Comparison", style="bold"), title_justify="left")
     table.add_column("server", no_wrap=True)
@@ -92,7 +96,13 @@ def render_comparison(console: Console, document: dict[str, Any]) -> None:
         table.add_column(column.label, justify="right", no_wrap=True)
     table.add_column("errors", justify="right")
     by_column = {column.key: standings(stats, column) for column in TABLE_COLUMNS}
-    for name, server in ran.items():
+    for server in document["servers"]:
+        if server["status"] == "failed":
+            table.add_row(*_failed_row(server))
+            continue
+        name = server["name"]
+        if name not in ran:
+            continue
         label = Text(name)
         if server["stats"]["generator_bound"]:
             label.append(" ⚠", style="bold red")
@@ -115,6 +125,17 @@ def render_comparison(console: Console, document: dict[str, Any]) -> None:
             console.print(Text(f"{server['name']} failed: {server['error']}", style="red"))
             for line in server["log_tail"]:
                 console.print(Text(f"  | {line}", style="red"))
+
+
+def _failed_row(server: dict[str, Any]) -> list[Text]:
+    label = Text(server["name"])
+    label.append(" failed", style="bold red")
+    label.append(f"\n{server['version'] or ''}", style="dim")
+    return [
+        label,
+        *(Text("-", style="dim") for _ in TABLE_COLUMNS),
+        Text(server["error"] or "failed", style="red", justify="left"),
+    ]
 
 
 def _cell(column: Column, stats: dict[str, Any], standing: Standing | None) -> Text:
