@@ -10,22 +10,21 @@ from typing import Any
 import pytest
 
 from asgibench.compare.plan import run_order
-from asgibench.compare.stats import COLUMNS, server_stats, standings
+from asgibench.compare.stats import COLUMNS, eligible, server_stats, standings
 from tests.loadkit import asgibench, interrupt, read, start_asgibench
+from tests.resultkit import result_document
 
 APP = "reference_apps.raw_app:app"
 TWIN = "reference_apps.wsgi_app:app"
 SHORT = ("--rate", "200", "-d", "1s", "--warmup", "0.5s")
 
 
-def _result(rps: float, p99: float, cpu: float, rss: float, *, bound: bool = False) -> dict[str, Any]:
-    return {
-        "summary": {"rps": rps, "requests": int(rps * 2), "errors": {"total": 1},
-                    "latency_ms": {"p50": p99 / 4, "p99": p99, "p999": p99 * 2}},
-        "server": {"cpu_fraction": cpu, "cpu_seconds": cpu * 2, "peak_rss_mib": rss},
-        "generator": {"bottleneck": bound},
-        "partial": False,
-    }  # fmt: skip
+def _result(rps: float, p99: float, cpu: float, rss: float, *, bound: bool = False, **more: Any) -> dict[str, Any]:
+    """A v2 result of two seconds at ``rps`` (one request timed out unless ``errors`` says otherwise)."""
+    result = result_document(rps=rps, duration_s=2.0, bottleneck=bound, **({"errors": {"timeout": 1}} | more))
+    result["summary"]["latency_ms"] |= {"p50": p99 / 4, "p99": p99, "p999": p99 * 2}
+    result["server"] = {"cpu_fraction": cpu, "cpu_seconds": cpu * 2, "peak_rss_mib": rss}
+    return result
 
 
 def test_runs_are_interleaved_and_each_round_starts_with_the_next_server() -> None:
@@ -138,3 +137,43 @@ def test_compare_out_writes_the_markdown_and_html_reports(tmp_path: Path) -> Non
     markdown = (tmp_path / "report.md").read_text()
     assert "uvicorn" in markdown and "granian" in markdown and "req/s" in markdown
     assert 'id="percentile-spectrum"' in (tmp_path / "report.html").read_text()
+
+
+def test_the_error_rate_is_errors_over_every_request_and_cpu_is_per_response() -> None:
+    stats = server_stats([_result(100, 2.0, 0.5, 40, errors={"timeout": 10, "unsent": 30})])
+    assert (stats["requests"], stats["ok"], stats["errors"]) == (240, 200, 40)  # 200 answered, 40 not
+    assert stats["error_rate"] == pytest.approx(40 / 240)
+    assert stats["server_cpu_per_request_us"]["median"] == pytest.approx(1.0 / 200 * 1e6)  # unsent cost it nothing
+    assert stats["marks"] == [] and not (stats["target_behind"] or stats["failed"])
+
+
+def test_an_overloaded_generator_bound_or_failed_server_is_flagged_and_never_the_best() -> None:
+    """The flawed servers have the most req/s and the lowest p99; the steady one is best in both columns."""
+    open_model = {"model": "open", "rate": 5000.0}
+    stats = {
+        "overloaded": server_stats([_result(4000, 1.0, 0.9, 40, **open_model)]),  # 4,000 of 5,000 a second
+        "bound": server_stats([_result(5000, 1.5, 0.9, 40, bound=True, **open_model)]),
+        "failed": server_stats([_result(5000, 1.2, 0.9, 40, **open_model, errors={"status": 10_000})]),
+        "steady": server_stats([_result(4900, 2.0, 0.9, 40, **open_model)]),
+    }
+    assert stats["overloaded"]["target_behind"] and not stats["overloaded"]["generator_bound"]
+    assert stats["overloaded"]["marks"] == ["⚠ target behind: achieved 4,000 of 5,000 req/s"]
+    assert stats["overloaded"]["offered_rps"] == {"median": 5000.0, "min": 5000.0, "max": 5000.0}
+    assert stats["bound"]["marks"] == ["⚠ generator-bound"] and not stats["bound"]["target_behind"]
+    assert stats["failed"]["failed"] and stats["failed"]["marks"] == ["✗ no request succeeded"]
+    assert [name for name, one in stats.items() if eligible(one)] == ["steady"]
+    for column in (COLUMNS[0], COLUMNS[2]):
+        ranked = standings(stats, column)
+        assert [name for name, standing in ranked.items() if standing.best] == ["steady"]
+        assert not ranked["failed"].eligible and ranked["steady"].eligible
+    assert standings(stats, COLUMNS[0])["bound"].relative == pytest.approx(5000 / 4900)
+
+
+def test_with_no_eligible_server_there_is_no_best_but_every_figure_keeps_its_ratio() -> None:
+    stats = {
+        "one": server_stats([_result(2000, 1.0, 0.9, 40, bound=True)]),
+        "two": server_stats([_result(1000, 2.0, 0.9, 40, bound=True)]),
+    }
+    ranked = standings(stats, COLUMNS[0])
+    assert not any(standing.best for standing in ranked.values())
+    assert ranked["one"].relative == 1.0 and ranked["two"].relative == 0.5

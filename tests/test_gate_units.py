@@ -10,13 +10,18 @@ from typing import Any
 from xml.etree import ElementTree
 
 import pytest
+from rich.console import Console
 
 from asgibench.errors import UsageError
+from asgibench.gate import GateConfig, run_gate
+from asgibench.gate.format import describe
 from asgibench.gate.inputs import Run, check_judgeable, collect
 from asgibench.gate.junit import to_junit
 from asgibench.gate.metrics import METRICS, parse_allowances, parse_metrics
 from asgibench.gate.stats import Interval, bootstrap_change, change, median_statistic, runs_interval
 from asgibench.gate.verdict import Verdict, decide, judge
+from asgibench.render.gate import render_gate
+from tests.resultkit import named, result_document, timeline_row
 
 
 def synthetic_runs(center: float, runs: int, seconds: int, seed: int) -> list[list[float]]:
@@ -111,29 +116,16 @@ def test_a_bad_allowance_names_the_flag(text: str, message: str) -> None:
         parse_allowances([text], parse_metrics(["p99"]))
 
 
+def seconds(p99: float) -> list[dict[str, Any]]:
+    """Four seconds at 100 requests/s around ``p99``."""
+    return [timeline_row(second, p99_ms=p99 * factor) for second, factor in enumerate((0.9, 1.0, 1.1, 1.0))]
+
+
 def result(p99: float = 1.0, **changes: Any) -> dict[str, Any]:
-    """A minimal result document: four seconds at 100 requests/s around ``p99``."""
-    document: dict[str, Any] = {
-        "schema": "asgibench.result/1",
-        "partial": False,
-        "partial_reason": None,
-        "environment": {"python": "3.11.7", "cpu_model": "x", "cpu_count": 2, "server": None},
-        "config": {
-            "model": "open",
-            "rate": 100.0,
-            "vus": None,
-            "duration_s": 4.0,
-            "target": "http://h:1/",
-            "requests": [],
-        },
-        "summary": {"rps": 100.0, "error_rate": 0.0, "latency_ms": {"p99": p99}, "service_time_ms": {"p99": p99}},
-        "histograms": {},
-        "timeline": [
-            {"requests": 100, "rps": 100.0, "errors": 0, "p99_ms": p99 * factor} for factor in (0.9, 1.0, 1.1, 1.0)
-        ],
-        "generator": {"bottleneck": False, "reasons": []},
-        "thresholds": [],
-    }
+    """A v2 result document: open model, four seconds at 100 requests/s around ``p99`` (ms)."""
+    document = result_document(model="open", rate=100.0, rps=100.0, duration_s=4.0, timeline=seconds(p99))
+    document["summary"]["latency_ms"]["p99"] = document["summary"]["service_time_ms"]["p99"] = p99
+    document["config"]["target"] = "http://h:1/"
     document.update(changes)
     return document
 
@@ -207,7 +199,7 @@ def test_two_runs_a_side_that_disagree_are_noise_not_a_change() -> None:
     documents = [result(), result(), result(), result()]
     for document, level in zip(documents, (0.40, 0.62, 0.70, 0.85), strict=True):
         document["summary"]["latency_ms"]["p50"] = level
-        document["timeline"] = [{"requests": 100, "rps": 100.0, "errors": 0, "p50_ms": level + j} for j in steady]
+        document["timeline"] = [row | {"p50_ms": level + j} for row, j in zip(seconds(level), steady, strict=True)]
     report = judge(metrics, parse_allowances([], metrics), runs(*documents[:2]), runs(*documents[2:]))
     assert report.verdicts[0].verdict is Verdict.WITHIN_NOISE
 
@@ -217,3 +209,103 @@ def test_runs_interval_needs_a_degree_of_freedom() -> None:
     assert runs_interval([1.0, 1.1], [0.0], "relative") is None  # no logarithm of zero
     borrowed = runs_interval([1.0, 1.2], [2.0], "relative")  # the single run borrows the pair's variance
     assert borrowed is not None and borrowed.low < 1.0 < borrowed.high
+
+
+# --- metrics of one named request, and overloaded runs ------------------------------------------------------
+
+
+def test_a_metric_tagged_with_a_name_keeps_the_name_and_its_case() -> None:
+    metrics = parse_metrics(["p99{name:Slow},rps", "P99.9{ name : a,b }", "p99{name:Slow}"])
+    assert [metric.name for metric in metrics] == ["p99{name:Slow}", "rps", "p999{name:a,b}"]
+    assert [metric.request for metric in metrics] == ["Slow", None, "a,b"]
+    assert metrics[0].per_second is None and metrics[0].label == "p99 latency {name:Slow}"
+    allowances = parse_allowances(["3%", "p99{name:Slow}=10%"], metrics)
+    assert allowances == pytest.approx({"p99{name:Slow}": 0.10, "rps": 0.03, "p999{name:a,b}": 0.03})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("p99{status:200}", r"the one tag is a request's name, as in p99\{name:NAME\}"),
+        ("p99{name:}", r"the one tag is a request's name"),
+        ("p99{name:slow", r"'p99\{name:slow' is not a metric; tag one as p99\{name:NAME\}"),
+        ("p42{name:slow}", r"unknown metric 'p42'"),
+    ],
+)
+def test_a_bad_tag_names_the_flag(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_metrics([text])
+
+
+def two_names(slow_us: int) -> dict[str, Any]:
+    return result_document(
+        requests=[named("fast", rps=900.0, values_us=[1000] * 100), named("slow", rps=100.0, values_us=[slow_us] * 100)]
+    )
+
+
+def test_a_named_request_is_judged_on_its_own_latency_with_noise_from_the_repeats() -> None:
+    """The slow request doubles its p99 while the whole run barely moves: the tagged metric catches it."""
+    metrics = parse_metrics(["p99{name:slow},p99"])
+    baseline = runs(two_names(10_000), two_names(10_400))
+    current = runs(two_names(20_000), two_names(20_800))
+    report = judge(metrics, parse_allowances([], metrics), baseline, current)
+    slow, whole = report.verdicts
+    assert slow.verdict is Verdict.REGRESSION and slow.noise_source == "repeats"
+    assert slow.baseline.median == pytest.approx(10.2, rel=1e-3) and slow.change == pytest.approx(1.0, rel=1e-2)
+    assert whole.verdict is Verdict.OK  # the whole run's p99 is the fast request's
+    note = "p99{name:slow}: a named request has no per-second timeline, so its noise comes from the repeats only (ᴿ)."
+    assert note in report.warnings
+    assert "over the runs only, a named request having no per-second timeline" in describe(slow)
+    assert slow.to_dict()["request"] == "slow" and whole.to_dict()["request"] is None
+    console = Console(record=True, width=160, color_system=None)
+    render_gate(console, report)
+    text = console.export_text()
+    assert "p99{name:slow} ms" in text and " ᴿ" in text and "{name:…}: one named request" in text
+
+
+def write_runs(directory: Path, *documents: dict[str, Any]) -> Path:
+    directory.mkdir()
+    for index, document in enumerate(documents):
+        (directory / f"run{index}.json").write_text(json.dumps(document))
+    return directory
+
+
+def gate_config(baseline: Path, current: Path, metric: str) -> GateConfig:
+    metrics = parse_metrics([metric])
+    return GateConfig((baseline,), (current,), metrics, parse_allowances([], metrics))
+
+
+def test_an_unknown_request_name_lists_the_names_the_files_hold(tmp_path: Path) -> None:
+    baseline = write_runs(tmp_path / "baseline", two_names(10_000), two_names(10_000))
+    current = write_runs(tmp_path / "current", two_names(10_000), result_document())
+    with pytest.raises(UsageError, match=r"no request named 'slw' in the result files") as raised:
+        run_gate(gate_config(baseline, current, "p99{name:slw}"))
+    assert raised.value.hint == "The files hold: fast, slow."
+    with pytest.raises(UsageError, match=r"no request named 'slow' in .*current/run1.json\.$"):
+        run_gate(gate_config(baseline, current, "p99{name:slow}"))
+    bare = write_runs(tmp_path / "bare", result_document())
+    with pytest.raises(UsageError) as raised:
+        run_gate(gate_config(bare, bare, "rps{name:slow}"))
+    assert "no per-name statistics" in str(raised.value.hint)
+
+
+def test_an_overloaded_run_is_judged_but_named_in_a_warning(tmp_path: Path) -> None:
+    steady = result_document(model="open", rate=5000.0, rps=5000.0)
+    behind = result_document(model="open", rate=5000.0, rps=1650.0, errors={"unsent": 10_050})
+    baseline = write_runs(tmp_path / "baseline", steady)
+    current = write_runs(tmp_path / "current", behind)
+    report = run_gate(gate_config(baseline, current, "rps"))
+    assert report.verdicts[0].verdict is Verdict.REGRESSION  # a slower target is what the gate must catch
+    [warning] = [warning for warning in report.warnings if "target behind" in warning]
+    assert warning.startswith(str(current / "run0.json") + ": target behind: achieved 1,650 of 5,000 req/s")
+
+
+def test_the_error_rate_of_a_run_and_of_its_seconds_is_errors_over_requests() -> None:
+    """Every outcome counts in a second's requests, so the seconds pooled give the summary's rate."""
+    document = result_document(rps=100.0, duration_s=4.0, errors={"timeout": 8, "status": 4, "unsent": 8})
+    metric = METRICS["error_rate"]
+    assert metric.per_second is not None
+    pairs = metric.per_second(document["timeline"])
+    assert pairs == [(5, 104)] * 4  # 400 answered (4 of them 500s) and 16 unanswered, over four seconds
+    assert metric.run_statistic(pairs) == pytest.approx(20 / 416)
+    assert metric.value(document) == pytest.approx(20 / 416)

@@ -15,24 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hdrh.histogram import HdrHistogram
 
 from asgibench.report import build_report, render_html, render_markdown, write_reports
 from asgibench.report.charts import Bar, SpectrumLine, TimelineLine, percentile_spectrum, throughput_bars, timeline
 from asgibench.report.model import Run, Series, relative_to_best
 from asgibench.report.sources import ResultSource, load_sources
 from asgibench.report.spectrum import merged_latency, spectrum
-from asgibench.report.tables import summary_table
+from asgibench.report.tables import named_rows, status_rows, summary_table
 from tests.loadkit import asgibench, read, uvicorn
+from tests.resultkit import histogram_of, named, result_document
 
 # --- documents --------------------------------------------------------------------------------------------------
-
-
-def histogram_of(values_us: list[int]) -> HdrHistogram:
-    histogram = HdrHistogram(1, 3_600_000_000, 3)
-    for value in values_us:
-        histogram.record_value(value)
-    return histogram
 
 
 def crafted(
@@ -43,36 +36,17 @@ def crafted(
     model: str = "closed",
     values_us: list[int] | None = None,
     errors: int = 0,
+    **more: Any,
 ) -> dict[str, Any]:
-    """A minimal result document, its latency summary read from its histogram (p99 about ``p99`` ms)."""
-    histogram = histogram_of(values_us or [1000] * 98 + [round(p99 * 1000)] * 2)
-    latency = {
-        key: histogram.get_value_at_percentile(percentile) / 1000
-        for key, percentile in (("p50", 50), ("p90", 90), ("p99", 99), ("p999", 99.9), ("max", 100))
-    }
-    return {
-        "schema": "asgibench.result/1",
-        "partial": False,
-        "partial_reason": None,
-        "environment": {"cpu_model": "Test CPU", "cpu_count": 2, "os": "Linux", "python": "3.11.7", "server": None},
-        "config": {"model": model, "rate": 500.0, "vus": 8, "duration_s": 3.0, "warmup_s": 1.0, "workers": 1},
-        "summary": {
-            "requests": int(rps * 3),
-            "rps": rps,
-            "errors": {"total": errors, "http_4xx": 0, "http_5xx": 0},
-            "error_rate": 0.0,
-            "latency_ms": latency,
-        },
-        "histograms": {"latency": histogram.encode().decode()},
-        "timeline": [
-            {"second": 0, "start_s": 0.0, "end_s": 1.0, "rps": rps, "p99_ms": p99},
-            {"second": 1, "start_s": 1.0, "end_s": 2.0, "rps": rps, "p99_ms": None},
-            {"second": 2, "start_s": 2.0, "end_s": 3.0, "rps": rps, "p99_ms": p99},
-        ],
-        "generator": {"bottleneck": False, "reasons": []},
-        "thresholds": [],
-        **({"server": {"name": server, "version": "1.0", "cpu_fraction": 0.5, "peak_rss_mib": 40.0}} if server else {}),
-    }
+    """A result document whose p99 is about ``p99`` ms; ``errors`` requests timed out beside the answered ones."""
+    return result_document(
+        rps=rps,
+        model=model,
+        server=server,
+        values_us=values_us or [1000] * 98 + [round(p99 * 1000)] * 2,
+        errors={"timeout": errors} if errors else None,
+        **more,
+    )
 
 
 def write_json(path: Path, document: dict[str, Any]) -> Path:
@@ -113,7 +87,8 @@ def comparison(real_runs: list[Path], tmp_path_factory: pytest.TempPathFactory) 
             result["environment"]["server"] = {"name": name, "version": "9.9"}
             write_json(base / f"{name}-{index}.json", result)
             runs.append(f"{name}-{index}.json")
-        servers.append({"name": name, "version": "9.9", "status": "ok", "error": None, "runs": runs, "profile": None})
+        servers.append({"name": name, "version": "9.9", "status": "ok", "error": None, "log_tail": [], "runs": runs,
+                        "profile": None})  # fmt: skip
     servers[0]["profile"] = "uvicorn.svg"
     servers[1]["profile_error"] = "py-spy could not attach"
     servers[1]["app"] = "reference_apps.wsgi_app:app"
@@ -209,10 +184,10 @@ def test_open_model_ranks_by_p99_and_marks_the_best_row() -> None:
 
 
 def test_error_rate_pools_runs() -> None:
-    one = crafted(100, errors=30)  # 300 answered + 30 unanswered
+    one = crafted(100, errors=30)  # 300 answered + 30 timed out: 330 requests
     two = crafted(100, errors=0)
     series = Series("s", (Run(Path("1.json"), one), Run(Path("2.json"), two)))
-    assert series.errors == 30
+    assert series.errors == 30 and series.ok == 600
     assert series.error_rate == pytest.approx(30 / 630)
 
 
@@ -373,7 +348,10 @@ def test_links_are_relative_to_where_each_report_is_written(comparison: Path) ->
 
 def test_text_from_files_is_escaped(tmp_path: Path) -> None:
     hostile = crafted(server="<script>alert(1)</script>")
-    hostile["thresholds"] = [{"threshold": "p99<1ms", "unit": "ms", "observed": 2.0, "passed": False}]
+    hostile["thresholds"] = [
+        {"threshold": "p99<1ms", "metric": "p99", "name": None, "comparison": "<", "limit": 1.0, "unit": "ms",
+         "observed": 2.0, "passed": False}
+    ]  # fmt: skip
     report = build_report(load_sources([write_json(tmp_path / "r.json", hostile)]))
     page = render_html(report, report_directory=tmp_path)
     assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -385,7 +363,7 @@ def test_text_from_files_is_escaped(tmp_path: Path) -> None:
 def test_errors_show_count_and_pooled_rate() -> None:
     report = build_report([ResultSource(Path("e.json"), crafted(100, errors=30))])
     row = summary_table(report.sections[0]).rows[0]
-    assert row[8] == "30 (9.09%)"  # 30 of 300 answered + 30 unanswered
+    assert row[8] == "30 (9.09%)"  # 30 of 330 requests: 300 answered, 30 timed out
 
 
 def test_html_fetches_nothing_by_construction(comparison: Path, tmp_path: Path) -> None:
@@ -455,6 +433,111 @@ def test_generator_bound_and_partial_runs_are_flagged(tmp_path: Path) -> None:
     markdown = render_markdown(report, report_directory=tmp_path)
     assert "Generator-bound, the figures understate the server: generator CPU at 98% of a core" in markdown
     assert "t/x.json: partial run (interrupted after 1.2 s)" in markdown
+
+
+# --- eligibility for the best, and per-name statistics (pure) ------------------------------------------------
+
+
+def at(p99_us: int, **more: Any) -> dict[str, Any]:
+    """An open-model run at 5,000 requests/s offered whose every latency is ``p99_us``."""
+    return result_document(model="open", rate=5000.0, values_us=[p99_us] * 100, **more)
+
+
+def test_an_overloaded_generator_bound_or_failed_series_is_never_the_best(tmp_path: Path) -> None:
+    """Ranked by p99 (open model), each flawed run has a lower p99 than the steady one: the steady one is best."""
+    runs = {
+        "overloaded": at(500, rps=1650.0, errors={"unsent": 10_050}),  # 1,650 of 5,000 a second: it fell behind
+        "bound": at(1000, rps=5000.0, bottleneck=True, reasons=["generator CPU at 99% of a core"]),
+        "failed": at(1500, rps=5000.0, errors={"status": 15_000}),  # every response a 500
+        "steady": at(2000, rps=5000.0),
+    }
+    report = build_report([ResultSource(Path(f"{name}.json"), document) for name, document in runs.items()])
+    section = report.sections[0]
+    assert section.best == "steady"
+    table = summary_table(section)
+    against = {row[0]: row[-1] for row in table.rows}
+    assert against == {
+        "overloaded": "0.25× ⚠ target behind: achieved 1,650 of 5,000 req/s",
+        "bound": "0.50× ⚠ generator-bound",
+        "failed": "0.75× ✗ no request succeeded",
+        "steady": "1.00× ★",
+    }
+    assert table.best_row == 3 and table.flagged_rows == (0, 1, 2)
+    markdown = render_markdown(report, report_directory=tmp_path)
+    assert "| **1.00× ★** |" in markdown and markdown.count("★") == 3  # the row and two notes under the table
+    assert "0.25× ⚠ target behind: achieved 1,650 of 5,000 req/s |" in markdown
+    assert "Never ★: ⚠ generator-bound" in markdown
+    assert "overloaded.json: the target fell behind, completing 1,650 of the 5,000 offered requests/s" in markdown
+    assert "failed.json: no request succeeded (15,000 errors)" in markdown
+    page = render_html(report, report_directory=tmp_path)
+    assert '<tr class="flagged"><td>overloaded</td>' in page and '<tr class="best"><td>steady</td>' in page
+    assert "✗ no request succeeded" in page and "⚠ generator-bound" in page
+
+
+def test_a_caveat_in_some_runs_says_how_many_and_rps_ranking_skips_it_too() -> None:
+    """Closed model, ranked by req/s: a series generator-bound in one of its two runs is still not the best."""
+    sources = [
+        ResultSource(Path("a/fast.json"), crafted(3000)),
+        ResultSource(Path("b/fast.json"), crafted(3200, bottleneck=True)),
+        ResultSource(Path("slow.json"), crafted(1000)),
+    ]
+    section = build_report(sources).sections[0]
+    assert section.best == "slow"
+    rows = {row[0]: row[-1] for row in summary_table(section).rows}
+    assert rows == {"fast": "3.10× ⚠ generator-bound in 1 of 2 runs", "slow": "1.00× ★"}
+
+
+def test_with_no_eligible_series_there_is_no_best_but_the_ratios_stay() -> None:
+    sources = [
+        ResultSource(Path("one.json"), crafted(2000, bottleneck=True)),
+        ResultSource(Path("two.json"), crafted(1000, bottleneck=True)),
+    ]
+    section = build_report(sources).sections[0]
+    table = summary_table(section)
+    assert section.best is None and table.best_row is None
+    assert [row[-1] for row in table.rows] == ["1.00× ⚠ generator-bound", "0.50× ⚠ generator-bound"]
+
+
+def two_names(fast_rps: float, slow_us: int) -> dict[str, Any]:
+    return result_document(
+        rps=400.0,
+        requests=[
+            named("fast", rps=fast_rps, values_us=[1000] * 100),
+            named("slow", rps=100.0, values_us=[slow_us] * 100, errors={"timeout": 10, "status": 5}),
+        ],
+        errors={"timeout": 20, "status": 10},
+    )
+
+
+def test_each_named_request_has_its_row_its_runs_pooled(tmp_path: Path) -> None:
+    runs = (Run(Path("1.json"), two_names(300.0, 20_000)), Run(Path("2.json"), two_names(320.0, 1000)))
+    series = Series("s", runs)
+    assert series.request_names == ("fast", "slow")
+    slow = series.named("slow")
+    assert (slow.requests, slow.ok, slow.errors) == (2 * 310, 2 * 295, 2 * 15)
+    assert slow.error_rate == pytest.approx(30 / 620)
+    assert slow.latency["p50"] == pytest.approx(1.0, rel=1e-3)  # 100 at 20 ms + 100 at 1 ms, histograms added
+    assert slow.latency["max"] == pytest.approx(20.0, rel=1e-3)
+    table = named_rows(series)
+    assert table.headers == ("name", "requests", "ok", "errors", "error rate", "req/s", "p50 ms", "p99 ms",
+                             "p99.9 ms", "max ms")  # fmt: skip
+    assert table.rows[0][:6] == ("fast", "1,860", "1,860", "0", "0.00%", "310 (300–320)")
+    assert table.rows[1][:6] == ("slow", "620", "590", "30", "4.84%", "100")
+    report = build_report([ResultSource(Path(f"{index}/s.json"), run.result) for index, run in enumerate(runs)])
+    markdown = render_markdown(report, report_directory=tmp_path)
+    assert "<summary>runs, requests by name and status codes</summary>" in markdown
+    assert "| slow | 620 | 590 | 30 | 4.84% | 100 |" in markdown
+    page = render_html(report, report_directory=tmp_path)
+    assert "<h4>Requests by name</h4>" in page and "<td>slow</td>" in page
+
+
+def test_status_codes_are_counted_over_the_runs_and_one_name_has_no_name_table(tmp_path: Path) -> None:
+    one = result_document(rps=100.0, requests=[named("only", rps=100.0)], errors={"status": 7, "unsent": 3})
+    series = Series("s", (Run(Path("1.json"), one), Run(Path("2.json"), copy.deepcopy(one))))
+    assert named_rows(series).rows == ()  # one name: the summary row already says it all
+    assert status_rows(series).rows == (("200", "586"), ("500", "14"))
+    markdown = render_markdown(build_report([ResultSource(Path("x.json"), one)]), report_directory=tmp_path)
+    assert "Status codes:" in markdown and "| 500 | 7 |" in markdown and "Requests by name" not in markdown
 
 
 # --- the page in a real browser -------------------------------------------------------------------------------

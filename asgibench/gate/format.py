@@ -60,10 +60,13 @@ SOURCES = {"per-second": " over the runs and their seconds", "repeats": " over t
 def describe(verdict: MetricVerdict) -> str:
     """One sentence: what changed, by how much, against what allowance, and the verdict."""
     metric = verdict.metric
+    source = SOURCES[verdict.noise_source]
+    if metric.request is not None and verdict.noise_source == "repeats":
+        source += " only, a named request having no per-second timeline"
     text = (
         f"{metric.label}: baseline {spread(metric, verdict.baseline)}, current {spread(metric, verdict.current)}, "
         f"change {change(metric, verdict.change)} (allowed {allowed(metric, verdict.allowed)}; "
-        f"95% noise interval {interval(metric, verdict.interval)}{SOURCES[verdict.noise_source]}): "
+        f"95% noise interval {interval(metric, verdict.interval)}{source}): "
         f"{verdict.verdict.value}"
     )
     if verdict.verdict is Verdict.WITHIN_NOISE:

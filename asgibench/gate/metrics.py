@@ -4,16 +4,23 @@ Each metric knows where its whole-run value is in a result file, which way is
 better, how a change is measured (relative, or a difference for error_rate,
 whose baseline is usually zero) and, when the timeline has it, how to reduce a
 run's per-second rows to one number for the bootstrap.
+
+A metric may be tagged with a named request, in k6's style: ``p99{name:slow}``
+reads the ``requests`` entry named ``slow`` (its own latency table) instead of
+the whole run's summary. The timeline is not kept per name, so a tagged
+metric's noise comes from the repeats only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from asgibench.errors import UsageError
-from asgibench.gate.stats import Scale, mean_statistic, median_statistic, ratio_statistic
+from asgibench.gate.stats import Scale, error_rate_statistic, mean_statistic, median_statistic
 
 Direction = Literal["lower", "higher"]
 
@@ -23,31 +30,57 @@ TIMELINE_LATENCY = {"p50": "p50_ms", "p90": "p90_ms", "p99": "p99_ms", "p999": "
 ALIASES = {"p99.9": "p999", "service_p99.9": "service_p999", "throughput": "rps"}
 DEFAULT_METRICS = "p99,rps"
 DEFAULT_ALLOWANCE = 0.05
+# ``p99{name:slow}``: a metric, then one tag in braces (k6's syntax); only the ``name`` tag exists.
+TAGGED = re.compile(r"(?P<metric>[^{}]*)\{(?P<key>[^{}:]*):(?P<value>[^{}]*)\}")
 
 
 @dataclass(frozen=True, slots=True)
 class Metric:
-    """One comparable figure of a result file."""
+    """One comparable figure of a result file: of the whole run, or of one named request (``request``)."""
 
     name: str
     label: str
     unit: Literal["ms", "rps", "fraction"]
     direction: Direction
     scale: Scale
-    summary: Callable[[dict[str, Any]], float | None]
+    # The figure in a summary, or in a per-name entry (they share its keys: latency_ms, rps, error_rate …).
+    read: Callable[[Mapping[str, Any]], float | None]
     # One run's per-second samples, or None when the timeline does not carry this metric.
     per_second: Callable[[list[dict[str, Any]]], list[Any]] | None = None
     run_statistic: Callable[[Sequence[Any]], float] = median_statistic
     open_model_only: bool = False
+    request: str | None = None  # the named request it is tagged with, or None for the whole run
 
     def worse_by(self, change: float) -> float:
         """The change signed so that positive is worse, whichever way the metric improves."""
         return change if self.direction == "lower" else -change
 
+    def value(self, result: Mapping[str, Any]) -> float | None:
+        """The whole-run figure of ``result``; None when the run lacks it (or lacks the named request)."""
+        if self.request is None:
+            return self.read(result["summary"])
+        entry = next((entry for entry in result.get("requests") or () if entry.get("name") == self.request), None)
+        return None if entry is None else self.read(entry)
 
-def _latency(block: str, key: str) -> Callable[[dict[str, Any]], float | None]:
-    def read(result: dict[str, Any]) -> float | None:
-        values = result["summary"].get(block)
+    def tagged(self, request: str) -> Metric:
+        """This metric of one named request: no per-second values, the timeline being for the whole run."""
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}{{name:{request}}}",
+            label=f"{self.label} {{name:{request}}}",
+            per_second=None,
+            request=request,
+        )
+
+
+def request_names(result: Mapping[str, Any]) -> list[str]:
+    """The names of the requests a result file has per-name statistics for."""
+    return [str(entry["name"]) for entry in result.get("requests") or ()]
+
+
+def _latency(block: str, key: str) -> Callable[[Mapping[str, Any]], float | None]:
+    def read(figures: Mapping[str, Any]) -> float | None:
+        values = figures.get(block)
         return None if values is None else values.get(key)
 
     return read
@@ -60,14 +93,9 @@ def _column(column: str) -> Callable[[list[dict[str, Any]]], list[Any]]:
     return read
 
 
-def _errors_and_attempts(timeline: list[dict[str, Any]]) -> list[Any]:
-    # As the summary counts them: a 4xx/5xx is an answer and an error; other errors never got an answer.
-    pairs = []
-    for row in timeline:
-        kinds = row.get("errors_by_kind", {})
-        unanswered = row["errors"] - kinds.get("http_4xx", 0) - kinds.get("http_5xx", 0)
-        pairs.append((row["errors"], row["requests"] + unanswered))
-    return pairs
+def _errors_and_requests(timeline: list[dict[str, Any]]) -> list[Any]:
+    # A row's requests count every outcome that ended in it, errors included, as the summary's do.
+    return [(row["errors"], row["requests"]) for row in timeline]
 
 
 def _catalogue() -> dict[str, Metric]:
@@ -81,7 +109,7 @@ def _catalogue() -> dict[str, Metric]:
             unit="ms",
             direction="lower",
             scale="relative",
-            summary=_latency("latency_ms", key),
+            read=_latency("latency_ms", key),
             per_second=_column(column) if column else None,
         )
         metrics[f"service_{key}"] = Metric(
@@ -90,7 +118,7 @@ def _catalogue() -> dict[str, Metric]:
             unit="ms",
             direction="lower",
             scale="relative",
-            summary=_latency("service_time_ms", key),
+            read=_latency("service_time_ms", key),
             open_model_only=True,
         )
     metrics["rps"] = Metric(
@@ -99,7 +127,7 @@ def _catalogue() -> dict[str, Metric]:
         unit="rps",
         direction="higher",
         scale="relative",
-        summary=lambda result: result["summary"]["rps"],
+        read=lambda figures: figures.get("rps"),
         per_second=_column("rps"),
         run_statistic=mean_statistic,  # the whole-run rate is the mean of the per-second rates
     )
@@ -109,9 +137,9 @@ def _catalogue() -> dict[str, Metric]:
         unit="fraction",
         direction="lower",
         scale="difference",
-        summary=lambda result: result["summary"]["error_rate"],
-        per_second=_errors_and_attempts,
-        run_statistic=ratio_statistic,
+        read=lambda figures: figures.get("error_rate"),
+        per_second=_errors_and_requests,
+        run_statistic=error_rate_statistic,
     )
     return metrics
 
@@ -120,20 +148,47 @@ METRICS = _catalogue()
 
 
 def _known(option: str, text: str, name: str) -> Metric:
-    key = ALIASES.get(name, name)
+    """The metric ``name`` names: ``p99``, or tagged with a request, ``p99{name:slow}`` (the name keeps its case)."""
+    tagged = TAGGED.fullmatch(name.strip())
+    if tagged is None and ("{" in name or "}" in name):
+        raise UsageError(f"{option} {text!r}: {name.strip()!r} is not a metric; tag one as p99{{name:NAME}}.")
+    base = (tagged.group("metric") if tagged else name).strip().lower()
+    key = ALIASES.get(base, base)
     if key not in METRICS:
         raise UsageError(
-            f"{option} {text!r}: unknown metric {name!r}.",
-            hint=f"Metrics: {', '.join(METRICS)}.",
+            f"{option} {text!r}: unknown metric {base!r}.",
+            hint=f"Metrics: {', '.join(METRICS)}; of one named request: p99{{name:NAME}}.",
         )
-    return METRICS[key]
+    if tagged is None:
+        return METRICS[key]
+    tag, request = tagged.group("key").strip(), tagged.group("value").strip()
+    if tag != "name" or not request:
+        raise UsageError(f"{option} {text!r}: the one tag is a request's name, as in {key}{{name:NAME}}.")
+    return METRICS[key].tagged(request)
+
+
+def split_list(text: str) -> list[str]:
+    """A comma list whose items may hold commas inside braces (``p99{name:a,b},rps``), items stripped."""
+    items, depth, current = [], 0, ""
+    for character in text:
+        depth += {"{": 1, "}": -1}.get(character, 0)
+        if character == "," and depth <= 0:
+            items.append(current)
+            current, depth = "", 0
+        else:
+            current += character
+    items.append(current)
+    return [item.strip() for item in items if item.strip()]
 
 
 def parse_metrics(texts: Sequence[str]) -> tuple[Metric, ...]:
-    """``--metric p99,rps`` (comma lists, repeatable) into metrics, in order, without duplicates."""
+    """``--metric p99,rps`` (comma lists, repeatable) into metrics, in order, without duplicates.
+
+    ``p99{name:slow}`` is the p99 of the request named ``slow``.
+    """
     chosen: dict[str, Metric] = {}
     for text in texts:
-        names = [name.strip().lower() for name in text.split(",") if name.strip()]
+        names = split_list(text)
         if not names:
             raise UsageError(f"--metric {text!r}: name at least one metric, e.g. p99,rps.")
         for name in names:
@@ -162,10 +217,10 @@ def parse_allowances(texts: Sequence[str], metrics: Sequence[Metric]) -> dict[st
     overrides: dict[str, float] = {}
     gated = {metric.name for metric in metrics}
     for text in texts:
-        for part in [piece for piece in text.split(",") if piece.strip()] or [text]:
+        for part in split_list(text) or [text]:
             if "=" in part:
-                name, _, value = part.partition("=")
-                metric = _known("--max-regression", text, name.strip().lower())
+                name, _, value = part.rpartition("=")
+                metric = _known("--max-regression", text, name)
                 if metric.name not in gated:
                     raise UsageError(
                         f"--max-regression {text!r}: {metric.name} is not gated.",

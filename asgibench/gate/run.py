@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from asgibench.errors import UsageError
-from asgibench.gate.inputs import CONFIG_KEYS, ENVIRONMENT_KEYS, check_judgeable, collect, differing
-from asgibench.gate.metrics import Metric
+from asgibench.gate.inputs import CONFIG_KEYS, ENVIRONMENT_KEYS, Run, check_judgeable, collect, differing
+from asgibench.gate.metrics import Metric, request_names
 from asgibench.gate.verdict import GateReport, judge
+from asgibench.results.figures import caveats
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,7 @@ def run_gate(config: GateConfig) -> GateReport:
     baseline = collect(config.baseline, side="baseline")
     current = collect(config.current, side="current")
     check_judgeable((*baseline, *current), allow_partial=config.allow_partial)
+    check_request_names(config.metrics, (*baseline, *current))
     config_differs = differing(baseline, current, CONFIG_KEYS, "config")
     if "model" in config_differs:
         models = sorted({str(run.document["config"].get("model")) for run in (*baseline, *current)})
@@ -40,4 +43,42 @@ def run_gate(config: GateConfig) -> GateReport:
     environment_differs = differing(baseline, current, ENVIRONMENT_KEYS, "environment")
     if environment_differs:
         warnings.append(f"environment differs between the runs: {', '.join(environment_differs)}")
+    warnings += overload_warnings((*baseline, *current))
     return judge(config.metrics, config.allowances, baseline, current, warnings)
+
+
+def overload_warnings(runs: Sequence[Run]) -> list[str]:
+    """Runs the gate judges but names: an overloaded target, and runs where nothing succeeded.
+
+    An overloaded target is judged because a slower build is exactly what the gate
+    must catch; generator-bound runs never get here (``check_judgeable`` refuses them).
+    """
+    notes = []
+    for run in runs:
+        for caveat in caveats([run.document]):
+            if caveat.kind == "target_behind":
+                notes.append(
+                    f"{run.path}: {caveat.text}; judged all the same, its figures are those of an overloaded target"
+                )
+            elif caveat.kind == "failed":
+                notes.append(f"{run.path}: {caveat.text}; judged all the same")
+    return notes
+
+
+def check_request_names(metrics: Sequence[Metric], runs: Sequence[Run]) -> None:
+    """A UsageError for a metric tagged with a request name some file does not hold, listing the names held."""
+    held = {run.path: request_names(run.document) for run in runs}
+    every = list(dict.fromkeys(name for names in held.values() for name in names))
+    for metric in metrics:
+        if metric.request is None:
+            continue
+        lacking = [str(path) for path, names in held.items() if metric.request not in names]
+        if not lacking:
+            continue
+        where = "the result files" if len(lacking) == len(runs) else ", ".join(lacking)
+        hint = (
+            f"The files hold: {', '.join(every)}."
+            if every
+            else "The files hold no per-name statistics (files written before asgibench.result/2 have none)."
+        )
+        raise UsageError(f"--metric {metric.name!r}: no request named {metric.request!r} in {where}.", hint=hint)

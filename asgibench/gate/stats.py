@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from asgibench.results.figures import error_rate
+
 Sample = TypeVar("Sample")
 Scale = Literal["relative", "difference"]
 
@@ -165,7 +167,6 @@ def mean_statistic(samples: Sequence[float]) -> float:
     return sum(samples) / len(samples)
 
 
-def ratio_statistic(samples: Sequence[tuple[float, float]]) -> float:
-    """Sum of numerators over sum of denominators: errors over requests for a run's error rate."""
-    denominator = sum(pair[1] for pair in samples)
-    return sum(pair[0] for pair in samples) / denominator if denominator else 0.0
+def error_rate_statistic(samples: Sequence[tuple[float, float]]) -> float:
+    """A run's error rate from its seconds' (errors, requests): their sums, by the one rule of the result file."""
+    return error_rate(sum(pair[0] for pair in samples), sum(pair[1] for pair in samples))

@@ -23,8 +23,9 @@ How a metric is judged
   hardly at all, so a one-off stall reads as noise, while a real slowdown
   moves every second. Metrics the timeline lacks (p75, p95, mean, service_*)
   use the whole-run values of the repeats, which needs two runs a side; with
-  one, there is no noise estimate. With one run a side nothing measures the
-  run-to-run noise, and the gate says so.
+  one, there is no noise estimate. So do metrics of one named request
+  (``p99{name:slow}``): the timeline is kept for the whole run, not per name.
+  With one run a side nothing measures the run-to-run noise, and the gate says so.
 * **Verdict**: *regression* when the change is worse than the allowance AND
   the interval lies wholly on the worse side of zero; *within noise* when it
   is worse than the allowance but the interval reaches zero (noise alone
@@ -72,6 +73,7 @@ class MetricVerdict:
     def to_dict(self) -> dict[str, Any]:
         return {
             "metric": self.metric.name,
+            "request": self.metric.request,
             "unit": self.metric.unit,
             "better": self.metric.direction,
             "scale": self.metric.scale,
@@ -193,7 +195,7 @@ def _only(samples: Sequence[float]) -> float:
 
 
 def _summary(metric: Metric, run: Run) -> float:
-    value = metric.summary(run.document)
+    value = metric.value(run.document)
     if value is None:
         hint = "Service time is measured in the open model (--rate) only." if metric.open_model_only else None
         raise UsageError(f"{run.path}: has no {metric.label} (--metric {metric.name}).", hint=hint)
@@ -224,6 +226,12 @@ def judge(
                 f"{verdict.metric.name}: no per-second values and fewer than two runs a side, so no noise "
                 "estimate; the change alone decides. Give each side repeats (a directory of runs)."
             )
+    tagged = [verdict.metric.name for verdict in verdicts if verdict.metric.request and verdict.noise_source != "none"]
+    if tagged:
+        notes.append(
+            f"{', '.join(tagged)}: a named request has no per-second timeline, so its noise comes from "
+            "the repeats only (ᴿ)."
+        )
     if len(baseline) == 1 or len(current) == 1:
         notes.append(
             "one run on a side: the noise interval covers second-to-second variation only, not run to run; "

@@ -21,6 +21,8 @@ CAPTION = (
     "median (min–max) over the runs · noise: 95% interval of the change over the runs and their "
     "seconds (ᴿ: over the runs only)"
 )
+# Metrics of a named request (p99{name:slow}) have no per-second timeline: their noise is always ᴿ.
+NAMED_CAPTION = " · {name:…}: one named request, no per-second timeline"
 
 
 def render_gate(console: Console, report: GateReport) -> None:
@@ -28,7 +30,8 @@ def render_gate(console: Console, report: GateReport) -> None:
     console.print(Text.assemble(("asgibench gate ", "bold"), (runs, "dim")))
     for warning in report.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False, caption=CAPTION, caption_justify="left")
+    caption = CAPTION + (NAMED_CAPTION if any(verdict.metric.request for verdict in report.verdicts) else "")
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False, caption=caption, caption_justify="left")
     table.add_column("metric", no_wrap=True)
     table.add_column("baseline", justify="right")
     table.add_column("current", justify="right")
@@ -39,7 +42,7 @@ def render_gate(console: Console, report: GateReport) -> None:
     for verdict in report.verdicts:
         metric = verdict.metric
         table.add_row(
-            f"{metric.name} {figures.UNITS[metric.unit]}",
+            Text(f"{metric.name} {figures.UNITS[metric.unit]}"),  # Text: a request's name is not markup
             figures.spread(metric, verdict.baseline, unit=False, stacked=True),
             figures.spread(metric, verdict.current, unit=False, stacked=True),
             figures.change(metric, verdict.change),

@@ -50,6 +50,7 @@ class Bar:
     low: float
     high: float
     runs: int
+    note: str = ""  # why the series is not eligible for the best (⚠ target behind …), shown in the tooltip
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,8 @@ def throughput_bars(bars: Sequence[Bar], *, chart_id: str = "throughput") -> str
         tooltip = f"{bar.label}: {bar.median:,.1f} requests/s"
         if bar.runs > 1:
             tooltip += f" (median of {bar.runs} runs, {bar.low:,.1f}–{bar.high:,.1f})"
+        if bar.note:
+            tooltip += f" · {bar.note}"
         body.append(f'<g class="bar-group" data-series="{escape(bar.label)}"><title>{escape(tooltip)}</title>')
         body.append(
             f'<rect class="bar" x="{number(centre - width / 2)}" y="{number(y)}" width="{number(width)}" '

@@ -19,8 +19,10 @@ from asgibench.report.spectrum import merged_latency, spectrum
 from asgibench.report.tables import (
     Table,
     comparison_line,
+    named_rows,
     run_rows,
     series_warnings,
+    status_rows,
     summary_table,
     table_notes,
     threshold_rows,
@@ -48,6 +50,8 @@ th{color:var(--muted);font-weight:600;font-size:13px;white-space:normal;vertical
 .range{display:block;font-size:11.5px;color:var(--muted);font-weight:400}
 td.num,th.num{text-align:right}
 tr.best td{font-weight:700;background:#eef6fc}
+tr.flagged td:last-child{color:var(--warn);white-space:normal}
+table.statuses{width:auto}
 .scroll{overflow-x:auto}
 ul.notes{color:var(--muted);font-size:13px;padding-left:18px;margin:8px 0 0}
 figure{margin:0}figcaption{color:var(--muted);font-size:13px;margin-top:6px}
@@ -111,8 +115,8 @@ def table(data: Table, *, css: str = "") -> str:
     rows = []
     for index, row in enumerate(data.rows):
         cells = "".join(f"<td{align}>{_cell(cell)}</td>" for cell, align in zip(row, aligned, strict=True))
-        best = ' class="best"' if index == data.best_row else ""
-        rows.append(f"<tr{best}>{cells}</tr>")
+        css_class = "best" if index == data.best_row else "flagged" if index in data.flagged_rows else ""
+        rows.append(f'<tr class="{css_class}">{cells}</tr>' if css_class else f"<tr>{cells}</tr>")
     return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
@@ -136,7 +140,7 @@ def _charts(section: Section, suffix: str, heading: str) -> str:
         if histogram is not None:
             lines.append(SpectrumLine(series.label, tuple(spectrum(histogram))))
     bars = [
-        Bar(series.label, rps.median, rps.low, rps.high, len(series.runs))
+        Bar(series.label, rps.median, rps.low, rps.high, len(series.runs), _marks(series))
         for series in measured
         if (rps := series.rps) is not None
     ]
@@ -151,6 +155,10 @@ def _charts(section: Section, suffix: str, heading: str) -> str:
         f"<figcaption>{escape(caption)}</figcaption></figure></section>"
         for name, chart, caption in figures
     )
+
+
+def _marks(series: Series) -> str:
+    return "; ".join(caveat.mark for caveat in series.caveats)
 
 
 def _seconds(result: Mapping[str, Any]) -> tuple[tuple[float, float, float | None], ...]:
@@ -191,6 +199,12 @@ def _details(series: Series, report_directory: Path) -> str:
         )
     if series.runs:
         parts.append('<div class="scroll">' + table(run_rows(series), css="runs") + "</div>")
+    named = named_rows(series)
+    if named.rows:
+        parts.append('<h4>Requests by name</h4><div class="scroll">' + table(named, css="named") + "</div>")
+    statuses = status_rows(series)
+    if statuses.rows:
+        parts.append("<h4>Status codes</h4>" + table(statuses, css="statuses"))
     verdicts = threshold_rows(series)
     if verdicts.rows:
         parts.append("<h4>Thresholds</h4>" + table(verdicts, css="thresholds"))

@@ -11,8 +11,10 @@ from asgibench.report.model import Report, Section, Series
 from asgibench.report.tables import (
     Table,
     comparison_line,
+    named_rows,
     run_rows,
     series_warnings,
+    status_rows,
     summary_table,
     table_notes,
     threshold_rows,
@@ -77,10 +79,16 @@ def table(data: Table, *, bold_best: bool = False) -> list[str]:
 
 
 def _details(series: Series, report_directory: Path) -> list[str]:
-    """A section for a series only when there is more to say than its row: repeats, warnings, verdicts, failure."""
+    """A section for a series only when there is more to say than its row.
+
+    That is repeats, warnings, verdicts, a failure, or requests by name and status code.
+    """
     warnings = series_warnings(series)
     verdicts = threshold_rows(series)
-    if not (len(series.runs) > 1 or warnings or verdicts.rows or series.failed or series.profile or series.app):
+    named = named_rows(series)
+    statuses = status_rows(series)
+    more = len(series.runs) > 1 or warnings or verdicts.rows or named.rows or statuses.rows
+    if not (more or series.failed or series.profile or series.app):
         return []
     lines = [f"### {escape(series.name)}", ""]
     if series.app:
@@ -97,14 +105,21 @@ def _details(series: Series, report_directory: Path) -> list[str]:
     if warnings or series.profile is not None:
         lines.append("")
     tables = []
-    if len(series.runs) > 1:
-        tables += ["Runs:", "", *table(run_rows(series)), ""]
-    if verdicts.rows:
-        tables += ["Thresholds:", "", *table(verdicts), ""]
+    contents = []
+    for caption, data, shown in (
+        ("runs", run_rows(series), len(series.runs) > 1),
+        ("requests by name", named, bool(named.rows)),
+        ("status codes", statuses, bool(statuses.rows)),
+        ("thresholds", verdicts, bool(verdicts.rows)),
+    ):
+        if shown:
+            tables += [f"{caption.capitalize()}:", "", *table(data), ""]
+            contents.append(caption)
     if tables:
         # Folded, so a PR comment stays short; GitHub needs the blank line after <summary> to render tables.
         opened = "<details open>" if any(row[-1] == "FAIL" for row in verdicts.rows) else "<details>"
-        lines += [opened, "<summary>runs and thresholds</summary>", "", *tables, "</details>", ""]
+        summary = ", ".join(contents[:-1]) + " and " + contents[-1] if len(contents) > 1 else contents[0]
+        lines += [opened, f"<summary>{summary}</summary>", "", *tables, "</details>", ""]
     return lines
 
 

@@ -5,6 +5,11 @@ measured one or more times. Results are grouped by label, the server's name
 when the file records it, else the file's stem, so repeats of one server
 become one series with a median and a range. A comparison file yields one
 series per server, in its order, including the servers that failed.
+
+A series is eligible to be the best of its section unless a run of it was
+generator-bound, overloaded (the target fell behind the offered rate) or failed
+(no request succeeded): ``Series.caveats`` says which, and the ranking passes
+over it, while its figures stay in the table with the mark.
 """
 
 from __future__ import annotations
@@ -16,9 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from hdrh.histogram import HdrHistogram
+
 from asgibench.report.describe import load_line, machine_line
 from asgibench.report.sources import ComparisonSource, Source
-from asgibench.report.spectrum import merged_latency
+from asgibench.report.spectrum import merged_histogram, merged_latency, request_histograms
+from asgibench.results.figures import Caveat, caveats, is_failed, is_target_behind, pooled_error_rate, rate
 from asgibench.results.spread import Spread
 
 Document = Mapping[str, Any]
@@ -74,26 +82,42 @@ class Series:
         return self.spread(lambda result: (result["summary"].get("latency_ms") or {}).get(key))
 
     def pooled_latency(self) -> dict[str, float]:
-        """Latency percentiles (ms) of every run's requests together: histograms added, percentiles never averaged.
+        """Latency percentiles (ms) of every run's requests together: histograms added, percentiles never averaged."""
+        return pooled_percentiles(merged_latency(run.result for run in self.runs), self._summaries())
 
-        Runs without a histogram fall back to the runs' own values (the higher
-        middle one, so no percentile is ever an average of two).
-        """
-        histogram = merged_latency(run.result for run in self.runs)
-        if histogram is not None:
-            values = histogram.get_percentile_to_value_dict(list(POOLED_PERCENTILES.values()))
-            pooled = {key: values[percentile] / 1000 for key, percentile in POOLED_PERCENTILES.items()}
-            return pooled | {"max": histogram.get_max_value() / 1000}
-        found = {}
-        for key in (*POOLED_PERCENTILES, "max"):
-            present = [
-                float(value)
-                for run in self.runs
-                if (value := (run.result["summary"].get("latency_ms") or {}).get(key)) is not None
-            ]
-            if present:
-                found[key] = max(present) if key == "max" else statistics.median_high(present)
-        return found
+    def _summaries(self) -> list[Document]:
+        return [run.result["summary"] for run in self.runs]
+
+    @property
+    def request_names(self) -> tuple[str, ...]:
+        """The named requests of the runs (per-name statistics), in the order they first appear."""
+        names = (str(entry["name"]) for run in self.runs for entry in run.result.get("requests") or ())
+        return tuple(dict.fromkeys(names))
+
+    def named(self, name: str) -> NamedRequest:
+        """One named request's figures over every run: counts summed, req/s as a spread, latency pooled."""
+        entries = [entry for run in self.runs for entry in run.result.get("requests") or () if entry["name"] == name]
+        histogram = merged_histogram(
+            encoded for run in self.runs for encoded in request_histograms(run.result, name, "latency")
+        )
+        return NamedRequest(
+            name=name,
+            requests=sum(int(entry["requests"]) for entry in entries),
+            ok=sum(int(entry["ok"]) for entry in entries),
+            errors=sum(int(entry["errors"]["total"]) for entry in entries),
+            error_rate=pooled_error_rate(entries),
+            rps=Spread.of(entry.get("rps") for entry in entries),
+            latency=pooled_percentiles(histogram, entries),
+        )
+
+    @property
+    def statuses(self) -> dict[str, int]:
+        """Final responses by status code over every run, in code order."""
+        counts: dict[str, int] = {}
+        for run in self.runs:
+            for code, count in (run.result["summary"].get("statuses") or {}).items():
+                counts[str(code)] = counts.get(str(code), 0) + int(count)
+        return dict(sorted(counts.items()))
 
     @property
     def requests(self) -> int:
@@ -104,15 +128,22 @@ class Series:
         return sum(int(run.result["summary"]["errors"]["total"]) for run in self.runs)
 
     @property
+    def ok(self) -> int:
+        return sum(int(run.result["summary"]["ok"]) for run in self.runs)
+
+    @property
     def error_rate(self) -> float:
-        """Errors over attempts across every run (the rate of the runs pooled, as a summary computes one)."""
-        attempts = 0
-        for run in self.runs:
-            errors = run.result["summary"]["errors"]
-            # A 4xx or 5xx answer is a response and an error; other errors never got an answer.
-            unanswered = errors["total"] - errors.get("http_4xx", 0) - errors.get("http_5xx", 0)
-            attempts += int(run.result["summary"]["requests"]) + int(unanswered)
-        return self.errors / attempts if attempts else 0.0
+        """Errors over requests across every run (the runs pooled, as a summary computes its own)."""
+        return pooled_error_rate(self._summaries())
+
+    @property
+    def caveats(self) -> tuple[Caveat, ...]:
+        """Why this series may not be ranked the best (generator-bound, target behind, failed); empty if it may."""
+        return caveats([run.result for run in self.runs])
+
+    @property
+    def eligible(self) -> bool:
+        return not self.failed and not self.caveats
 
     @property
     def server_cpu(self) -> Spread | None:
@@ -136,6 +167,23 @@ class Series:
         return reasons
 
     @property
+    def run_caveats(self) -> list[str]:
+        """Each overloaded or failed run in a sentence, so the mark in the table can be traced to its run."""
+        notes = []
+        for run in self.runs:
+            summary = run.result["summary"]
+            if is_target_behind(run.result):
+                offered = summary.get("offered_rps")
+                of = f" of the {rate(float(offered))} offered" if offered is not None else ""
+                notes.append(
+                    f"{self.run_name(run)}: the target fell behind, completing {rate(float(summary['rps']))}{of} "
+                    "requests/s; its latency is that of an overloaded target"
+                )
+            if is_failed(run.result):
+                notes.append(f"{self.run_name(run)}: no request succeeded ({int(summary['errors']['total']):,} errors)")
+        return notes
+
+    @property
     def partial_notes(self) -> list[str]:
         return [
             f"{self.run_name(run)}: partial run ({run.result.get('partial_reason') or 'reason not recorded'})"
@@ -147,6 +195,37 @@ class Series:
     def thresholds(self) -> list[tuple[str, Mapping[str, Any]]]:
         """Every run's threshold verdicts, as (run file name, verdict)."""
         return [(self.run_name(run), verdict) for run in self.runs for verdict in run.result.get("thresholds") or []]
+
+
+@dataclass(frozen=True, slots=True)
+class NamedRequest:
+    """One named request of a series (``requests`` in a result file), its runs pooled."""
+
+    name: str
+    requests: int
+    ok: int
+    errors: int
+    error_rate: float
+    rps: Spread | None
+    latency: dict[str, float]  # pooled percentiles in ms: p50, p90, p99, p999, max
+
+
+def pooled_percentiles(histogram: HdrHistogram | None, blocks: Sequence[Document]) -> dict[str, float]:
+    """Percentiles (ms) of ``histogram`` (runs' histograms added); without one, of the blocks' own ``latency_ms``.
+
+    The fallback takes the higher middle value of the runs (the highest for max),
+    so no percentile is ever an average of two.
+    """
+    if histogram is not None:
+        values = histogram.get_percentile_to_value_dict(list(POOLED_PERCENTILES.values()))
+        pooled = {key: values[percentile] / 1000 for key, percentile in POOLED_PERCENTILES.items()}
+        return pooled | {"max": histogram.get_max_value() / 1000}
+    found = {}
+    for key in (*POOLED_PERCENTILES, "max"):
+        present = [float(value) for block in blocks if (value := (block.get("latency_ms") or {}).get(key)) is not None]
+        if present:
+            found[key] = max(present) if key == "max" else statistics.median_high(present)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +250,11 @@ class Section:
     def relative(self) -> dict[str, float]:
         return relative_to_best(self.measured, self.ranking)
 
+    @property
+    def best(self) -> str | None:
+        """The label of the best eligible series, or None when none is eligible (or none has the figure)."""
+        return best_label(self.measured, self.ranking)
+
 
 @dataclass(frozen=True, slots=True)
 class Report:
@@ -185,20 +269,38 @@ class Report:
         return tuple(one for section in self.sections for one in section.series)
 
 
-def relative_to_best(series: Sequence[Series], ranking: Ranking) -> dict[str, float]:
-    """Each series against the best: 1.0 is the best; >1 is a slower pooled p99, <1 fewer requests/s (median)."""
+def ranked_values(series: Sequence[Series], ranking: Ranking) -> dict[str, float]:
+    """What each series is ranked by: its pooled p99 (ms), or its median requests/s."""
     if ranking == "p99":
-        values = {one.label: p99 for one in series if (p99 := one.pooled_latency().get("p99")) is not None}
-        best = min((value for value in values.values() if value > 0), default=None)
-        return {label: value / best for label, value in values.items()} if best else {}
-    values = {one.label: spread.median for one in series if (spread := one.rps) is not None}
-    best = max(values.values(), default=0.0)
-    return {label: value / best for label, value in values.items()} if best > 0 else {}
+        return {one.label: p99 for one in series if (p99 := one.pooled_latency().get("p99")) is not None}
+    return {one.label: spread.median for one in series if (spread := one.rps) is not None}
 
 
-def best_label(relative: Mapping[str, float]) -> str | None:
-    """The series whose relative value is exactly 1 (the first, on a tie)."""
-    return next((label for label, value in relative.items() if value == 1.0), None)
+def _top(values: Mapping[str, float], ranking: Ranking) -> str | None:
+    """The label with the lowest p99 or the most requests/s (the first, on a tie); a zero is never the best."""
+    positive = {label: value for label, value in values.items() if value > 0}
+    if not positive:
+        return None
+    return (min if ranking == "p99" else max)(positive, key=positive.__getitem__)
+
+
+def best_label(series: Sequence[Series], ranking: Ranking) -> str | None:
+    """The best eligible series, or None when no series is eligible (see ``Series.caveats``)."""
+    return _top(ranked_values([one for one in series if one.eligible], ranking), ranking)
+
+
+def relative_to_best(series: Sequence[Series], ranking: Ranking) -> dict[str, float]:
+    """Each series against the best eligible one (or, when none is, the best of all): 1.0 is that one.
+
+    >1 is a slower pooled p99, <1 fewer requests/s (median).
+    """
+    values = ranked_values(series, ranking)
+    eligible = {one.label for one in series if one.eligible}
+    reference = _top({label: value for label, value in values.items() if label in eligible}, ranking)
+    reference = reference or _top(values, ranking)
+    if reference is None:
+        return {}
+    return {label: value / values[reference] for label, value in values.items()}
 
 
 def result_label(path: Path, result: Document) -> tuple[str, str | None]:

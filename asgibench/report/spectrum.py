@@ -31,12 +31,22 @@ class Point:
 
 def merged_latency(results: Iterable[Mapping[str, Any]]) -> HdrHistogram | None:
     """The latency histograms of ``results`` added together; None when none has a recorded value."""
+    return merged_histogram(result.get("histograms", {}).get("latency") for result in results)
+
+
+def request_histograms(result: Mapping[str, Any], name: str, kind: str = "latency") -> list[str | None]:
+    """The encoded ``kind`` histogram (latency, service_time) of the request named ``name`` in one result."""
+    entries = (result.get("histograms") or {}).get("requests") or []
+    return [entry.get(kind) for entry in entries if entry.get("name") == name]
+
+
+def merged_histogram(encoded: Iterable[str | None]) -> HdrHistogram | None:
+    """Encoded histograms added together (missing ones skipped); None when none has a recorded value."""
     merged: HdrHistogram | None = None
-    for result in results:
-        encoded = result.get("histograms", {}).get("latency")
-        if not encoded:
+    for text in encoded:
+        if not text:
             continue
-        histogram = HdrHistogram.decode(encoded)
+        histogram = HdrHistogram.decode(text)
         if merged is None:
             merged = histogram
         else:

@@ -10,21 +10,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from asgibench.report.model import Section, Series, best_label
+from asgibench.report.model import Section, Series
+from asgibench.results.figures import rate
 from asgibench.results.spread import Spread
 
 BEST_MARK = "★"
 DASH = "–"
+NAMED_HEADERS = ("name", "requests", "ok", "errors", "error rate", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms")
+NAMED_NUMERIC = (False, *(True,) * (len(NAMED_HEADERS) - 1))
 
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """A table as text: its header, its rows, which columns are numeric and which row is the best."""
+    """A table as text: its header, its rows, which columns are numeric, which row is the best, which are marked."""
 
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     numeric: tuple[bool, ...]
     best_row: int | None = None
+    flagged_rows: tuple[int, ...] = ()  # rows not eligible for the best, their mark in the last cell
 
 
 def milliseconds(value: float | None) -> str:
@@ -41,7 +45,7 @@ def milliseconds(value: float | None) -> str:
 
 
 def throughput(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+    return rate(value)
 
 
 def with_range(spread: Spread | None, fmt: Any, runs: int) -> str:
@@ -76,9 +80,12 @@ def _cpus(cpus: list[int]) -> str:
 
 
 def summary_table(section: Section) -> Table:
-    """One row per series: throughput, latency percentiles, errors, server resources, and against the best."""
+    """One row per series: throughput, latency percentiles, errors, server resources, and against the best.
+
+    A series not eligible for the best keeps its ratio, followed by its marks (⚠ generator-bound …).
+    """
     relative = section.relative()
-    best = best_label(relative)
+    best = section.best
     with_server = any(one.server_cpu is not None or one.peak_rss_mib is not None for one in section.series)
     against = "p99 vs best" if section.ranking == "p99" else "req/s vs best"
     headers = ["series", "runs", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"]
@@ -90,6 +97,7 @@ def summary_table(section: Section) -> Table:
     headers.append(against)
     rows = []
     best_row = None
+    flagged = []
     for one in section.series:
         if one.failed:
             cells = [one.name, str(len(one.runs)), "failed"] + [DASH] * (len(headers) - 3)
@@ -119,12 +127,17 @@ def summary_table(section: Section) -> Table:
         if with_thresholds:
             cells.append(threshold_cell(one))
         value = relative.get(one.label)
-        cells.append(DASH if value is None else f"{value:.2f}×" + (f" {BEST_MARK}" if one.label == best else ""))
+        against = DASH if value is None else f"{value:.2f}×" + (f" {BEST_MARK}" if one.label == best else "")
+        marks = [caveat.mark for caveat in one.caveats]
+        if marks:
+            flagged.append(len(rows))
+            against = "; ".join([f"{against} {marks[0]}", *marks[1:]])
+        cells.append(against)
         if one.label == best:
             best_row = len(rows)
         rows.append(tuple(cells))
     numeric = tuple(index > 0 for index in range(len(headers)))
-    return Table(tuple(headers), tuple(rows), numeric, best_row)
+    return Table(tuple(headers), tuple(rows), numeric, best_row, tuple(flagged))
 
 
 def threshold_cell(series: Series) -> str:
@@ -145,14 +158,20 @@ def table_notes(section: Section) -> list[str]:
         notes.append(f"Open model (fixed rate): best is the lowest p99 ({BEST_MARK}); 1.50× is 50% slower.")
     else:
         notes.append(f"Best is the most requests/s ({BEST_MARK}); 0.50× serves half as many.")
+    if any(one.caveats for one in section.measured):
+        notes.append(
+            f"Never {BEST_MARK}: ⚠ generator-bound (the generator, not the target, was the limit), ⚠ target behind "
+            "(it completed under 95% of the offered rate: overloaded), ✗ no request succeeded."
+        )
     if any(one.server_cpu is not None for one in section.series):
         notes.append("Server CPU is a share of one core (all of the server's processes); memory is peak RSS.")
     return notes
 
 
 def series_warnings(series: Series) -> list[str]:
-    """Generator-bound, partial-run and missing-profile notes of one series."""
+    """Generator-bound, overloaded, failed, partial-run and missing-profile notes of one series."""
     warnings = [f"Generator-bound, the figures understate the server: {reason}" for reason in series.generator_warnings]
+    warnings += series.run_caveats
     warnings += series.partial_notes
     if series.profile_error:
         warnings.append(f"No flame graph: {series.profile_error}")
@@ -197,3 +216,35 @@ def run_rows(series: Series) -> Table:
         )
     headers = ("run", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "")
     return Table(headers, tuple(rows), (False, True, True, True, True, True, True, False))
+
+
+def named_rows(series: Series) -> Table:
+    """Each named request of a series, its runs pooled; no rows when the runs have one name or none."""
+    names = series.request_names
+    if len(names) < 2:
+        return Table(NAMED_HEADERS, (), NAMED_NUMERIC)
+    runs = len(series.runs)
+    rows = []
+    for name in names:
+        named = series.named(name)
+        rows.append(
+            (
+                name,
+                f"{named.requests:,}",
+                f"{named.ok:,}",
+                f"{named.errors:,}",
+                f"{named.error_rate:.2%}",
+                with_range(named.rps, throughput, runs),
+                milliseconds(named.latency.get("p50")),
+                milliseconds(named.latency.get("p99")),
+                milliseconds(named.latency.get("p999")),
+                milliseconds(named.latency.get("max")),
+            )
+        )
+    return Table(NAMED_HEADERS, tuple(rows), NAMED_NUMERIC)
+
+
+def status_rows(series: Series) -> Table:
+    """Final responses by status code, over every run of a series."""
+    rows = tuple((code, f"{count:,}") for code, count in series.statuses.items())
+    return Table(("status", "count"), rows, (False, True))

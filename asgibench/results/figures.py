@@ -1,0 +1,88 @@
+"""Figures derived from result files, each computed here once: report, compare and gate call these. Pure.
+
+* ``error_rate``: errors over requests, where ``requests`` counts every request
+  of the window (each ends as ok or as one error), so the rule is the same for a
+  summary, a per-name entry, a timeline row, or several runs pooled.
+* ``caveats``: why runs may not be ranked as the best: the generator was the
+  bottleneck (the figures understate the target), the target fell behind the
+  offered rate (it was overloaded), or no request succeeded (the run failed).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Document = Mapping[str, Any]
+CaveatKind = Literal["generator_bound", "target_behind", "failed"]
+
+
+def error_rate(errors: float, requests: float) -> float:
+    """Errors over requests; 0.0 when there were no requests."""
+    return errors / requests if requests else 0.0
+
+
+def pooled_error_rate(counts: Iterable[Document]) -> float:
+    """The error rate of several summaries (or per-name entries) together: their errors over their requests."""
+    errors = requests = 0
+    for one in counts:
+        errors += int(one["errors"]["total"])
+        requests += int(one["requests"])
+    return error_rate(errors, requests)
+
+
+def rate(value: float) -> str:
+    """A rate in requests/s as people read it: 1,650 or 12.5."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+@dataclass(frozen=True, slots=True)
+class Caveat:
+    """Why runs are not eligible to be called the best: ``symbol`` and ``text`` make the visible mark."""
+
+    kind: CaveatKind
+    symbol: str
+    text: str
+
+    @property
+    def mark(self) -> str:
+        return f"{self.symbol} {self.text}"
+
+
+def is_generator_bound(result: Document) -> bool:
+    return bool((result.get("generator") or {}).get("bottleneck"))
+
+
+def is_target_behind(result: Document) -> bool:
+    return bool(result["summary"].get("target_behind"))
+
+
+def is_failed(result: Document) -> bool:
+    """Nothing succeeded: such a run never passes, whatever its latency says."""
+    return int(result["summary"]["ok"]) == 0
+
+
+def caveats(results: Sequence[Document]) -> tuple[Caveat, ...]:
+    """The caveats of runs ranked together (one series, one server); empty when they are eligible for the best."""
+    found = []
+    bound = [result for result in results if is_generator_bound(result)]
+    if bound:
+        found.append(Caveat("generator_bound", "⚠", "generator-bound" + _share(bound, results)))
+    behind = [result for result in results if is_target_behind(result)]
+    if behind:
+        achieved = statistics.median(float(result["summary"]["rps"]) for result in behind)
+        offered = [float(value) for result in behind if (value := result["summary"].get("offered_rps")) is not None]
+        of = f" of {rate(statistics.median(offered))}" if offered else ""
+        text = f"target behind{_share(behind, results)}: achieved {rate(achieved)}{of} req/s"
+        found.append(Caveat("target_behind", "⚠", text))
+    failed = [result for result in results if is_failed(result)]
+    if failed:
+        found.append(Caveat("failed", "✗", "no request succeeded" + _share(failed, results)))
+    return tuple(found)
+
+
+def _share(some: Sequence[Document], every: Sequence[Document]) -> str:
+    """`` in 1 of 3 runs`` when only some runs have the caveat."""
+    return "" if len(some) == len(every) else f" in {len(some)} of {len(every)} runs"
