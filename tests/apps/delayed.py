@@ -1,7 +1,8 @@
 """Hello world that waits ``DELAY_MS`` milliseconds (environment, default 0) before it answers.
 
-The gate tests run it twice, once as is and once slowed by a few milliseconds,
-so the only difference between the two servers is that one sleep.
+The gate tests run it twice, once as is and once slowed by 200 ms (a change no
+load on the machine can hide), so the only difference between the two servers
+is that one sleep.
 """
 
 from __future__ import annotations
