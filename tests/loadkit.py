@@ -115,3 +115,39 @@ def interrupt(process: subprocess.Popen[str], after: float) -> tuple[int, str]:
 
 def read(path: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
+
+
+def assert_accounts(result: dict[str, Any]) -> None:
+    """The accounting rule of docs/result-file.md, on a result file: every request has exactly one outcome.
+
+    The file must also pass the reader's own checks, and the per-name table,
+    the statuses, the timeline and the histograms must add up to the totals.
+    """
+    from hdrh.histogram import HdrHistogram
+
+    from asgibench.results.schema import result_from
+
+    result_from(result, Path("result.json"))
+    summary, errors = result["summary"], result["summary"]["errors"]
+    assert errors["total"] == sum(count for kind, count in errors.items() if kind != "total"), errors
+    assert summary["requests"] == summary["ok"] + errors["total"], summary
+    assert errors["unsent"] == sum(summary["unsent"].values()), summary["unsent"]
+    assert summary["responses"] == sum(summary["statuses"].values()), summary["statuses"]
+    assert summary["ok"] <= summary["responses"]
+    if result["config"]["model"] == "open":
+        assert summary["scheduled"] == summary["requests"], (summary["scheduled"], summary["requests"])
+    names = result["requests"]
+    assert len(names) == len(result["config"]["requests"])
+    for key in ("requests", "responses", "ok"):
+        assert sum(row[key] for row in names) == summary[key], key
+    for kind in errors:
+        assert sum(row["errors"][kind] for row in names) == errors[kind], kind
+    timeline = result["timeline"]
+    assert sum(row["requests"] for row in timeline) == summary["requests"], [row["requests"] for row in timeline]
+    assert sum(row["responses"] for row in timeline) == summary["responses"]
+    histograms = result["histograms"]
+    total = HdrHistogram.decode(histograms["latency"]).total_count if histograms["latency"] else 0
+    assert total == summary["responses"], (total, summary["responses"])
+    for row, encoded in zip(names, histograms["requests"], strict=True):
+        count = HdrHistogram.decode(encoded["latency"]).total_count if encoded["latency"] else 0
+        assert count == row["responses"], (row["name"], count, row["responses"])

@@ -15,7 +15,16 @@ import pytest
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
-from tests.loadkit import asgibench, free_port, interrupt, misbehaving, read, start_asgibench, uvicorn
+from tests.loadkit import (
+    asgibench,
+    assert_accounts,
+    free_port,
+    interrupt,
+    misbehaving,
+    read,
+    start_asgibench,
+    uvicorn,
+)
 
 
 def test_closed_model_against_uvicorn_writes_a_complete_result(tmp_path: Path) -> None:
@@ -25,14 +34,15 @@ def test_closed_model_against_uvicorn_writes_a_complete_result(tmp_path: Path) -
     assert run.returncode == 0, run.stdout + run.stderr
     result = read(out)
     summary = result["summary"]
-    assert result["schema"] == "asgibench.result/1" and not result["partial"]
-    assert summary["requests"] > 500 and summary["errors"]["total"] == 0
-    assert summary["rps"] == round(summary["requests"] / 2, 1)
+    assert result["schema"] == "asgibench.result/2" and not result["partial"] and result["passed"]
+    assert_accounts(result)
+    assert summary["requests"] > 500 and summary["errors"]["total"] == 0 and summary["ok"] == summary["requests"]
+    assert summary["statuses"] == {"200": summary["responses"]}
+    # Achieved throughput: responses completed inside the 2 s window (the 8 in flight at either edge aside).
+    assert abs(summary["rps"] * 2 - summary["responses"]) <= 16 + 1
     latency = summary["latency_ms"]
     assert 0 < latency["min"] <= latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["p999"] <= latency["max"]
-    assert len(result["timeline"]) == 2 and sum(row["requests"] for row in result["timeline"]) == summary["requests"]
-    histogram = HdrHistogram.decode(result["histograms"]["latency"])
-    assert histogram.total_count == summary["requests"]
+    assert len(result["timeline"]) == 2
     assert result["environment"]["python"] and result["config"]["vus"] == 8
     assert "requests/s" in run.stdout and "p99.9" in run.stdout
 
@@ -44,7 +54,9 @@ def test_open_model_sends_the_scheduled_count_across_workers(tmp_path: Path) -> 
         run = asgibench("load", url, "--rate", "300", "-d", "2s", "--workers", "2", "--json", str(out))
     assert run.returncode == 0, run.stdout + run.stderr
     result = read(out)
-    assert result["summary"]["requests"] == 600
+    assert_accounts(result)
+    assert result["summary"]["requests"] == result["summary"]["scheduled"] == 600
+    assert result["summary"]["ok"] == 600
     assert len(result["generator"]["cpu_seconds"]) == 2
     service = result["summary"]["service_time_ms"]
     assert service is not None and service["p50"] <= result["summary"]["latency_ms"]["p50"] + 0.001
@@ -64,7 +76,9 @@ def test_a_frozen_server_shows_in_the_corrected_tail_and_not_in_service_time(tmp
             "--json", str(out),
         )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
-    summary = read(out)["summary"]
+    result = read(out)
+    assert_accounts(result)
+    summary = result["summary"]
     assert summary["errors"]["total"] == 0
     assert 850 <= summary["latency_ms"]["p99"] <= 1050, summary["latency_ms"]
     assert summary["latency_ms"]["max"] >= 950
@@ -121,6 +135,7 @@ def test_abort_on_fail_stops_early_and_keeps_the_result(tmp_path: Path) -> None:
     result = read(out)
     assert result["partial"] and "p99<10ms" in result["partial_reason"]
     assert result["summary"]["duration_s"] < 5
+    assert_accounts(result)  # requests due before the stop, and in flight at it, are all counted
 
 
 def test_unreachable_target_exits_3() -> None:
@@ -143,6 +158,7 @@ def test_ctrl_c_saves_a_partial_result(tmp_path: Path, workers: str) -> None:
     assert code == 130, output
     result = read(out)
     assert result["partial"] and "interrupted" in result["partial_reason"]
+    assert_accounts(result)
     assert result["summary"]["requests"] > 0 and 0.5 < result["summary"]["duration_s"] < 5
     assert "PARTIAL RESULT" in output
 
@@ -154,25 +170,13 @@ def test_a_server_dying_mid_run_is_counted_and_the_run_finishes(tmp_path: Path) 
         time.sleep(1.5)
         server.kill()
         stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 0, stdout + stderr
-    summary = read(out)["summary"]
-    assert summary["requests"] > 0
+    assert process.returncode == 0, stdout + stderr  # something succeeded: the run passes, with the errors shown
+    result = read(out)
+    assert_accounts(result)
+    summary = result["summary"]
+    assert summary["ok"] > 0
     assert summary["errors"]["refused"] > 0, summary["errors"]
     assert "connection refused" in stdout
-
-
-def test_resets_garbage_and_stalls_are_counted_by_kind(tmp_path: Path) -> None:
-    for mode, kind, flags in (
-        ("reset", "reset", ["--vus", "2", "-d", "1s"]),
-        ("garbage", "protocol", ["--vus", "2", "-d", "1s"]),
-        ("stall", "timeout", ["--rate", "20", "-d", "1s", "--timeout", "0.3s"]),
-    ):
-        out = tmp_path / f"{mode}.json"
-        with misbehaving(mode) as url:
-            run = asgibench("load", url, *flags, "--json", str(out))
-        assert run.returncode == 0, run.stdout + run.stderr
-        errors = read(out)["summary"]["errors"]
-        assert errors[kind] > 0 and errors["total"] == errors[kind], (mode, errors)
 
 
 def test_unix_socket_target_and_hdr_interval_log(tmp_path: Path) -> None:
@@ -186,7 +190,7 @@ def test_unix_socket_target_and_hdr_interval_log(tmp_path: Path) -> None:
     while (histogram := reader.get_next_interval_histogram()) is not None:
         intervals.append(histogram.total_count)
     reader.close()
-    assert len(intervals) == 2 and sum(intervals) == read(result)["summary"]["requests"]
+    assert len(intervals) == 2 and sum(intervals) == read(result)["summary"]["responses"]
 
 
 def test_target_comes_from_pyproject_when_not_given(tmp_path: Path) -> None:
@@ -209,7 +213,8 @@ def test_ramping_stages_send_the_area_under_the_rate(tmp_path: Path) -> None:
         run = asgibench("load", url, "--scenario", str(scenario), "--json", str(out))
     assert run.returncode == 0, run.stdout + run.stderr
     result = read(out)
-    assert result["summary"]["requests"] == 800
+    assert_accounts(result)
+    assert result["summary"]["requests"] == result["summary"]["ok"] == 800
     per_second = [row["requests"] for row in result["timeline"]]
     assert len(per_second) == 3 and per_second[0] < per_second[1] < per_second[2] + 5, per_second
 

@@ -18,9 +18,6 @@ if TYPE_CHECKING:
     from asgibench.load.config import LoadConfig
     from asgibench.load.settings import LoadFlags
 
-# Ctrl-C: the partial result is saved and the exit code says the run was interrupted.
-EXIT_INTERRUPTED = 130
-
 
 @app.command(no_args_is_help=False)
 def load(
@@ -42,6 +39,14 @@ def load(
     duration: Annotated[str | None, typer.Option("--duration", "-d", help="Measured time, e.g. 30s, 2m.")] = None,
     warmup: Annotated[str | None, typer.Option("--warmup", help="Load run first and not recorded, e.g. 5s.")] = None,
     timeout: Annotated[str | None, typer.Option("--timeout", help="Per request (default 10s).")] = None,
+    drain: Annotated[
+        str | None,
+        typer.Option(
+            "--drain",
+            help="After the window, how long requests still in flight may finish (default: the timeout); "
+            "those still in flight then are counted abandoned.",
+        ),
+    ] = None,
     think: Annotated[str | None, typer.Option("--think", help="Closed model: pause between a VU's requests.")] = None,
     workers: Annotated[
         str | None, typer.Option("--workers", help="Generator processes: a number, or 'auto' for one per core.")
@@ -56,6 +61,34 @@ def load(
         list[str] | None, typer.Option("--header", "-H", metavar="'NAME: VALUE'", help="Add a header (repeatable).")
     ] = None,
     method: Annotated[str | None, typer.Option("--method", "-X", help="HTTP method (default GET).")] = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--path",
+            metavar="[METHOD:]PATH",
+            help="A request path on the target, each its own named request with its own statistics (repeatable; "
+            "replaces the scenario's requests).",
+        ),
+    ] = None,
+    expect_status: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-status",
+            metavar="CODES",
+            help="Statuses that count as success, e.g. 200,201 or 2xx (default 2xx,3xx).",
+        ),
+    ] = None,
+    expect_body: Annotated[
+        str | None, typer.Option("--expect-body", metavar="TEXT", help="A check: the body must contain TEXT.")
+    ] = None,
+    expect_headers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--expect-header",
+            metavar="'NAME: TEXT'",
+            help="A check: the header's value must contain TEXT (repeatable).",
+        ),
+    ] = None,
     body: Annotated[str | None, typer.Option("--body", help="Request body.")] = None,
     body_file: Annotated[Path | None, typer.Option("--body-file", help="Request body from a file.")] = None,
     scenario: Annotated[
@@ -74,7 +107,10 @@ def load(
         bool, typer.Option("--abort-on-fail", help="Stop as soon as a threshold fails (checked each second).")
     ] = False,
     json_path: Annotated[
-        Path | None, typer.Option("--json", metavar="FILE", help="Write the result file (asgibench.result/1).")
+        str | None,
+        typer.Option(
+            "--json", metavar="FILE", help="Write the result file (asgibench.result/2); - for standard output."
+        ),
     ] = None,
     hdr_log: Annotated[
         Path | None, typer.Option("--hdr-log", metavar="FILE", help="Write an HdrHistogram interval log.")
@@ -99,14 +135,21 @@ def load(
 ) -> None:
     """Load a server: closed model (--vus) or open model (--rate), HDR latency histograms, thresholds.
 
+    Every request of the measured window ends as exactly one outcome: ok, or an
+    error of one kind (see the result file's documentation).
+
     With --server, TARGET is an app (module:attr) that asgibench serves under
     that server, pinned to its own CPUs, with its CPU and memory sampled.
 
-    Exit 0 when the run completed and every threshold held; 1 when a
-    threshold failed; 2 for bad usage; 3 when the target cannot be reached
-    or the server does not start; 130 when interrupted (the partial result
-    is still written).
+    Exit 0 when the run completed, something succeeded and every threshold
+    held; 1 when a threshold failed or no request succeeded; 2 for bad usage
+    or an output that could not be written (the result is then saved to a
+    fallback file); 3 when the target cannot be reached, or the launched
+    server does not start or dies during the run; 128 + the signal when
+    interrupted: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the partial result is
+    still written).
     """
+    from asgibench.interrupts import exit_code_for, signals_as_interrupts
     from asgibench.load.settings import LoadFlags
     from asgibench.render.console import print_error
 
@@ -117,6 +160,7 @@ def load(
         duration=duration,
         warmup=warmup,
         timeout=timeout,
+        drain=drain,
         think=think,
         workers=workers,
         connections=connections,
@@ -125,6 +169,10 @@ def load(
         method=method,
         body=body,
         body_file=body_file,
+        paths=paths or [],
+        expect_status=expect_status,
+        expect_body=expect_body,
+        expect_headers=expect_headers or [],
         scenario=scenario,
         thresholds=thresholds or [],
         abort_on_fail=abort_on_fail,
@@ -132,11 +180,15 @@ def load(
         insecure=insecure,
     )
     try:
-        launch = _launch_request(flags, server, server_workers, server_log)
-        code = _run(flags, json_path, hdr_log, quiet, launch)
+        with signals_as_interrupts():  # SIGTERM and SIGHUP stop a launched server and keep the run, as Ctrl-C does
+            launch = _launch_request(flags, server, server_workers, server_log)
+            code = _run(flags, json_path, hdr_log, quiet, launch)
     except AsgibenchError as error:
         print_error(error.message, error.hint)
         raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt as interruption:  # before the load started: nothing was measured
+        print_error("interrupted before the load started; nothing was measured.")
+        raise typer.Exit(exit_code_for(interruption)) from None
     raise typer.Exit(code)
 
 
@@ -172,11 +224,13 @@ def _launch_request(flags: LoadFlags, server: str | None, workers: int, log: Pat
 
 
 def _run(
-    flags: LoadFlags, json_path: Path | None, hdr_log: Path | None, quiet: bool, launch: LaunchRequest | None
+    flags: LoadFlags, json_path: str | None, hdr_log: Path | None, quiet: bool, launch: LaunchRequest | None
 ) -> int:
     import time
 
-    from asgibench.atomicio import check_writable
+    from asgibench.atomicio import check_output
+    from asgibench.errors import OutputError
+    from asgibench.interrupts import exit_code_for, signal_in
     from asgibench.launch.measure import LaunchedRun, aimed_at, load_launched, with_server
     from asgibench.load.aggregate import Aggregate, Second
     from asgibench.load.observers import AbortCheck, IntervalLog
@@ -184,60 +238,76 @@ def _run(
     from asgibench.load.runner import run_load
     from asgibench.load.settings import resolve
     from asgibench.load.thresholds import parse_threshold
-    from asgibench.render.console import make_console
-    from asgibench.render.load import LiveView, render_launch, render_plan, render_result
+    from asgibench.render.console import make_console, print_error
+    from asgibench.render.load import LiveView, render_launch, render_note, render_plan, render_result
     from asgibench.results import write_result
 
     config = resolve(flags, Path.cwd())
+    # Every output is checked before any load is sent.
     if json_path is not None:
-        check_writable(json_path, option="--json")
+        check_output(json_path, option="--json", allow_stdout=True)
     if launch is not None and launch.log is not None:
-        check_writable(launch.log, option="--server-log")
-    console = make_console()
+        check_output(launch.log, option="--server-log")
+    console = make_console(stderr=json_path == "-")  # stdout then holds the result file alone
     thresholds = tuple(parse_threshold(text) for text in config.thresholds)
     abort = AbortCheck(thresholds, open_model=config.model == "open") if config.abort_on_fail else None
-    with ExitStack() as stack:
-        started = _start_server(launch, config, stack) if launch is not None else None
-        if started is not None:
-            render_launch(console, started[0], started[1])
-            config = aimed_at(config, started[0])
-        render_plan(console, config)
-        log = IntervalLog(hdr_log, time.time()) if hdr_log is not None else None
-        if log is not None:
-            stack.callback(log.close)
-        live = stack.enter_context(LiveView(console, config)) if console.is_terminal and not quiet else None
+    log = IntervalLog(hdr_log, time.time()) if hdr_log is not None else None
+    launched_run: LaunchedRun | None = None
+    try:
+        with ExitStack() as stack:
+            started = _start_server(launch, config, stack) if launch is not None else None
+            if started is not None:
+                render_launch(console, started[0], started[1])
+                config = aimed_at(config, started[0])
+            render_plan(console, config)
+            live = stack.enter_context(LiveView(console, config)) if console.is_terminal and not quiet else None
 
-        def observe(second: Second, aggregate: Aggregate, elapsed: float) -> str | None:
-            if log is not None:
-                log.on_second(second)
-            if live is not None:
-                live.on_second(second, aggregate, elapsed)
-            return abort.breached(aggregate, elapsed) if abort is not None else None
+            def observe(second: Second, aggregate: Aggregate, elapsed: float) -> str | None:
+                if log is not None:
+                    log.on_second(second)
+                if live is not None:
+                    live.on_second(second, aggregate, elapsed)
+                return abort.breached(aggregate, elapsed) if abort is not None else None
 
-        launched_run: LaunchedRun | None = None
-        try:
             if started is not None:
                 launched_run = load_launched(started[0], config, started[1], observer=observe)
                 outcome = launched_run.outcome
             else:
                 outcome = run_load(config, observe)
-        except KeyboardInterrupt:  # before the workers were running: nothing was measured
-            console.print("[yellow]interrupted before the load started; nothing measured[/]")
-            return EXIT_INTERRUPTED
-    summary, health, verdicts = assess(outcome, thresholds)
-    result = build_result(outcome, summary, health, verdicts)
+    except BaseException:
+        if log is not None:
+            log.discard()
+        raise
+    assessment = assess(outcome, thresholds)
+    result = build_result(outcome, assessment)
     if launched_run is not None:
         with_server(result, launched_run)
-    if json_path is not None:
-        write_result(json_path, result)
     render_result(console, result)
+    # Outputs last: a failure to write one is reported after the summary, and the result is saved elsewhere.
+    failed_outputs: list[OutputError] = []
+    if log is not None:
+        try:
+            log.close()
+        except OutputError as error:
+            failed_outputs.append(error)
     if json_path is not None:
-        console.print(f"[dim]result written to {json_path}[/]")
-    if outcome.partial_reason and outcome.partial_reason.startswith("interrupted"):
-        return EXIT_INTERRUPTED
-    if not result["passed"]:
-        return 1
-    return 0
+        try:
+            write_result(json_path, result)
+        except OutputError as error:
+            failed_outputs.append(error)
+        else:
+            if json_path != "-":
+                render_note(console, f"result written to {json_path}")
+    for failure in failed_outputs:
+        print_error(failure.message, failure.hint)
+    interrupted = signal_in(outcome.partial_reason)
+    if interrupted is not None:
+        return exit_code_for(interrupted)
+    if failed_outputs:
+        return failed_outputs[0].exit_code
+    if launched_run is not None and launched_run.server.get("exit_code") is not None:
+        return 3  # the server died during the run: its figures are not a measurement of it
+    return 0 if result["passed"] else 1
 
 
 def _start_server(launch: LaunchRequest, config: LoadConfig, stack: ExitStack) -> tuple[LaunchedServer, CpuPlan]:

@@ -1,19 +1,64 @@
-"""The parent's side of the workers' intervals: merge them by adding, second by second.
+"""The parent's side of the workers' intervals: merge them by adding, second by second, per named request.
 
 Workers send one interval per second; an interval is complete when every
 worker still running has sent it. Its histograms are added into the run's
 totals (never percentiles averaged) and it becomes one row of the timeline.
+Outcomes are merged per named request, so the totals are sums of the names.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from asgibench.load.http1 import ERROR_KINDS
+from asgibench.load.http1 import ERROR_KINDS, UNSENT_REASONS
 from asgibench.load.recorder import Moments, decode, new_histogram, release
+
+
+@dataclass
+class Outcomes:
+    """Counts of one named request (or of the whole run): responses, outcomes, statuses, checks, histograms."""
+
+    responses: int = 0
+    ok: int = 0
+    completed: int = 0  # responses completed inside the window, whatever their start (the achieved throughput)
+    statuses: Counter[str] = field(default_factory=Counter)
+    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ERROR_KINDS, 0))
+    unsent: dict[str, int] = field(default_factory=lambda: dict.fromkeys(UNSENT_REASONS, 0))
+    checks: list[list[int]] = field(default_factory=list)
+    latency: HdrHistogram = field(default_factory=new_histogram)
+    service: HdrHistogram = field(default_factory=new_histogram)
+    latency_moments: Moments = field(default_factory=Moments)
+    service_moments: Moments = field(default_factory=Moments)
+
+    @property
+    def error_total(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def requests(self) -> int:
+        """Every request with an outcome: the accounting rule, ok + errors."""
+        return self.ok + self.error_total
+
+    def add_counts(self, part: dict[str, Any]) -> None:
+        self.responses += part["responses"]
+        self.ok += part["ok"]
+        self.completed += part["completed"]
+        self.statuses.update(part["statuses"])
+        for kind, count in part["errors"].items():
+            self.errors[kind] += count
+        for reason, count in part["unsent"].items():
+            self.unsent[reason] += count
+        if not self.checks:
+            self.checks = [[0, 0] for _ in part["checks"]]
+        for total, (passed, failed) in zip(self.checks, part["checks"], strict=True):
+            total[0] += passed
+            total[1] += failed
+        self.latency_moments.merge(part["latency_moments"])
+        self.service_moments.merge(part["service_moments"])
 
 
 @dataclass
@@ -23,7 +68,9 @@ class Second:
     index: int
     start: float
     end: float
+    requests: int = 0  # outcomes that ended in this second
     responses: int = 0
+    completed: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     bytes_received: int = 0
     cpu_seconds: float = 0.0  # the busiest worker's
@@ -43,10 +90,11 @@ class Second:
             "second": self.index,
             "start_s": round(self.start, 3),
             "end_s": round(self.end, 3),
-            "requests": self.responses,
-            "rps": round(self.responses / length, 1),
+            "requests": self.requests,
+            "responses": self.responses,
+            "rps": round(self.completed / length, 1),
             "errors": self.error_total,
-            "errors_by_kind": dict(self.errors),
+            "errors_by_kind": {kind: count for kind, count in self.errors.items() if count},
             "bytes_received": self.bytes_received,
             "p50_ms": percentiles[50.0] / 1000 if has else None,
             "p90_ms": percentiles[90.0] / 1000 if has else None,
@@ -62,20 +110,21 @@ class Second:
 class Aggregate:
     """Totals and timeline of a run, built as intervals arrive."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, names: list[str]) -> None:
         self.workers = workers
+        self.names = names
         self.finished: set[int] = set()
-        self.latency = new_histogram()
-        self.service = new_histogram()
+        self.total = Outcomes()
+        self.by_name = [Outcomes() for _ in names]
         self.lag = new_histogram()
         self.lateness = new_histogram()
-        self.latency_moments = Moments()
-        self.service_moments = Moments()
-        self.errors = dict.fromkeys(ERROR_KINDS, 0)
-        self.responses = 0
+        self.interim = 0
+        self.error_examples: dict[str, str] = {}
         self.bytes_received = 0
         self.bytes_sent = 0
         self.cpu_seconds = [0.0] * workers
+        self.drain_seconds = 0.0
+        self.scheduled: int | None = None  # open model: summed from the workers' reports at the end
         self.timeline: list[dict[str, Any]] = []  # rows only: a second's histogram is dropped once merged
         self._open: dict[int, tuple[Second, set[int]]] = {}
         self._finished_seconds: list[Second] = []  # handed to observers, released on the next call
@@ -92,41 +141,49 @@ class Aggregate:
         second, reported = self._open.setdefault(index, (Second(index, interval["start"], interval["end"]), set()))
         reported.add(worker)
         second.end = max(second.end, interval["end"])
-        second.responses += interval["responses"]
         second.bytes_received += interval["bytes_received"]
         second.cpu_seconds = max(second.cpu_seconds, interval["cpu_seconds"])
         second.rss_bytes = max(second.rss_bytes, interval.get("rss_bytes", 0))
-        for kind, count in interval["errors"].items():
-            second.errors[kind] = second.errors.get(kind, 0) + count
-            self.errors[kind] += count
-        self.responses += interval["responses"]
-        self.latency_moments.merge(interval["latency_moments"])
-        self.service_moments.merge(interval["service_moments"])
         self.bytes_received += interval["bytes_received"]
         self.bytes_sent += interval["bytes_sent"]
         self.cpu_seconds[worker] += interval["cpu_seconds"]
-        if interval["latency"]:
-            decoded = decode(interval["latency"])
-            second.latency.add(decoded)
-            self.latency.add(decoded)
-            release(decoded)
-        if interval["service"]:
-            decoded = decode(interval["service"])
-            self.service.add(decoded)
-            release(decoded)
+        self.interim += interval["interim"]
+        self.drain_seconds = max(self.drain_seconds, interval["drain"])
+        for kind, message in interval["error_examples"].items():
+            self.error_examples.setdefault(kind, message)
+        for outcomes, part in zip(self.by_name, interval["requests"], strict=True):
+            self._merge(second, outcomes, part)
         if interval["lag"]:
             decoded = decode(interval["lag"])
             self.lag.add(decoded)
             second.lag_max_us = max(second.lag_max_us, decoded.get_max_value())
             release(decoded)
-        if interval.get("lateness"):
+        if interval["lateness"]:
             decoded = decode(interval["lateness"])
             self.lateness.add(decoded)
             release(decoded)
         return self._complete()
 
-    def worker_finished(self, worker: int) -> list[Second]:
+    def _merge(self, second: Second, outcomes: Outcomes, part: dict[str, Any]) -> None:
+        outcomes.add_counts(part)
+        self.total.add_counts(part)
+        second.requests += part["ok"] + sum(part["errors"].values())
+        second.responses += part["responses"]
+        second.completed += part["completed"]
+        for kind, count in part["errors"].items():
+            second.errors[kind] = second.errors.get(kind, 0) + count
+        for key, totals in (("latency", (outcomes.latency, self.total.latency, second.latency)),
+                            ("service", (outcomes.service, self.total.service))):  # fmt: skip
+            if part[key]:
+                decoded = decode(part[key])
+                for histogram in totals:
+                    histogram.add(decoded)
+                release(decoded)
+
+    def worker_finished(self, worker: int, *, scheduled: int | None = None) -> list[Second]:
         self.finished.add(worker)
+        if scheduled is not None:
+            self.scheduled = (self.scheduled or 0) + scheduled
         return self._complete()
 
     def _complete(self) -> list[Second]:

@@ -2,16 +2,22 @@
 
 A user sends its next request as soon as the last answer is complete (after
 the think time, if any). Latency is the time from writing a request to the end
-of its answer. When a connection dies, its user reconnects and carries on.
+of its answer. When a connection dies, its user reconnects and carries on; a
+connection attempt counts as the user's next request from the moment it
+starts, so a target that never accepts still shows up as requests that timed
+out, not as an empty run.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from time import perf_counter
 
 from asgibench.load.config import LoadConfig
 from asgibench.load.connection import Connection
-from asgibench.load.driver import RECONNECT_DELAY, Driver, Emit
+from asgibench.load.driver import RECONNECT_DELAY, Driver, Emit, Prepared
+from asgibench.load.http1 import request_cycle
 from asgibench.load.schedule import share, vus_at
 
 
@@ -20,6 +26,10 @@ class ClosedModel(Driver):
         super().__init__(config, worker=worker, workers=workers, emit=emit)
         self.think = self.config.think
         self.users = 0  # users running (connected, connecting or waiting to reconnect)
+        # The next request, as a C-level call: the hot path pays no Python frame for it.
+        self.next_request: Callable[[], Prepared] = itertools.cycle(
+            [self.prepared[index] for index in request_cycle(config.requests, seed=worker)]
+        ).__next__
 
     def wanted_users(self, now: float) -> int:
         config = self.config
@@ -33,7 +43,7 @@ class ClosedModel(Driver):
         wanted = self.wanted_users(now)
         while self.users < wanted:
             self.users += 1
-            self.open_connection()
+            self._attempt()
         if self.users > wanted:
             for connection in self.connections:
                 if self.users <= wanted:
@@ -44,60 +54,101 @@ class ClosedModel(Driver):
                     if not connection.in_flight:
                         connection.abort()
 
+    def _attempt(self) -> None:
+        """A user (re)connects; the attempt is its next request, in flight from now."""
+        connection = self.open_connection()
+        connection.request = self.next_request()
+        connection.in_flight = True
+
     def connected(self, connection: Connection) -> None:
-        if self.running and not connection.retiring:
-            connection.write(self.next_request(), perf_counter())
+        # The attempt began while the run was running: its request is in flight and is written now, in the
+        # drain too (a retiring user still finishes it). Nothing new starts after the window.
+        if connection.in_flight and connection.request is not None and not self.done:
+            connection.write(connection.request, perf_counter())
         else:
             connection.abort()
 
-    def connect_failed(self, connection: Connection, kind: str) -> None:
-        self.count_error(kind, perf_counter())
-        if self.running and not connection.retiring:
+    def connect_failed(self, connection: Connection, kind: str, message: str) -> None:
+        if connection.in_flight and connection.request is not None:
+            connection.in_flight = False
+            self.fail(connection.request, kind, connection.sent, message)
+        if connection.retiring:
+            return
+        if self._may_start():
             self.loop.call_later(RECONNECT_DELAY, self._replace)
-        elif not connection.retiring:
+        else:
             self.users -= 1
 
     def _replace(self) -> None:
-        if self.running:
-            self.open_connection()
+        if self._may_start():
+            self._attempt()
         else:
             self.users -= 1
+
+    def _may_start(self) -> bool:
+        """Whether a user may start a request now: not after the window, even before the tick has seen it end."""
+        return self.running and perf_counter() < self.measure_until
 
     def response(self, connection: Connection) -> None:
         now = perf_counter()
         if not connection.in_flight:
             return
-        connection.in_flight = False
-        started = connection.sent
         parser = connection.parser
         status = parser.get_status_code()
-        if started >= self.measure_from:
-            recorder = self.recorder
-            recorder.latencies.append(int((now - started) * 1_000_000))
-            if status >= 400:
-                recorder.error("http_5xx" if status >= 500 else "http_4xx")
+        if status < 200:
+            self.interim(connection, status)
+            return
+        connection.in_flight = False
+        request: Prepared = connection.request  # type: ignore[assignment]
+        record = request.record
+        if self.measure_from <= now < self.measure_until:  # completed inside the window: throughput
+            record.completed += 1
+        started = connection.sent
+        if self.record_from <= started < self.measure_until:
+            record.latencies.append(int((now - started) * 1_000_000))
+            record.statuses.append(status)
+            if request.captures:
+                self.check(connection, request, status)
+        connection.head = b""
+        connection.head_done = False
+        if request.captures:
+            connection.reset_response()
         if not parser.should_keep_alive():
             connection.abort()  # connection_lost starts the replacement
-        elif not self.running or connection.retiring:
-            connection.abort()
+        elif not self.running or now >= self.measure_until or connection.retiring:
+            connection.abort()  # nothing starts after the window (the tick may not have seen its end yet)
         elif self.think:
             self.loop.call_later(self.think, self._send_after_think, connection)
         else:  # connection.write(), inlined: this is the hot path
             request = self.next_request()
             connection.sent = now
             connection.in_flight = True
-            connection.transport.write(request)  # type: ignore[union-attr]
-            self.recorder.bytes_sent += len(request)
+            connection.request = request
+            connection.transport.write(request.data)  # type: ignore[union-attr]
+            self.recorder.bytes_sent += len(request.data)
+
+    def record_response(self, connection: Connection, status: int, now: float) -> None:
+        request = connection.request
+        assert request is not None
+        record = request.record
+        if self.measure_from <= now < self.measure_until:  # completed inside the window: throughput
+            record.completed += 1
+        if self.record_from <= connection.sent < self.measure_until:
+            record.latencies.append(int((now - connection.sent) * 1_000_000))
+            record.statuses.append(status)
+            if request.captures:
+                self.check(connection, request, status)
 
     def _send_after_think(self, connection: Connection) -> None:
-        if self.running and not connection.closed and not connection.retiring:
-            connection.write(self.next_request(), perf_counter())
+        now = perf_counter()
+        if self.running and now < self.measure_until and not connection.closed and not connection.retiring:
+            connection.write(self.next_request(), now)
 
     def lost(self, connection: Connection, error: BaseException | None) -> None:
         self.lost_in_flight(connection, error)
         if connection.retiring:
             return
-        if self.running:
-            self.open_connection()
+        if self._may_start():
+            self._attempt()
         else:
             self.users -= 1

@@ -6,8 +6,10 @@ the CLI is only one way to fill one in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from asgibench.load.expect import Expectation
 
 Model = Literal["closed", "open"]
 
@@ -44,6 +46,12 @@ class RequestSpec:
     body: bytes = b""
     weight: float = 1.0
     name: str = ""
+    expect: Expectation = field(default_factory=Expectation)
+
+    @property
+    def label(self) -> str:
+        """The name reports use: the given one, else method and path."""
+        return self.name or f"{self.method} {self.path or '(target path)'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +71,7 @@ class LoadConfig:
     duration: float = 10.0
     warmup: float = 0.0
     timeout: float = 10.0
+    drain: float | None = None  # seconds in-flight requests get after the window; None: the timeout
     think: float = 0.0
     workers: int = 1
     connections: int = 0  # open model: connections opened up front (0: as needed)
@@ -82,6 +91,11 @@ class LoadConfig:
             return sum(stage.duration for stage in self.stages)
         return self.duration
 
+    @property
+    def drain_seconds(self) -> float:
+        """After the window closes, how long requests still in flight may take before they are abandoned."""
+        return self.timeout if self.drain is None else self.drain
+
     def describe(self) -> dict[str, object]:
         """The configuration as plain data, for the result file."""
         return {
@@ -94,6 +108,7 @@ class LoadConfig:
             "duration_s": self.measured_duration,
             "warmup_s": self.warmup,
             "timeout_s": self.timeout,
+            "drain_s": self.drain_seconds,
             "think_s": self.think,
             "workers": self.workers,
             "connections": self.connections,
@@ -101,12 +116,13 @@ class LoadConfig:
             "stages": [{"duration_s": stage.duration, "target": stage.target} for stage in self.stages],
             "requests": [
                 {
-                    "name": request.name,
+                    "name": request.label,
                     "method": request.method,
                     "path": request.path or self.target.path,
                     "headers": [list(header) for header in request.headers],
                     "body_bytes": len(request.body),
                     "weight": request.weight,
+                    "expect": request.expect.describe(),
                 }
                 for request in self.requests
             ],

@@ -4,6 +4,11 @@ The protocol only moves bytes and forwards events to its driver, which owns
 the policy (what to send next, what to record). No Task per request: the
 driver writes the next request from inside the callback that completed the
 last answer, which is what keeps the generator from being the bottleneck.
+
+The bytes of a response's head are kept until the head is parsed, so that
+when the connection closes mid-response the driver can tell a body that ends
+at the close (HTTP/1.0, ``Connection: close`` without a length) from a
+truncated one; in the common case that is one reference to the first chunk.
 """
 
 from __future__ import annotations
@@ -13,39 +18,105 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
+from httptools import HttpParserCallbackError, HttpParserError, HttpParserUpgrade, HttpResponseParser
+
+from asgibench.load.expect import BODY_CHECK_LIMIT
 
 if TYPE_CHECKING:
-    from asgibench.load.driver import Driver
+    from asgibench.load.driver import Driver, Prepared
+
+
+class HeadResponseComplete(Exception):
+    """Raised out of the parser when the answer to a HEAD request is complete at its head (see headers_complete)."""
 
 
 class Connection(asyncio.Protocol):
-    __slots__ = ("driver", "transport", "parser", "in_flight", "sent", "scheduled", "closed", "retiring")
+    __slots__ = (
+        "driver",
+        "transport",
+        "parser",
+        "in_flight",
+        "sent",
+        "scheduled",
+        "local_index",
+        "request",
+        "closed",
+        "retiring",
+        "head",
+        "head_done",
+        "head_answered",
+        "connecting",
+        "captured_headers",
+        "captured_body",
+    )
 
-    def __init__(self, driver: Driver, scheduled: float = 0.0) -> None:
+    def __init__(self, driver: Driver, scheduled: float = 0.0, local_index: int = -1) -> None:
         self.driver = driver
         self.transport: asyncio.Transport | None = None
-        # httptools looks its callbacks up once, here: handing it the driver's method bound to this
-        # connection (a C-level partial) saves a Python frame on every answer.
-        self.parser = HttpResponseParser(_Callbacks(partial(driver.response, self)))
+        self.parser = self.new_parser()
         self.in_flight = False
-        self.sent = 0.0  # perf_counter() when the request in flight was written
+        self.sent = 0.0  # perf_counter() when the request in flight was written (or, connecting, attempted)
         self.scheduled = scheduled  # open model: when that request was due
+        self.local_index = local_index  # open model: the worker's index of the request waiting for this connection
+        self.request: Prepared | None = None  # what is in flight (or waiting for this connection)
         self.closed = False
         self.retiring = False  # closed model: this VU stops after its current request
+        self.head = b""  # the response's bytes until its head is parsed
+        self.head_done = False
+        self.head_answered = False  # a HEAD answer was completed at its head (the parser must be replaced)
+        self.connecting: asyncio.Task[None] | None = None
+        # Only for requests with body or header checks:
+        self.captured_headers: list[tuple[bytes, bytes]] = []
+        self.captured_body = bytearray()
+
+    def new_parser(self) -> HttpResponseParser:
+        # httptools looks its callbacks up once, here: handing it the driver's method bound to this
+        # connection (a C-level partial) saves a Python frame on every answer.
+        driver = self.driver
+        complete = partial(driver.response, self)
+        if driver.captures:
+            return HttpResponseParser(_CapturingCallbacks(self, complete))
+        return HttpResponseParser(_Callbacks(self.headers_complete, complete))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.connecting = None
         self.driver.connected(self)
 
     def data_received(self, data: bytes) -> None:
         self.driver.recorder.bytes_received += len(data)
         try:
-            self.parser.feed_data(data)
+            self._feed(data)
         except HttpParserUpgrade:
-            self.driver.broken(self, "protocol")  # a 101 answer to a plain request
-        except HttpParserError:
-            self.driver.broken(self, "protocol")
+            self.driver.broken(self, "protocol", "a 101 Switching Protocols answered a request that did not ask")
+        except HttpParserError as error:
+            self.driver.broken(self, "protocol", f"not valid HTTP/1.1: {error}")
+
+    def _feed(self, data: bytes) -> None:
+        while True:
+            if not self.head_done:
+                self.head += data
+            try:
+                self.parser.feed_data(data)
+                return
+            except HttpParserCallbackError:
+                if not self.head_answered:
+                    raise
+            # A HEAD answer was completed at its head: a fresh parser takes whatever followed it.
+            data, self.head, self.head_done, self.head_answered = self.head, b"", False, False
+            self.parser = self.new_parser()  # the old one still expects the body HEAD never gets
+            if not data:
+                return
+
+    def headers_complete(self) -> None:
+        self.head_done = True
+        request = self.request
+        if request is not None and request.is_head and self.in_flight and self.parser.get_status_code() >= 200:
+            # httptools cannot be told that a HEAD answer has no body; complete it here and stop the parser.
+            rest = self.after_head()
+            self.driver.response(self)
+            self.head, self.head_answered = rest, True
+            raise HeadResponseComplete
 
     def eof_received(self) -> bool:
         return False  # close our side too: connection_lost follows
@@ -54,21 +125,67 @@ class Connection(asyncio.Protocol):
         self.closed = True
         self.driver.lost(self, exc)
 
-    def write(self, request: bytes, now: float) -> None:
+    def write(self, request: Prepared, now: float) -> None:
         self.sent = now
         self.in_flight = True
-        self.transport.write(request)  # type: ignore[union-attr]
-        self.driver.recorder.bytes_sent += len(request)
+        self.request = request
+        self.transport.write(request.data)  # type: ignore[union-attr]
+        self.driver.recorder.bytes_sent += len(request.data)
+
+    def after_head(self) -> bytes:
+        """The bytes received after the current response's head (the next response's, after a bodiless one)."""
+        end = self.head.find(b"\r\n\r\n")
+        return self.head[end + 4 :] if end >= 0 else b""
+
+    def reset_response(self, *, bodiless: bool = False) -> None:
+        """Forget the last response's head (and captures): the next response starts afresh.
+
+        After a response with no body (a 1xx), the bytes that followed its head
+        already belong to the next response, and are kept.
+        """
+        self.head = self.after_head() if bodiless else b""
+        self.head_done = False
+        if self.captured_headers or self.captured_body:
+            self.captured_headers = []
+            self.captured_body = bytearray()
 
     def abort(self) -> None:
+        if self.connecting is not None:
+            self.connecting.cancel()
+            self.connecting = None
         if self.transport is not None and not self.closed:
             self.transport.abort()
 
 
 class _Callbacks:
-    """What httptools calls back: only the end of a message (no per-header or per-body-chunk calls)."""
+    """What httptools calls back on the fast path: the end of a head and of a message, nothing per header or chunk."""
 
-    __slots__ = ("on_message_complete",)
+    __slots__ = ("on_headers_complete", "on_message_complete")
 
-    def __init__(self, on_message_complete: Callable[[], None]) -> None:
+    def __init__(self, on_headers_complete: Callable[[], None], on_message_complete: Callable[[], None]) -> None:
+        self.on_headers_complete = on_headers_complete
         self.on_message_complete = on_message_complete
+
+
+class _CapturingCallbacks:
+    """For a mix with body or header checks: also keep the headers and the body's first BODY_CHECK_LIMIT bytes."""
+
+    __slots__ = ("connection", "on_message_complete")
+
+    def __init__(self, connection: Connection, on_message_complete: Callable[[], None]) -> None:
+        self.connection = connection
+        self.on_message_complete = on_message_complete
+
+    def on_headers_complete(self) -> None:
+        self.connection.headers_complete()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        request = self.connection.request
+        if request is not None and request.captures:
+            self.connection.captured_headers.append((name, value))
+
+    def on_body(self, body: bytes) -> None:
+        connection = self.connection
+        request = connection.request
+        if request is not None and request.captures and len(connection.captured_body) < BODY_CHECK_LIMIT:
+            connection.captured_body += body[: BODY_CHECK_LIMIT - len(connection.captured_body)]

@@ -5,25 +5,31 @@ tick measures its own lateness (the generator's lag), flushes recordings,
 closes one-second intervals, times out stuck requests and ends the run. The
 closed and open models subclass it and decide when requests are sent.
 
-Times are ``time.perf_counter()`` seconds throughout. Only requests that
-start (closed model) or are due (open model) inside the measured window are
-recorded; the warm-up before it is run but not recorded.
+Times are ``time.perf_counter()`` seconds throughout. A run has three parts:
+the warm-up (run, never recorded), the measured window, and the drain. Only
+requests of the window are recorded: in the closed model those written (or
+whose connection was attempted) inside it, in the open model those due
+inside it. Every one of them ends as exactly one outcome (docs/result-file.md):
+a response, or an error of one kind. After the window no request is written;
+those still in flight get ``drain`` seconds, then are counted ``abandoned``.
+Stopping early (Ctrl-C, SIGTERM, ``--abort-on-fail``) ends the run at once and
+counts what was in flight as ``abandoned`` too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import math
 import ssl
 from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
-from asgibench.load.config import LoadConfig
+from asgibench.load.config import LoadConfig, RequestSpec
 from asgibench.load.connection import Connection
-from asgibench.load.http1 import build_request, connection_error, request_cycle
-from asgibench.load.recorder import Recorder
+from asgibench.load.expect import Expectation
+from asgibench.load.http1 import build_request, connection_error, describe_error, ends_at_close, parse_response_head
+from asgibench.load.recorder import Recorder, RequestRecord
 
 MONITOR_PERIOD = 0.010
 FLUSH_EVERY = 10  # monitor ticks between flushes of the recorded latencies
@@ -33,6 +39,31 @@ RECONNECT_DELAY = 0.05  # after a failed connect, so a refusing target is not ha
 Emit = Callable[[dict[str, Any]], None]
 
 
+class Prepared:
+    """One named request, ready to send: its bytes, its rule for success, and where its outcomes are recorded."""
+
+    __slots__ = ("index", "name", "data", "is_head", "expectation", "captures", "record", "check_names")
+
+    def __init__(self, index: int, spec: RequestSpec, data: bytes, record: RequestRecord) -> None:
+        self.index = index
+        self.name = spec.label
+        self.data = data
+        self.is_head = spec.method == "HEAD"
+        self.expectation: Expectation = spec.expect
+        self.captures = spec.expect.captures
+        self.record = record
+        self.check_names = spec.expect.check_names()
+
+
+def ssl_context(config: LoadConfig) -> ssl.SSLContext:
+    """The TLS client context of a run: certificates verified, unless --insecure."""
+    context = ssl.create_default_context()
+    if config.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 class Driver:
     def __init__(self, config: LoadConfig, *, worker: int, workers: int, emit: Emit) -> None:
         self.config = config
@@ -40,22 +71,26 @@ class Driver:
         self.workers = workers
         self.emit = emit
         self.loop = asyncio.get_running_loop()
-        self.recorder = Recorder(with_service_time=config.model == "open")
+        self.recorder = Recorder([spec.expect for spec in config.requests], with_service_time=config.model == "open")
+        self.prepared = [
+            Prepared(index, spec, build_request(spec, config.target), self.recorder.requests[index])
+            for index, spec in enumerate(config.requests)
+        ]
+        self.captures = any(request.captures for request in self.prepared)
         self.connections: set[Connection] = set()
         self.timeout = config.timeout
         self.running = False  # while True, new requests may start
         self.interrupted = False
         self.connections_opened = 0
-        requests = [build_request(spec, config.target) for spec in config.requests]
-        # The next request to send, as a C-level call: the hot path pays no Python frame for it.
-        self.next_request: Callable[[], bytes] = itertools.cycle(
-            [requests[index] for index in request_cycle(config.requests, seed=worker)]
-        ).__next__
-        self._ssl = _ssl_context(config) if config.target.scheme == "https" else None
-        # Set by start():
+        self._ssl = ssl_context(config) if config.target.scheme == "https" else None
+        # Set by run():
         self.origin = 0.0  # the schedule's time zero (warm-up starts here)
         self.measure_from = math.inf
         self.measure_until = math.inf
+        # Requests starting (closed) or due (open) from here until measure_until are the window's, and recorded.
+        self.record_from = math.inf
+        self.ended_at = math.inf  # when the window ended: its end, or when the run was stopped
+        self.done = False
         self._interval = -1
         self._next_interval_at = math.inf
         self._ticks = 0
@@ -63,15 +98,14 @@ class Driver:
         self._drain_deadline = math.inf
         self._finished: asyncio.Future[None] = self.loop.create_future()
 
-    # -- requests ---------------------------------------------------------
-
     # -- connections ------------------------------------------------------
 
-    def open_connection(self, scheduled: float = 0.0) -> Connection:
-        connection = Connection(self, scheduled)
+    def open_connection(self, scheduled: float = 0.0, local_index: int = -1) -> Connection:
+        connection = Connection(self, scheduled, local_index)
+        connection.sent = perf_counter()
         self.connections.add(connection)
         self.connections_opened += 1
-        self.loop.create_task(self._connect(connection))
+        connection.connecting = self.loop.create_task(self._connect(connection))
         return connection
 
     async def _connect(self, connection: Connection) -> None:
@@ -88,24 +122,90 @@ class Driver:
                         ssl=self._ssl,
                         server_hostname=target.host if self._ssl else None,
                     )
-        except (OSError, TimeoutError, ssl.SSLError) as error:
+        except (OSError, TimeoutError) as error:  # ssl.SSLError is an OSError
+            connection.connecting = None
             self.connections.discard(connection)
             connection.closed = True
-            self.connect_failed(connection, connection_error(error))
+            if not self.done:
+                self.connect_failed(connection, connection_error(error), describe_error(error))
 
-    def count_error(self, kind: str, started: float) -> None:
-        if started >= self.measure_from:
-            self.recorder.error(kind)
+    # -- outcomes ---------------------------------------------------------
+
+    def fail(self, request: Prepared, kind: str, started: float, message: str) -> None:
+        """One request of ``request``'s kind failed; counted when it belongs to the window."""
+        if self.record_from <= started < self.measure_until:
+            request.record.errors[kind] += 1
+            self.recorder.example(kind, f"{request.name}: {message}")
 
     def started(self, connection: Connection) -> float:
-        """When the request in flight on ``connection`` counts as started (for the measured window)."""
+        """When the request on ``connection`` counts as started (for the window): written, or attempted."""
         return connection.sent
+
+    def interim(self, connection: Connection, status: int) -> None:
+        """A 1xx before the final response: skipped (and counted); a 101 nobody asked for is a protocol error."""
+        if status == 101:
+            self.broken(connection, "protocol", "a 101 Switching Protocols answered a request that did not ask")
+            return
+        if self.record_from <= self.started(connection) < self.measure_until:
+            self.recorder.interim += 1
+        connection.reset_response(bodiless=True)
+
+    def check(self, connection: Connection, request: Prepared, status: int) -> None:
+        """Body and header checks of a response with an expected status (only for requests that have them)."""
+        record = request.record
+        if status in record.expected:
+            failed = request.expectation.failed_checks(connection.captured_headers, bytes(connection.captured_body))
+            counts = record.check_counts
+            for index in range(1, len(counts)):
+                counts[index][1 if index in failed else 0] += 1
+            if failed:
+                record.errors["check"] += 1
+                self.recorder.example("check", f"{request.name}: {request.check_names[failed[0]]} failed")
+
+    def record_response(self, connection: Connection, status: int, now: float) -> None:
+        """A final response, recorded off the hot path (a body that ended at the close). Models implement it."""
+        raise NotImplementedError
+
+    def broken(self, connection: Connection, kind: str, message: str) -> None:
+        if connection.in_flight:
+            connection.in_flight = False
+            assert connection.request is not None
+            self.fail(connection.request, kind, self.started(connection), message)
+        connection.abort()
+
+    def lost_in_flight(self, connection: Connection, error: BaseException | None) -> None:
+        """A connection closed: settle the request in flight on it, if any."""
+        self.connections.discard(connection)
+        if not connection.in_flight:
+            return
+        connection.in_flight = False
+        request = connection.request
+        assert request is not None
+        started = self.started(connection)
+        if not connection.head:
+            self.fail(request, connection_error(error), started, describe_error(error))
+            return
+        head = parse_response_head(connection.head) if connection.head_done else None
+        if head is not None and ends_at_close(head, request_was_head=request.is_head):
+            self.record_response(connection, head.status, perf_counter())  # the close ended the body
+        else:
+            self.fail(request, "truncated", started, "the connection closed in the middle of the response")
+
+    def sweep(self, now: float) -> None:
+        """Requests past their timeout fail, and their connections are closed."""
+        deadline = now - self.timeout
+        for connection in list(self.connections):
+            if connection.in_flight and connection.sent < deadline:
+                connection.in_flight = False
+                assert connection.request is not None
+                self.fail(connection.request, "timeout", self.started(connection), f"no answer in {self.timeout:g} s")
+                connection.abort()
 
     # Hooks for the models.
     def connected(self, connection: Connection) -> None:
         raise NotImplementedError
 
-    def connect_failed(self, connection: Connection, kind: str) -> None:
+    def connect_failed(self, connection: Connection, kind: str, message: str) -> None:
         raise NotImplementedError
 
     def response(self, connection: Connection) -> None:
@@ -118,31 +218,32 @@ class Driver:
         """Start sending: called once, at the schedule's time zero."""
         raise NotImplementedError
 
+    def window_threshold(self) -> float:
+        """The start time (closed) or due time (open) from which requests are recorded."""
+        return self.measure_from
+
     def adjust(self, now: float) -> None:
         """Called every monitor tick while running (ramping stages)."""
+
+    def window_closed(self, now: float) -> None:
+        """The window's end: requests not yet written are settled (open model)."""
+
+    def settle(self, reason: str, now: float) -> None:
+        """The run stops: count what never got an outcome (``reason``: run_ended or interrupted)."""
+
+    def scheduled(self) -> int | None:
+        """Open model: how many requests of this worker were due in the window that was run."""
+        return None
+
+    def measured_seconds(self) -> float:
+        """How much of the window was run: all of it, or up to where the run was stopped."""
+        if self.ended_at == math.inf:
+            return 0.0
+        return max(0.0, self.ended_at - self.measure_from)
 
     def idle(self) -> bool:
         """Whether nothing is in flight or waiting to be sent."""
         return not any(connection.in_flight for connection in self.connections)
-
-    def abandon(self) -> None:
-        """At the end of the grace period: count what never finished."""
-        for connection in self.connections:
-            if connection.in_flight:
-                connection.in_flight = False
-                self.count_error("timeout", self.started(connection))
-
-    def broken(self, connection: Connection, kind: str) -> None:
-        if connection.in_flight:
-            connection.in_flight = False
-            self.count_error(kind, self.started(connection))
-        connection.abort()
-
-    def lost_in_flight(self, connection: Connection, error: BaseException | None) -> None:
-        self.connections.discard(connection)
-        if connection.in_flight:
-            connection.in_flight = False
-            self.count_error(connection_error(error), self.started(connection))
 
     # -- the run ----------------------------------------------------------
 
@@ -151,6 +252,7 @@ class Driver:
         self.origin = origin
         self.measure_from = origin + warmup
         self.measure_until = self.measure_from + duration
+        self.record_from = self.window_threshold()
         self._next_tick = origin + MONITOR_PERIOD
         delay = origin - perf_counter()
         if delay > 0:
@@ -165,7 +267,7 @@ class Driver:
         if not self._finished.done():
             self.interrupted = True
             self.running = False
-            self._finish()
+            self._finish(perf_counter())
 
     def _loop_time(self, perf_time: float) -> float:
         return self.loop.time() + (perf_time - perf_counter())
@@ -185,53 +287,55 @@ class Driver:
         if self._ticks % FLUSH_EVERY == 0:
             recorder.flush()
         if self._ticks % SWEEP_EVERY == 0:
-            self._sweep(now)
-        if now >= self._next_interval_at and now < self.measure_until:
+            self.sweep(now)
+        while now >= self._next_interval_at and self._next_interval_at < self.measure_until:  # (a late tick)
             self._close_interval(self._next_interval_at)
         if self.running:
             if now >= self.measure_until:
                 self.running = False
-                self._drain_deadline = now + self.timeout
+                self.ended_at = self.measure_until
+                recorder.end_window()
+                self.window_closed(now)
+                self._drain_deadline = now + self.config.drain_seconds
             else:
                 self.adjust(now)
         if not self.running and (self.idle() or now >= self._drain_deadline):
-            self.abandon()
-            self._finish()
+            self._finish(now)
             return
         self._next_tick = max(self._next_tick + MONITOR_PERIOD, now)
         self.loop.call_at(self._loop_time(self._next_tick), self._tick)
 
-    def _close_interval(self, end: float) -> None:
+    def _close_interval(self, end: float, *, drain: float = 0.0) -> None:
         start = self.measure_from + self._interval
-        self.emit(
-            {"type": "interval", "worker": self.worker}
-            | self.recorder.close_interval(self._interval, start=start - self.measure_from, end=end - self.measure_from)
+        payload = self.recorder.close_interval(
+            self._interval, start=start - self.measure_from, end=end - self.measure_from, drain=drain
         )
+        self.emit({"type": "interval", "worker": self.worker} | payload)
         self._interval += 1
         self._next_interval_at = self.measure_from + self._interval + 1.0
 
-    def _sweep(self, now: float) -> None:
-        deadline = now - self.timeout
-        for connection in list(self.connections):
-            if connection.in_flight and connection.sent < deadline:
-                connection.in_flight = False
-                self.count_error("timeout", self.started(connection))
-                connection.abort()
-
-    def _finish(self) -> None:
+    def _finish(self, now: float) -> None:
+        """Settle every request still without an outcome, close the last interval, close every connection."""
         self.running = False
+        if self.ended_at == math.inf:  # stopped before the window's end
+            self.ended_at = max(min(now, self.measure_until), self.measure_from)
+        self.sweep(now)
+        abandoned = "in flight when the run was stopped" if self.interrupted else "still in flight when the drain ended"
+        for connection in list(self.connections):
+            if connection.in_flight:
+                connection.in_flight = False
+                assert connection.request is not None
+                self.fail(connection.request, "abandoned", self.started(connection), abandoned)
+        self.settle("interrupted" if self.interrupted else "run_ended", now)
+        self.done = True
+        if self._interval < 0 and now >= self.measure_from:  # stopped before the tick saw the window open
+            self._interval = 0
         if self._interval >= 0:
-            end = min(perf_counter(), self.measure_until) if self.interrupted else self.measure_until
-            self._close_interval(max(end, self.measure_from + self._interval))
+            while self._next_interval_at < self.ended_at:
+                self._close_interval(self._next_interval_at)
+            self._close_interval(self.ended_at, drain=max(0.0, now - self.measure_until))
+        self.record_from = math.inf  # nothing arriving from now on is recorded
         for connection in list(self.connections):
             connection.abort()
         if not self._finished.done():
             self._finished.set_result(None)
-
-
-def _ssl_context(config: LoadConfig) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if config.insecure:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context

@@ -3,7 +3,11 @@
 Three signs, any one enough: a worker that used nearly a whole core had no
 headroom to send faster; an event loop running late (its 10 ms monitor tick
 firing well after it was due) timed answers late; and, in the open model,
-requests written well after they were due although a connection was free.
+many requests written well after they were due although a connection was
+free. "Many" is a share of all the window's requests: a single stall of the
+loop (opening a thousand connections at once, say) makes the few requests
+that found a free connection during it late, and is not a generator that
+cannot keep up; a generator that cannot keeps most of its requests late.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 CPU_LIMIT = 0.90  # of one core, per worker process
 LAG_P99_LIMIT_MS = 10.0
 LATENESS_P99_LIMIT_MS = 10.0
+LATE_SHARE_LIMIT = 0.01  # of the window's requests written more than LATENESS_P99_LIMIT_MS late
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +44,16 @@ class Health:
         return bool(self.reasons)
 
 
-def judge(cpu_seconds: list[float], seconds: float, *, loop_lag: Spread | None, send_lateness: Spread | None) -> Health:
+def judge(
+    cpu_seconds: list[float],
+    seconds: float,
+    *,
+    loop_lag: Spread | None,
+    send_lateness: Spread | None,
+    late_writes: int = 0,
+    requests: int = 0,
+) -> Health:
+    """``late_writes``: requests written more than LATENESS_P99_LIMIT_MS after they were due, of ``requests``."""
     fractions = tuple(round(cpu / seconds, 3) if seconds > 0 else 0.0 for cpu in cpu_seconds)
     reasons = []
     busiest = max(fractions, default=0.0)
@@ -51,9 +65,10 @@ def judge(cpu_seconds: list[float], seconds: float, *, loop_lag: Spread | None, 
         reasons.append(
             f"the generator's event loop ran {loop_lag.p99:.1f} ms late at p99 (limit {LAG_P99_LIMIT_MS:g} ms)"
         )
-    if send_lateness is not None and send_lateness.p99 > LATENESS_P99_LIMIT_MS:
+    share = late_writes / requests if requests else 0.0
+    if send_lateness is not None and send_lateness.p99 > LATENESS_P99_LIMIT_MS and share >= LATE_SHARE_LIMIT:
         reasons.append(
-            f"requests were written {send_lateness.p99:.1f} ms after they were due at p99 with a connection free "
-            f"(limit {LATENESS_P99_LIMIT_MS:g} ms)"
+            f"{share:.1%} of the requests were written more than {LATENESS_P99_LIMIT_MS:g} ms after they were due "
+            f"with a connection free (p99 {send_lateness.p99:.1f} ms; limit {LATE_SHARE_LIMIT:.0%} of requests)"
         )
     return Health(fractions, loop_lag, send_lateness, tuple(reasons))

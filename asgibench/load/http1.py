@@ -1,26 +1,44 @@
-"""HTTP/1.1 request bytes and response classification. Pure: no sockets, no clocks.
+"""HTTP/1.1 for the load generator: request bytes, response framing, and the outcome catalogue. Pure.
 
-Requests are serialised once, before the run: the hot path only writes
-prepared bytes. Which request comes next follows a fixed, shuffled cycle that
-holds every kind in proportion to its weight, so picking one costs an index.
+No sockets and no clocks here. Requests are serialised once, before the run:
+the hot path only writes prepared bytes. httptools parses responses on the
+hot path; what it cannot tell the caller (whether a body ends when the
+connection closes) is worked out here from the response head, on the rare
+path where a connection closes with a response unfinished.
 """
 
 from __future__ import annotations
 
 import random
+import ssl
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from asgibench import __version__
 from asgibench.load.config import RequestSpec, Target
 
-# Every kind of failure the generator counts, in the order reports show them.
-ERROR_KINDS = ("refused", "reset", "timeout", "protocol", "http_4xx", "http_5xx", "unsent", "other")
+# Every way a request of the window can fail, in the order reports show them (docs/result-file.md).
+ERROR_KINDS = (
+    "status",  # a final response with a status the request did not expect
+    "check",  # an expected status, but a body or header check failed
+    "refused",
+    "reset",  # closed or reset before any byte of the response
+    "timeout",
+    "truncated",  # closed after part of the response
+    "protocol",  # not HTTP/1.1, or a 101 nobody asked for
+    "tls",
+    "other",
+    "unsent",  # due, never written (open model); why is in UNSENT_REASONS
+    "abandoned",  # written, still in flight when the run stopped or the drain ended
+)
+UNSENT_REASONS = ("queue_full", "run_ended", "interrupted")
 
 # Length of the weighted cycle: fine enough for weights down to 0.1%.
 CYCLE_LENGTH = 1000
 
 
 def build_request(spec: RequestSpec, target: Target) -> bytes:
+    """The request's bytes. Header values are checked to be latin-1 when the request is defined."""
     path = spec.path or target.path
     lines = [f"{spec.method} {path} HTTP/1.1", f"Host: {target.host_header}"]
     names = {name.lower() for name, _ in spec.headers}
@@ -45,17 +63,62 @@ def request_cycle(specs: Sequence[RequestSpec], *, seed: int = 0) -> list[int]:
     return cycle
 
 
-def status_error(status: int) -> str | None:
-    """The error kind an HTTP status counts as, or None for a success."""
-    if status >= 500:
-        return "http_5xx"
-    if status >= 400:
-        return "http_4xx"
-    return None
+@dataclass(frozen=True, slots=True)
+class ResponseHead:
+    """What framing needs from a response head (RFC 9112 section 6)."""
+
+    version: str  # "1.1" or "1.0"
+    status: int
+    content_length: int | None
+    chunked: bool
+    transfer_encoding: bool
+
+
+def parse_response_head(data: bytes) -> ResponseHead | None:
+    """The head at the start of ``data``, or None when ``data`` does not hold a whole, well-formed head."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    lines = data[:end].split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    if len(parts) < 2 or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0") or not parts[1].isdigit() or len(parts[1]) != 3:
+        return None
+    length: int | None = None
+    chunked = transfer_encoding = False
+    for line in lines[1:]:
+        name, separator, value = line.partition(b":")
+        if not separator:
+            return None
+        name, value = name.strip().lower(), value.strip()
+        if name == b"content-length":
+            if not value.isdigit():
+                return None
+            length = int(value)
+        elif name == b"transfer-encoding":
+            transfer_encoding = True
+            chunked = value.lower().rsplit(b",", 1)[-1].strip() == b"chunked"
+    return ResponseHead(parts[0][5:].decode("ascii"), int(parts[1]), length, chunked, transfer_encoding)
+
+
+def ends_at_close(head: ResponseHead, *, request_was_head: bool) -> bool:
+    """Whether the body of this response is delimited by the server closing the connection.
+
+    A response with no Content-Length and no chunked coding (HTTP/1.0, or
+    ``Connection: close`` without a length) ends when the connection does; then
+    a close is the end of the response, not a failure. Responses that never
+    have a body (to HEAD, 1xx, 204, 304) cannot end that way.
+    """
+    if request_was_head or head.status < 200 or head.status in (204, 304):
+        return False
+    if head.transfer_encoding:
+        return not head.chunked
+    return head.content_length is None
 
 
 def connection_error(error: BaseException | None) -> str:
-    """The error kind for a connection that failed or was lost with a request in flight."""
+    """The error kind of a connection that failed to open, or was lost with a request in flight."""
+    if isinstance(error, ssl.SSLError | ssl.CertificateError):
+        return "tls"
     if isinstance(error, ConnectionRefusedError):
         return "refused"
     if isinstance(error, ConnectionResetError | BrokenPipeError | ConnectionAbortedError) or error is None:
@@ -63,6 +126,19 @@ def connection_error(error: BaseException | None) -> str:
         return "reset"
     if isinstance(error, TimeoutError):
         return "timeout"
-    if isinstance(error, OSError) and error.errno in (111, 113, 101, 99):  # refused, unreachable, no address
+    if isinstance(error, OSError) and error.errno in (111, 113, 101):  # refused, host or network unreachable
         return "refused"
     return "other"
+
+
+def describe_error(error: BaseException | None) -> str:
+    """One line saying what went wrong, kept as the first example of its kind in the result."""
+    if error is None:
+        return "the server closed the connection"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return error.verify_message or str(error)
+    if isinstance(error, ssl.SSLError):
+        return error.reason or str(error)
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import datetime
-import os
-import tempfile
 from pathlib import Path
-from typing import IO
 
 from hdrh.log import HistogramLogWriter
 
-from asgibench.atomicio import check_writable
+from asgibench.atomicio import AtomicFile, check_output
 from asgibench.load.aggregate import Aggregate, Second
-from asgibench.load.summary import summarize
+from asgibench.load.summary import outcome_figures, summarize
 from asgibench.load.thresholds import Threshold, evaluate, percentiles_wanted
 
 
@@ -21,14 +18,16 @@ class IntervalLog:
 
     The log is written to a temporary file beside the target and renamed into
     place by ``close``, so a reader never sees half a file; a run cut short
-    still gets a log of the seconds it measured.
+    still gets a log of the seconds it measured. The path is checked as every
+    output is (asgibench.atomicio: a UsageError here, before the run); a write
+    that fails mid-run (a full disk) does not stop the run: ``close`` raises
+    the OutputError naming --hdr-log, the path and the reason.
     """
 
     def __init__(self, path: Path, started_at: float) -> None:
-        directory = check_writable(path, option="--hdr-log")
+        check_output(path, option="--hdr-log")
         self.path = path
-        handle, self._temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-        self._file: IO[str] = os.fdopen(handle, "w", encoding="utf-8")
+        self._file = AtomicFile(path, option="--hdr-log")
         self._writer = HistogramLogWriter(self._file)
         self._writer.output_comment("asgibench load: interval latencies in microseconds; max column in milliseconds")
         self._writer.output_log_format_version()
@@ -44,10 +43,12 @@ class IntervalLog:
         )
 
     def close(self) -> None:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self._temporary, self.path)
+        """Put the log in place; an OutputError (exit 2) when it cannot be, and no temporary file left."""
+        self._file.commit()
+
+    def discard(self) -> None:
+        """Drop the log (the run never started): no temporary file is left behind."""
+        self._file.discard()
 
 
 class AbortCheck:
@@ -62,7 +63,12 @@ class AbortCheck:
         if not self.thresholds or elapsed <= 0:
             return None
         summary = summarize(aggregate, duration=elapsed, open_model=self.open_model, extra_percentiles=self._extra)
-        for verdict in evaluate(self.thresholds, summary):
+        requests = [
+            {"name": name, **outcome_figures(outcomes, duration=elapsed, open_model=self.open_model,
+                                             extra_percentiles=self._extra)}
+            for name, outcomes in zip(aggregate.names, aggregate.by_name, strict=True)
+        ] if any(threshold.name is not None for threshold in self.thresholds) else []  # fmt: skip
+        for verdict in evaluate(self.thresholds, summary, requests):
             if not verdict.passed and verdict.observed is not None:
                 return f"aborted: threshold {verdict.threshold.text!r} failed after {elapsed:.0f} s"
         return None

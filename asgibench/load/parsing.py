@@ -6,8 +6,9 @@ scenario key the text came from.
 
 from __future__ import annotations
 
+import math
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from asgibench.load.config import Target
 
@@ -31,7 +32,9 @@ def parse_duration(text: str) -> float:
             position = match.end()
         if position != len(cleaned) or position == 0:
             raise ValueError(f"{text!r} is not a duration (use e.g. 30s, 1m30s, 500ms)") from None
-    if seconds < 0 or seconds != seconds:
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text!r} is not a duration (it must be a finite number of seconds)")
+    if seconds < 0:
         raise ValueError(f"{text!r} is not a duration (it must be zero or more)")
     return seconds
 
@@ -64,13 +67,14 @@ def parse_target(text: str) -> Target:
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
+    parse_path(path)
     return Target(
         url=text, scheme="https" if parts.scheme == "https" else "http", host=parts.hostname, port=port, path=path
     )
 
 
 def parse_header(text: str) -> tuple[str, str]:
-    """``Name: value`` as a pair; the name must be a valid HTTP token."""
+    """``Name: value`` as a pair; the name must be a valid HTTP token and the value printable ASCII."""
     name, separator, value = text.partition(":")
     name = name.strip()
     if not separator or not name:
@@ -79,12 +83,22 @@ def parse_header(text: str) -> tuple[str, str]:
         raise ValueError(f"{name!r} is not a valid header name")
     if "\r" in value or "\n" in value:
         raise ValueError(f"the value of header {name!r} contains a line break")
+    odd = next((character for character in value if not (" " <= character <= "~" or character == "\t")), None)
+    if odd is not None:
+        raise ValueError(
+            f"the value of header {name!r} holds {odd!r}, which is not printable ASCII; "
+            "encode it first (percent-encoding or base64, as the server expects)"
+        )
     return name, value.strip()
 
 
 def parse_path(text: str) -> str:
+    """A request path: starts with '/', printable ASCII, no spaces (the request line is sent as written)."""
     if not text.startswith("/"):
         raise ValueError(f"{text!r} must start with '/'")
-    if any(character in text for character in " \r\n"):
-        raise ValueError(f"{text!r} contains a space or a line break")
+    if any(character in text for character in " \r\n\t"):
+        raise ValueError(f"{text!r} contains a space or a line break; percent-encode it (%20)")
+    if not text.isascii() or not text.isprintable():
+        encoded = quote(text, safe="/?=&%:@!$'()*+,;~-._")
+        raise ValueError(f"{text!r} is not printable ASCII; percent-encode it, as in {encoded!r}")
     return text

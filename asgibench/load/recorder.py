@@ -1,10 +1,15 @@
-"""What a worker records: latencies into HDR histograms, errors by kind, bytes, its own lag.
+"""What a worker records: per named request, latencies into HDR histograms and every outcome; its own lag and CPU.
 
-The hot path only appends an integer (microseconds) to a list; every few
-milliseconds ``flush`` counts the list with ``Counter`` (C speed) and records
-each distinct value once, which costs a sixth of recording values one by one.
-Each second the worker closes an interval: its histograms are encoded and
-sent to the parent, which merges intervals from all workers by adding them.
+The hot path only appends integers to lists (a latency in microseconds, a
+status code) and bumps a counter; every 100 ms ``flush`` counts the lists with
+``Counter`` (C speed) and records each distinct value once, which costs a
+sixth of recording values one by one. Each second the worker closes an
+interval: its histograms are encoded and sent to the parent, which merges
+intervals from all workers by adding them.
+
+Outcomes are counted where they happen (the response callback, the error
+paths, the end of the run) and classified per request kind, so the parent
+can check that they add up: ok + errors == requests.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from asgibench.load.http1 import ERROR_KINDS
+from asgibench.load.expect import Expectation
+from asgibench.load.http1 import ERROR_KINDS, UNSENT_REASONS
 
 # Histograms hold microseconds from 1 µs to one hour at 3 significant digits.
 LOWEST_US = 1
@@ -77,7 +83,7 @@ def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
 
 
-def decode(encoded: bytes) -> HdrHistogram:
+def decode(encoded: bytes | str) -> HdrHistogram:
     return HdrHistogram.decode(encoded)
 
 
@@ -97,40 +103,51 @@ def record_all(histogram: HdrHistogram, values: list[int]) -> None:
         histogram.record_value(min(max(value, LOWEST_US), HIGHEST_US), count)
 
 
-class Recorder:
-    """One worker's measurements since the last interval was closed."""
+def _encoded(histogram: HdrHistogram | None) -> bytes | None:
+    return histogram.encode() if histogram is not None and histogram.total_count else None
 
-    def __init__(self, *, with_service_time: bool) -> None:
-        # Appended to by the hot path; drained by flush().
+
+class RequestRecord:
+    """One named request's measurements in this worker since the last interval.
+
+    The hot path appends to ``latencies``, ``service_times`` and ``statuses``
+    and bumps ``completed`` (every final response that arrives inside the
+    window, whatever its start: the achieved throughput); everything else is
+    counted off the hot path.
+    """
+
+    __slots__ = (
+        "expected",
+        "checks",
+        "latencies",
+        "service_times",
+        "statuses",
+        "completed",
+        "errors",
+        "unsent",
+        "check_counts",
+        "status_counts",
+        "latency",
+        "service",
+        "latency_moments",
+        "service_moments",
+    )
+
+    def __init__(self, expectation: Expectation, *, with_service_time: bool) -> None:
+        self.expected = expectation.codes
+        self.checks = len(expectation.check_names())
         self.latencies: list[int] = []
         self.service_times: list[int] = []
-        self.lags: list[int] = []
-        # Open model: how late requests were written when a connection was free (the generator's own delay).
-        self.lateness: list[int] = []
-        self.errors: dict[str, int] = dict.fromkeys(ERROR_KINDS, 0)
-        self.bytes_received = 0
-        self.bytes_sent = 0
-        self.with_service_time = with_service_time
+        self.statuses: list[int] = []
+        self.completed = 0
+        self.errors = dict.fromkeys(ERROR_KINDS, 0)
+        self.unsent = dict.fromkeys(UNSENT_REASONS, 0)
+        self.check_counts = [[0, 0] for _ in range(self.checks)]  # [passed, failed]; index 0 is the status rule
+        self.status_counts: Counter[int] = Counter()
         self.latency = new_histogram()
         self.service = new_histogram() if with_service_time else None
-        self.lag = new_histogram()
-        self.late = new_histogram()
-        self.responses = 0
         self.latency_moments = Moments()
         self.service_moments = Moments()
-        self._cpu_mark = time.process_time()
-
-    def start_measuring(self) -> None:
-        """At the end of the warm-up: forget the counters that are not filtered by request start time.
-
-        Latencies and errors are recorded only for requests that start in the
-        measured window, so they need no reset (and a reset would drop the
-        first measured answers); bytes, CPU and lag are counted as they come.
-        """
-        self.bytes_received = self.bytes_sent = 0
-        self.lags.clear()
-        self.lateness.clear()
-        self._cpu_mark = time.process_time()
 
     def error(self, kind: str) -> None:
         self.errors[kind] += 1
@@ -138,7 +155,6 @@ class Recorder:
     def flush(self) -> None:
         if self.latencies:
             latencies, self.latencies = self.latencies, []
-            self.responses += len(latencies)
             self.latency_moments.add(latencies)
             record_all(self.latency, latencies)
         if self.service_times:
@@ -146,6 +162,85 @@ class Recorder:
             if self.service is not None:
                 self.service_moments.add(service_times)
                 record_all(self.service, service_times)
+        if self.statuses:
+            statuses, self.statuses = self.statuses, []
+            self.status_counts.update(statuses)
+
+    def close(self) -> dict[str, Any]:
+        """This request's part of an interval, as plain data; then start afresh."""
+        self.flush()
+        expected = sum(count for status, count in self.status_counts.items() if status in self.expected)
+        responses = sum(self.status_counts.values())
+        errors = dict(self.errors)
+        errors["status"] = responses - expected
+        checks = [list(pair) for pair in self.check_counts]
+        checks[0] = [expected, responses - expected]
+        payload = {
+            "responses": responses,
+            "ok": expected - errors["check"],
+            "completed": self.completed,
+            "statuses": {str(status): count for status, count in sorted(self.status_counts.items())},
+            "errors": {kind: count for kind, count in errors.items() if count},
+            "unsent": {reason: count for reason, count in self.unsent.items() if count},
+            "checks": checks,
+            "latency_moments": self.latency_moments.as_list(),
+            "service_moments": self.service_moments.as_list(),
+            "latency": _encoded(self.latency),
+            "service": _encoded(self.service),
+        }
+        self.completed = 0
+        self.errors = dict.fromkeys(ERROR_KINDS, 0)
+        self.unsent = dict.fromkeys(UNSENT_REASONS, 0)
+        self.check_counts = [[0, 0] for _ in range(self.checks)]
+        self.status_counts = Counter()
+        self.latency_moments = Moments()
+        self.service_moments = Moments()
+        self.latency.reset()
+        if self.service is not None:
+            self.service.reset()
+        return payload
+
+
+class Recorder:
+    """One worker's measurements: a RequestRecord per named request, and the generator's own health."""
+
+    def __init__(self, expectations: list[Expectation], *, with_service_time: bool) -> None:
+        self.requests = [RequestRecord(expected, with_service_time=with_service_time) for expected in expectations]
+        self.lags: list[int] = []
+        # Open model: how late requests were written when a connection was free (the generator's own delay).
+        self.lateness: list[int] = []
+        self.lag = new_histogram()
+        self.late = new_histogram()
+        self.bytes_received = 0
+        self.bytes_sent = 0
+        self.interim = 0  # 1xx interim responses skipped
+        self.error_examples: dict[str, str] = {}
+        self._cpu_mark = time.process_time()
+        self._cpu_at_window_end: float | None = None
+
+    def start_measuring(self) -> None:
+        """At the end of the warm-up: forget the counters that are not filtered by request start time.
+
+        Outcomes, latencies and interim responses are recorded only for requests
+        of the window, so they need no reset (and a reset would drop the first
+        measured answers), nor do completions (counted by their time); bytes, CPU
+        and lag are counted as they come.
+        """
+        self.bytes_received = self.bytes_sent = 0
+        self.lags.clear()
+        self.lateness.clear()
+        self._cpu_mark = time.process_time()
+
+    def end_window(self) -> None:
+        """When the window closes: what the drain adds is outcomes, never CPU of the window."""
+        self._cpu_at_window_end = time.process_time()
+
+    def example(self, kind: str, message: str) -> None:
+        self.error_examples.setdefault(kind, message)
+
+    def flush(self) -> None:
+        for record in self.requests:
+            record.flush()
         if self.lags:
             lags, self.lags = self.lags, []
             record_all(self.lag, lags)
@@ -153,36 +248,30 @@ class Recorder:
             lateness, self.lateness = self.lateness, []
             record_all(self.late, lateness)
 
-    def close_interval(self, index: int, *, start: float, end: float) -> dict[str, Any]:
+    def close_interval(self, index: int, *, start: float, end: float, drain: float = 0.0) -> dict[str, Any]:
         """Everything recorded since the last call, as plain data for the parent; then start afresh."""
         self.flush()
         cpu = time.process_time()
+        window_cpu = self._cpu_at_window_end if self._cpu_at_window_end is not None else cpu
         payload: dict[str, Any] = {
             "index": index,
             "start": start,
             "end": end,
-            "responses": self.responses,
-            "latency_moments": self.latency_moments.as_list(),
-            "service_moments": self.service_moments.as_list(),
-            "errors": {kind: count for kind, count in self.errors.items() if count},
+            "drain": drain,
+            "requests": [record.close() for record in self.requests],
+            "interim": self.interim,
+            "error_examples": dict(self.error_examples),
             "bytes_received": self.bytes_received,
             "bytes_sent": self.bytes_sent,
-            "cpu_seconds": cpu - self._cpu_mark,
+            "cpu_seconds": window_cpu - self._cpu_mark,
             "rss_bytes": resident_bytes(),
-            "latency": self.latency.encode() if self.responses else None,
-            "service": self.service.encode() if self.service is not None and self.service.total_count else None,
-            "lag": self.lag.encode() if self.lag.total_count else None,
-            "lateness": self.late.encode() if self.late.total_count else None,
+            "lag": _encoded(self.lag),
+            "lateness": _encoded(self.late),
         }
         self._cpu_mark = cpu
-        self.responses = 0
-        self.latency_moments = Moments()
-        self.service_moments = Moments()
-        self.errors = dict.fromkeys(ERROR_KINDS, 0)
+        self._cpu_at_window_end = None
+        self.interim = 0
         self.bytes_received = self.bytes_sent = 0
-        self.latency.reset()
-        if self.service is not None:
-            self.service.reset()
         self.lag.reset()
         self.late.reset()
         return payload

@@ -10,9 +10,7 @@ and the outcome says why it is partial.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
 import socket
 import ssl
 import subprocess
@@ -25,9 +23,11 @@ from multiprocessing.connection import wait
 from typing import Any
 
 from asgibench.errors import AsgibenchError, TargetUnreachableError
+from asgibench.interrupts import describe, loop_signals
 from asgibench.load.aggregate import Aggregate, Second
-from asgibench.load.config import LoadConfig, Target
-from asgibench.load.driver import Driver
+from asgibench.load.config import LoadConfig
+from asgibench.load.driver import Driver, ssl_context
+from asgibench.load.http1 import describe_error
 
 START_TIMEOUT = 60.0  # seconds for workers to start and open their first connections
 START_MARGIN = 0.2  # seconds between "go" and time zero, so every worker is waiting when it comes
@@ -55,8 +55,9 @@ SecondObserver = Callable[[Second, Aggregate, float], str | None]
 StartObserver = Callable[[float], None]
 
 
-def check_reachable(target: Target, timeout: float) -> None:
-    """Connect once (and handshake TLS); an unreachable target is exit 3, before any worker starts."""
+def check_reachable(config: LoadConfig, timeout: float) -> None:
+    """Connect once (and complete the TLS handshake as the run will); an unreachable target is exit 3."""
+    target = config.target
     try:
         if target.unix_path is not None:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
@@ -65,11 +66,15 @@ def check_reachable(target: Target, timeout: float) -> None:
             return
         with socket.create_connection((target.host, target.port), timeout=timeout) as tcp:
             if target.scheme == "https":
-                context = ssl.create_default_context()
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-                context.wrap_socket(tcp, server_hostname=target.host).close()
-    except OSError as error:  # ssl.SSLError included
+                ssl_context(config).wrap_socket(tcp, server_hostname=target.host).close()
+    except ssl.SSLError as error:  # the handshake, certificate verification included
+        raise TargetUnreachableError(
+            f"TLS handshake with {target.url} failed: {describe_error(error)}.",
+            hint="For a self-signed or untrusted certificate, add --insecure (the certificate is then not checked)."
+            if isinstance(error, ssl.SSLCertVerificationError)
+            else None,
+        ) from None
+    except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
         raise TargetUnreachableError(
             f"Cannot reach {target.url}: {reason}.",
@@ -91,7 +96,7 @@ def worker_cpus(workers: int) -> list[int | None]:
 def run_load(
     config: LoadConfig, observer: SecondObserver | None = None, on_start: StartObserver | None = None
 ) -> RunOutcome:
-    check_reachable(config.target, min(config.timeout, 5.0))
+    check_reachable(config, min(config.timeout, 5.0))
     if config.workers == 1:
         return _run_here(config, observer, on_start)
     channels: dict[int, Channel] = {}
@@ -137,15 +142,13 @@ def _run_here(config: LoadConfig, observer: SecondObserver | None, on_start: Sta
     """One worker: run its event loop in this process (no second interpreter to start and feed)."""
     from asgibench.load.worker import run_loop, start_driver
 
-    aggregate = Aggregate(1)
+    aggregate = Aggregate(1, [spec.label for spec in config.requests])
     outcome = RunOutcome(config, aggregate, time.time(), config.measured_duration)
     driver: Driver | None = None
-    measure_from = 0.0
 
     def stop(reason: str) -> None:
         if outcome.partial_reason is None:
             outcome.partial_reason = reason
-            outcome.measured_seconds = max(0.0, min(time.perf_counter() - measure_from, config.measured_duration))
         if driver is not None:
             driver.stop()
 
@@ -157,28 +160,22 @@ def _run_here(config: LoadConfig, observer: SecondObserver | None, on_start: Sta
                     stop(reason)
 
     async def main() -> None:
-        nonlocal driver, measure_from
+        nonlocal driver
         loop = asyncio.get_running_loop()
         driver = await start_driver(config, 0, 1, emit)
         origin = time.perf_counter() + START_MARGIN
-        measure_from = origin + config.warmup
         outcome.started_at = time.time() + START_MARGIN
         if on_start is not None:
             on_start(outcome.started_at)
-        try:
-            loop.add_signal_handler(signal.SIGINT, stop, "interrupted (Ctrl-C)")
-        except (RuntimeError, ValueError):  # not the main thread: Ctrl-C stays the caller's
-            pass
-        try:
+        with loop_signals(loop, stop):  # Ctrl-C, SIGTERM and SIGHUP end the run, keeping what it measured
             await driver.run(origin, warmup=config.warmup, duration=config.measured_duration)
-        finally:
-            with contextlib.suppress(RuntimeError, ValueError):
-                loop.remove_signal_handler(signal.SIGINT)
 
     run_loop(main())
-    aggregate.worker_finished(0)
+    if driver is not None:
+        outcome.measured_seconds = driver.measured_seconds()
+        outcome.connections_opened = driver.connections_opened
+        aggregate.worker_finished(0, scheduled=driver.scheduled())
     aggregate.drain()
-    outcome.connections_opened = driver.connections_opened if driver is not None else 0
     return outcome
 
 
@@ -188,7 +185,7 @@ def _supervise(
     observer: SecondObserver | None,
     on_start: StartObserver | None,
 ) -> RunOutcome:
-    aggregate = Aggregate(config.workers)
+    aggregate = Aggregate(config.workers, [spec.label for spec in config.requests])
     _wait_ready(channels)
     origin = time.monotonic() + START_MARGIN
     started_at = time.time() + START_MARGIN
@@ -199,8 +196,8 @@ def _supervise(
     measure_from = origin + config.warmup
     measure_until = measure_from + config.measured_duration
     # Bounded whatever the workers do: the run, its drain, and time to report.
-    hard_deadline = measure_until + config.timeout + START_TIMEOUT
-    outcome = RunOutcome(config, aggregate, started_at, config.measured_duration)
+    hard_deadline = measure_until + config.drain_seconds + config.timeout + START_TIMEOUT
+    outcome = RunOutcome(config, aggregate, started_at, 0.0)
     live = dict(channels)
     stopping_since: float | None = None
 
@@ -210,7 +207,6 @@ def _supervise(
             outcome.partial_reason = reason
         if stopping_since is None:
             stopping_since = time.monotonic()
-            outcome.measured_seconds = max(0.0, min(time.monotonic(), measure_until) - measure_from)
             for channel in live.values():
                 _send_quietly(channel, {"type": "stop"})
 
@@ -240,9 +236,11 @@ def _supervise(
                         reason = observer(second, aggregate, _elapsed(second, config))
                         if reason:
                             stop(reason)
-        except KeyboardInterrupt:
-            stop("interrupted (Ctrl-C)")
+        except KeyboardInterrupt as interruption:  # Ctrl-C; SIGTERM and SIGHUP too, as Interrupted
+            stop(describe(interruption))
     aggregate.drain()
+    if not outcome.measured_seconds:  # no worker reported its window (all died): what the clock says
+        outcome.measured_seconds = max(0.0, min(time.monotonic(), measure_until) - measure_from)
     return outcome
 
 
@@ -260,7 +258,8 @@ def _handle(
     if kind == "done":
         del live[worker]
         outcome.connections_opened += message["connections_opened"]
-        return aggregate.worker_finished(worker)
+        outcome.measured_seconds = max(outcome.measured_seconds, message["measured_seconds"])
+        return aggregate.worker_finished(worker, scheduled=message["scheduled"])
     if kind == "failed":
         outcome.worker_failures.append(f"worker {worker}: {message['message']}")
         stop(f"worker {worker} failed: {message['message']}")

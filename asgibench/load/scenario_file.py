@@ -1,8 +1,9 @@
-"""Scenario files (TOML): target, load model, stages, weighted requests, thresholds.
+"""Scenario files (TOML): target, load model, stages, weighted requests with their checks, thresholds.
 
 Every value is checked here; a wrong key or value is a UsageError naming the
-file, the line and the key, so a typo never silently becomes a default.
-Relative ``body_file`` paths are resolved against the scenario's directory.
+file, the line and the key, so a typo never silently becomes a default and no
+value can make a run endless (see ``limits``). Relative ``body_file`` paths are
+resolved against the scenario's directory.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from asgibench.boundedio import BODY_FILE_LIMIT, SCENARIO_FILE_LIMIT, read_bytes_bounded, read_text_bounded
 from asgibench.errors import UsageError
+from asgibench.load import limits
 from asgibench.load.config import RequestSpec, Stage
+from asgibench.load.expect import Expectation, parse_status
 from asgibench.load.parsing import parse_duration, parse_header, parse_path
 from asgibench.load.thresholds import parse_threshold
 
@@ -27,6 +31,7 @@ LOAD_KEYS = {
     "duration",
     "warmup",
     "timeout",
+    "drain",
     "think",
     "connections",
     "max_connections",
@@ -34,9 +39,9 @@ LOAD_KEYS = {
     "stages",
 }
 STAGE_KEYS = {"duration", "target"}
-REQUEST_KEYS = {"name", "method", "path", "weight", "headers", "body", "body_file", "json"}
-# HEAD is left out: its answer has headers announcing a body that never comes, which the parser would wait for.
-METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+REQUEST_KEYS = {"name", "method", "path", "weight", "headers", "body", "body_file", "json", "expect"}
+EXPECT_KEYS = {"status", "body_contains", "headers"}
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 @dataclass
@@ -51,6 +56,7 @@ class Scenario:
     duration: float | None = None
     warmup: float | None = None
     timeout: float | None = None
+    drain: float | None = None
     think: float | None = None
     connections: int | None = None
     max_connections: int | None = None
@@ -87,12 +93,22 @@ class _Reader:
         self.locator = _Locator(text)
 
     def fail(self, table: str, key: str, message: str, occurrence: int = 0) -> UsageError:
-        line = self.locator.line_of(table, key, occurrence)
+        if table == "requests.expect":  # an inline expect = {...}, else an [requests.expect] table
+            line = self.locator.line_of("requests", "expect", occurrence) or self.locator.line_of(table, key)
+        else:
+            line = self.locator.line_of(table, key, occurrence)
         where = f"{self.path}:{line}" if line else str(self.path)
         name = f"{table}.{key}" if table else key
         if table in ("requests", "load.stages"):
             name = f"{table}[{occurrence}].{key}"
+        elif table == "requests.expect":
+            name = f"requests[{occurrence}].expect.{key}"
         return UsageError(f"{where}: {name}: {message}")
+
+    def table(self, table: str, values: Any, key: str, occurrence: int = 0) -> dict[str, Any]:
+        if not isinstance(values, dict):
+            raise self.fail(table, key, f"expected a table; got {_shown(values)}", occurrence)
+        return values
 
     def check_keys(self, table: str, values: dict[str, Any], allowed: set[str], occurrence: int = 0) -> None:
         for key in values:
@@ -100,36 +116,54 @@ class _Reader:
                 raise self.fail(table, key, f"unknown key (known: {', '.join(sorted(allowed))})", occurrence)
 
     def number(
-        self, table: str, values: dict[str, Any], key: str, *, integer: bool = False, occurrence: int = 0
+        self,
+        table: str,
+        values: dict[str, Any],
+        key: str,
+        *,
+        integer: bool = False,
+        low: float = 0.0,
+        high: float,
+        low_inclusive: bool = True,
+        occurrence: int = 0,
     ) -> Any:
         value = values.get(key)
         if value is None:
             return None
-        wanted = int if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, wanted) or value < 0:
-            kind = "a whole number" if integer else "a number"
-            raise self.fail(table, key, f"expected {kind}, zero or more; got {value!r}", occurrence)
+        if integer and (isinstance(value, bool) or not isinstance(value, int)):
+            raise self.fail(table, key, f"expected a whole number; got {_shown(value)}", occurrence)
+        problem = limits.check_number(value, low=low, high=high, low_inclusive=low_inclusive)
+        if problem:
+            raise self.fail(table, key, f"{problem}; got {_shown(value)}", occurrence)
         return value
 
-    def duration(self, table: str, values: dict[str, Any], key: str, occurrence: int = 0) -> float | None:
+    def duration(
+        self, table: str, values: dict[str, Any], key: str, *, high: float, positive: bool = False, occurrence: int = 0
+    ) -> float | None:
         value = values.get(key)
         if value is None:
             return None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if not isinstance(value, str):
-            raise self.fail(table, key, f'expected a duration such as "30s"; got {value!r}', occurrence)
-        try:
-            return parse_duration(value)
-        except ValueError as error:
-            raise self.fail(table, key, str(error), occurrence) from None
+        if isinstance(value, str):
+            try:
+                value = parse_duration(value)
+            except ValueError as error:
+                raise self.fail(table, key, str(error), occurrence) from None
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(table, key, f'expected a duration such as "30s"; got {_shown(value)}', occurrence)
+        problem = limits.check_number(value, low=0.0, high=high, low_inclusive=not positive)
+        if problem:
+            unit = " seconds" if isinstance(values.get(key), int | float) else ""
+            raise self.fail(table, key, f"{problem}{unit}; got {_shown(values.get(key))}", occurrence)
+        return float(value)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def load_scenario(path: Path) -> Scenario:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"--scenario {str(path)!r}: cannot read it ({error.strerror or error}).") from None
+    text = read_text_bounded(path, limit=SCENARIO_FILE_LIMIT, option="--scenario")
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -139,12 +173,16 @@ def load_scenario(path: Path) -> Scenario:
     scenario = Scenario(path=path)
     target = document.get("target")
     if target is not None and not isinstance(target, str):
-        raise reader.fail("", "target", f"expected a URL string; got {target!r}")
+        raise reader.fail("", "target", f"expected a URL string; got {_shown(target)}")
     scenario.target = target
     _read_load(reader, document.get("load", {}), scenario)
     scenario.requests = tuple(
         _read_request(reader, entry, index, path.parent) for index, entry in enumerate(_list(reader, document))
     )
+    names = [spec.label for spec in scenario.requests]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise reader.fail("requests", "name", f"{name!r} names an earlier request too; give each its own", index)
     thresholds = document.get("thresholds", [])
     if not isinstance(thresholds, list) or not all(isinstance(item, str) for item in thresholds):
         raise reader.fail("", "thresholds", 'expected a list of strings such as ["p99<50ms"]')
@@ -170,35 +208,43 @@ def _read_load(reader: _Reader, load: Any, scenario: Scenario) -> None:
     reader.check_keys("load", load, LOAD_KEYS)
     model = load.get("model")
     if model is not None and model not in ("open", "closed"):
-        raise reader.fail("load", "model", f'expected "open" (a rate) or "closed" (VUs); got {model!r}')
+        raise reader.fail("load", "model", f'expected "open" (a rate) or "closed" (VUs); got {_shown(model)}')
     scenario.model = model
-    scenario.vus = reader.number("load", load, "vus", integer=True)
-    rate = reader.number("load", load, "rate")
+    scenario.vus = reader.number("load", load, "vus", integer=True, low=1, high=10_000_000)
+    rate = reader.number("load", load, "rate", high=limits.MAX_RATE, low_inclusive=False)
     scenario.rate = None if rate is None else float(rate)
-    scenario.duration = reader.duration("load", load, "duration")
-    scenario.warmup = reader.duration("load", load, "warmup")
-    scenario.timeout = reader.duration("load", load, "timeout")
-    scenario.think = reader.duration("load", load, "think")
-    scenario.connections = reader.number("load", load, "connections", integer=True)
-    scenario.max_connections = reader.number("load", load, "max_connections", integer=True)
+    scenario.duration = reader.duration("load", load, "duration", high=limits.MAX_DURATION, positive=True)
+    scenario.warmup = reader.duration("load", load, "warmup", high=limits.MAX_DURATION)
+    scenario.timeout = reader.duration("load", load, "timeout", high=limits.MAX_WAIT, positive=True)
+    scenario.drain = reader.duration("load", load, "drain", high=limits.MAX_WAIT)
+    scenario.think = reader.duration("load", load, "think", high=limits.MAX_WAIT)
+    scenario.connections = reader.number("load", load, "connections", integer=True, high=10_000_000)
+    scenario.max_connections = reader.number("load", load, "max_connections", integer=True, low=1, high=10_000_000)
     workers = load.get("workers")
     if workers is not None and workers != "auto":
-        workers = reader.number("load", load, "workers", integer=True)
-        if workers < 1:
-            raise reader.fail("load", "workers", 'expected 1 or more, or "auto"')
+        workers = reader.number("load", load, "workers", integer=True, low=1, high=limits.MAX_WORKERS)
     scenario.workers = workers
     stages = load.get("stages", [])
     if not isinstance(stages, list):
         raise reader.fail("load", "stages", "expected [[load.stages]] tables")
     read = []
     for index, stage in enumerate(stages):
+        if not isinstance(stage, dict):
+            raise reader.fail(
+                "load", "stages", f"expected [[load.stages]] tables (duration, target); got {_shown(stage)}"
+            )
         reader.check_keys("load.stages", stage, STAGE_KEYS, index)
-        duration = reader.duration("load.stages", stage, "duration", index)
-        target = reader.number("load.stages", stage, "target", occurrence=index)
+        duration = reader.duration("load.stages", stage, "duration", high=limits.MAX_DURATION, positive=True,
+                                   occurrence=index)  # fmt: skip
+        target = reader.number("load.stages", stage, "target", high=limits.MAX_RATE, occurrence=index)
         if duration is None or target is None:
             missing = "duration" if duration is None else "target"
             raise reader.fail("load.stages", missing, "every stage needs a duration and a target", index)
         read.append(Stage(duration=duration, target=float(target)))
+    if sum(stage.duration for stage in read) > limits.MAX_DURATION:
+        raise reader.fail(
+            "load", "stages", f"the stages last longer than {limits.MAX_DURATION / 86400:g} days together"
+        )
     scenario.stages = tuple(read)
 
 
@@ -207,56 +253,101 @@ def _read_request(reader: _Reader, entry: dict[str, Any], index: int, base: Path
     reader.check_keys(table, entry, REQUEST_KEYS, index)
     method = entry.get("method", "GET")
     if not isinstance(method, str) or method.upper() not in METHODS:
-        raise reader.fail(table, "method", f"expected one of {', '.join(sorted(METHODS))}; got {method!r}", index)
+        raise reader.fail(table, "method", f"expected one of {', '.join(sorted(METHODS))}; got {_shown(method)}", index)
     path = entry.get("path")
     if path is not None:
         if not isinstance(path, str):
-            raise reader.fail(table, "path", f"expected a string; got {path!r}", index)
+            raise reader.fail(table, "path", f"expected a string; got {_shown(path)}", index)
         try:
             parse_path(path)
         except ValueError as error:
             raise reader.fail(table, "path", str(error), index) from None
-    weight = reader.number(table, entry, "weight", occurrence=index)
-    if weight == 0:
-        raise reader.fail(table, "weight", "expected more than 0", index)
+    weight = reader.number(table, entry, "weight", high=limits.MAX_WEIGHT, low_inclusive=False, occurrence=index)
     headers_table = entry.get("headers", {})
     if not isinstance(headers_table, dict):
         raise reader.fail(table, "headers", 'expected a table of name = "value"', index)
     headers = []
     for name, value in headers_table.items():
+        if not isinstance(value, str):
+            raise reader.fail(table, "headers", f"the value of {name!r} must be a string; got {_shown(value)}", index)
         try:
             headers.append(parse_header(f"{name}: {value}"))
         except ValueError as error:
             raise reader.fail(table, "headers", str(error), index) from None
-    bodies = [key for key in ("body", "body_file", "json") if key in entry]
-    if len(bodies) > 1:
-        raise reader.fail(table, bodies[1], f"give only one of body, body_file and json (found {bodies})", index)
-    body = b""
-    if "body" in entry:
-        if not isinstance(entry["body"], str):
-            raise reader.fail(table, "body", "expected a string", index)
-        body = entry["body"].encode()
-    elif "body_file" in entry:
-        file = base / str(entry["body_file"])
-        try:
-            body = file.read_bytes()
-        except OSError as error:
-            raise reader.fail(
-                table, "body_file", f"cannot read {str(file)!r} ({error.strerror or error})", index
-            ) from None
-    elif "json" in entry:
-        body = json.dumps(entry["json"]).encode()
-        if not any(name.lower() == "content-type" for name, _ in headers):
-            headers.append(("Content-Type", "application/json"))
-    name = entry.get("name", f"{method.upper()} {path or '(target path)'}")
+    body = _read_body(reader, entry, index, base, headers)
+    name = entry.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise reader.fail(table, "name", f"expected a non-empty string; got {_shown(name)}", index)
     return RequestSpec(
         method=method.upper(),
         path=path,
         headers=tuple(headers),
         body=body,
         weight=float(weight if weight is not None else 1.0),
-        name=str(name),
+        name=name.strip() if name else f"{method.upper()} {path or '(target path)'}",
+        expect=_read_expect(reader, entry.get("expect"), index),
     )
+
+
+def _read_body(reader: _Reader, entry: dict[str, Any], index: int, base: Path, headers: list[tuple[str, str]]) -> bytes:
+    table = "requests"
+    bodies = [key for key in ("body", "body_file", "json") if key in entry]
+    if len(bodies) > 1:
+        raise reader.fail(table, bodies[1], f"give only one of body, body_file and json (found {bodies})", index)
+    if "body" in entry:
+        if not isinstance(entry["body"], str):
+            raise reader.fail(table, "body", "expected a string", index)
+        return entry["body"].encode()
+    if "body_file" in entry:
+        if not isinstance(entry["body_file"], str):
+            raise reader.fail(table, "body_file", "expected a file path string", index)
+        file = base / entry["body_file"]
+        try:
+            return read_bytes_bounded(file, limit=BODY_FILE_LIMIT)
+        except UsageError as error:
+            raise reader.fail(table, "body_file", error.message, index) from None
+    if "json" in entry:
+        try:
+            body = json.dumps(entry["json"], allow_nan=False).encode()
+        except (TypeError, ValueError) as error:  # TOML dates and times, nan and inf have no JSON form
+            raise reader.fail(table, "json", f"cannot be written as JSON ({error})", index) from None
+        if not any(name.lower() == "content-type" for name, _ in headers):
+            headers.append(("Content-Type", "application/json"))
+        return body
+    return b""
+
+
+def _read_expect(reader: _Reader, expect: Any, index: int) -> Expectation:
+    if expect is None:
+        return Expectation()
+    table = "requests.expect"
+    if not isinstance(expect, dict):
+        raise reader.fail("requests", "expect", "expected a table: status, body_contains, headers", index)
+    reader.check_keys(table, expect, EXPECT_KEYS, index)
+    status = expect.get("status")
+    statuses: tuple[str, ...] = Expectation().status
+    if status is not None:
+        listed = status if isinstance(status, list) else [status]
+        if not listed or not all(isinstance(item, int | str) and not isinstance(item, bool) for item in listed):
+            raise reader.fail(table, "status", 'expected codes or classes, as in [200, 201] or ["2xx"]', index)
+        statuses = tuple(str(item) for item in listed)
+        for item in statuses:
+            try:
+                parse_status(item)
+            except ValueError as error:
+                raise reader.fail(table, "status", str(error), index) from None
+    body = expect.get("body_contains")
+    if body is not None and (not isinstance(body, str) or not body):
+        raise reader.fail(table, "body_contains", "expected a non-empty string", index)
+    headers = expect.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(value, str) for value in headers.values()):
+        raise reader.fail(table, "headers", 'expected a table of name = "text the value must contain"', index)
+    for name in headers:
+        try:
+            parse_header(f"{name}: x")
+        except ValueError as error:
+            raise reader.fail(table, "headers", str(error), index) from None
+    return Expectation(statuses, body, tuple((name.lower(), text) for name, text in headers.items()))
 
 
 def pyproject_target(directory: Path) -> tuple[str, str] | None:
@@ -264,15 +355,16 @@ def pyproject_target(directory: Path) -> tuple[str, str] | None:
     path = directory / "pyproject.toml"
     if not path.is_file():
         return None
+    text = read_text_bounded(path, limit=SCENARIO_FILE_LIMIT)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{path}: cannot read it for [tool.asgibench]: {error}") from None
     settings = document.get("tool", {}).get("asgibench")
     if not isinstance(settings, dict) or "target" not in settings:
         return None
     target = settings["target"]
     if not isinstance(target, str):
-        line = _Locator(path.read_text(encoding="utf-8")).line_of("tool.asgibench", "target")
-        raise UsageError(f"{path}:{line}: tool.asgibench.target: expected a URL string; got {target!r}")
+        line = _Locator(text).line_of("tool.asgibench", "target")
+        raise UsageError(f"{path}:{line}: tool.asgibench.target: expected a URL string; got {_shown(target)}")
     return target, f"{path} [tool.asgibench]"

@@ -94,6 +94,36 @@ class ArrivalSchedule:
         self._cursor = max(0, len(segments) - 1)
         return None
 
+    def arrivals_by(self, seconds: float) -> float:
+        """How many arrivals (a real number) have accrued ``seconds`` after the start."""
+        total = 0.0
+        for segment in self.segments:
+            if seconds >= segment.start + segment.duration:
+                total = segment.first_index + segment.arrivals
+                continue
+            within = max(0.0, seconds - segment.start)
+            slope = (segment.to_rate - segment.from_rate) / (2 * segment.duration)
+            return segment.first_index + segment.from_rate * within + slope * within * within
+        return total
+
+    def count_before(self, seconds: float) -> int:
+        """How many requests (global indexes 0, 1, ...) are due strictly before ``seconds``.
+
+        Exact with respect to ``time_of``: the estimate from the arrival curve is
+        corrected by asking ``time_of`` about its neighbours, so the count and the
+        due times the models use never disagree at a boundary.
+        """
+        count = max(0, math.ceil(self.arrivals_by(seconds)))
+        while count > 0 and not self._due_before(count - 1, seconds):
+            count -= 1
+        while self._due_before(count, seconds):
+            count += 1
+        return count
+
+    def _due_before(self, index: int, seconds: float) -> bool:
+        due = self.time_of(index)
+        return due is not None and due < seconds
+
     def rate_at(self, seconds: float) -> float:
         for segment in self.segments:
             if seconds < segment.start + segment.duration:
@@ -116,6 +146,11 @@ def vus_at(seconds: float, *, vus: int, stages: Sequence[Stage], warmup: float =
         elapsed -= stage.duration
         current = stage.target
     return round(current)
+
+
+def local_count(global_count: int, worker: int, workers: int) -> int:
+    """How many of the global indexes ``0 .. global_count - 1`` are ``worker``'s (worker, worker + W, ...)."""
+    return max(0, (global_count - worker + workers - 1) // workers)
 
 
 def share(total: int, workers: int, worker: int) -> int:

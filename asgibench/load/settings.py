@@ -4,7 +4,9 @@ Precedence, highest first: command-line flags, the scenario file, then
 defaults. The target comes from the TARGET argument, else the scenario, else
 ``[tool.asgibench]`` in the current directory's pyproject.toml, else
 http://127.0.0.1:8000/ (where ``uvicorn main:app`` listens); the config
-records which one it used. Every error names the flag or key at fault.
+records which one it used. Every error names the flag or key at fault, and
+every number is checked against ``limits`` so that no input makes a run
+endless or unbounded.
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from asgibench.boundedio import BODY_FILE_LIMIT, read_bytes_bounded
 from asgibench.errors import UsageError
+from asgibench.load import limits
 from asgibench.load.config import DEFAULT_TARGET, LoadConfig, Model, RequestSpec
-from asgibench.load.parsing import parse_duration, parse_header, parse_target
-from asgibench.load.scenario_file import Scenario, load_scenario, pyproject_target
+from asgibench.load.expect import DEFAULT_STATUS, Expectation, parse_status
+from asgibench.load.parsing import parse_duration, parse_header, parse_path, parse_target
+from asgibench.load.scenario_file import METHODS, Scenario, load_scenario, pyproject_target
 from asgibench.load.thresholds import parse_threshold
 
 DEFAULT_VUS = 10
 DEFAULT_DURATION = 10.0
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_CONNECTIONS = 1024
 T = TypeVar("T")
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 @dataclass
@@ -37,6 +42,7 @@ class LoadFlags:
     duration: str | None = None
     warmup: str | None = None
     timeout: str | None = None
+    drain: str | None = None
     think: str | None = None
     workers: str | None = None
     connections: int | None = None
@@ -45,6 +51,10 @@ class LoadFlags:
     method: str | None = None
     body: str | None = None
     body_file: Path | None = None
+    paths: list[str] = field(default_factory=list)
+    expect_status: str | None = None
+    expect_body: str | None = None
+    expect_headers: list[str] = field(default_factory=list)
     scenario: Path | None = None
     thresholds: list[str] = field(default_factory=list)
     abort_on_fail: bool = False
@@ -52,7 +62,9 @@ class LoadFlags:
     insecure: bool = False
 
 
-def resolve(flags: LoadFlags, directory: Path) -> LoadConfig:
+def resolve(
+    flags: LoadFlags, directory: Path, *, connection_limits: limits.ConnectionLimits | None = None
+) -> LoadConfig:
     scenario = load_scenario(flags.scenario) if flags.scenario is not None else None
     file = scenario or Scenario(path=Path("."))  # an empty scenario sets nothing
     if flags.http not in ("1.1", "1"):
@@ -66,41 +78,52 @@ def resolve(flags: LoadFlags, directory: Path) -> LoadConfig:
     vus = _first(flags.vus, file.vus, DEFAULT_VUS)
     rate = float(_first(flags.rate, file.rate, 0.0))
     stages = file.stages
+    if flags.vus is not None:
+        _check("--vus", vus, low=1, high=10_000_000)
+    if flags.rate is not None:
+        _check("--rate", rate, low=0.0, high=limits.MAX_RATE, low_inclusive=False, unit=" requests/s")
     if model == "closed" and vus < 1 and not stages:
         raise UsageError(f"--vus {vus}: give at least one virtual user.")
     if model == "open" and rate <= 0 and not stages:
         raise UsageError("The open model needs a rate: give --rate R (requests per second) or [[load.stages]].")
-    duration = _duration("--duration", flags.duration, file.duration, DEFAULT_DURATION)
+    duration = _duration("--duration", flags.duration, file.duration, DEFAULT_DURATION, high=limits.MAX_DURATION)
     if duration <= 0 and not stages:
         raise UsageError("--duration must be more than zero.")
-    timeout = _duration("--timeout", flags.timeout, file.timeout, DEFAULT_TIMEOUT)
+    timeout = _duration("--timeout", flags.timeout, file.timeout, DEFAULT_TIMEOUT, high=limits.MAX_WAIT)
     if timeout <= 0:
         raise UsageError("--timeout must be more than zero.")
-    max_connections = _first(flags.max_connections, file.max_connections, 1024)
+    drain = _duration("--drain", flags.drain, file.drain, timeout, high=limits.MAX_WAIT)
+    max_connections = _first(flags.max_connections, file.max_connections, DEFAULT_MAX_CONNECTIONS)
     connections = _first(flags.connections, file.connections, 0)
-    if max_connections < 1:
-        raise UsageError("--max-connections must be 1 or more.")
+    if flags.max_connections is not None:
+        _check("--max-connections", max_connections, low=1, high=10_000_000)
+    if flags.connections is not None:
+        _check("--connections", connections, low=0, high=10_000_000)
     if connections > max_connections:
         raise UsageError(f"--connections {connections} is more than --max-connections {max_connections}.")
+    workers = _workers(flags.workers, file.workers)
     thresholds = (*file.thresholds, *flags.thresholds)
     for text in flags.thresholds:
         try:
             parse_threshold(text)
         except ValueError as error:
             raise UsageError(f"--threshold {error}") from None
-    return LoadConfig(
+    requests = _requests(flags, scenario)
+    _check_threshold_names(thresholds, requests)
+    config = LoadConfig(
         target=target,
         model=model,
         vus=vus,
         rate=rate,
         duration=duration,
-        warmup=_duration("--warmup", flags.warmup, file.warmup, 0.0),
+        warmup=_duration("--warmup", flags.warmup, file.warmup, 0.0, high=limits.MAX_DURATION),
         timeout=timeout,
-        think=_duration("--think", flags.think, file.think, 0.0),
-        workers=_workers(flags.workers, file.workers),
+        drain=drain,
+        think=_duration("--think", flags.think, file.think, 0.0, high=limits.MAX_WAIT),
+        workers=workers,
         connections=connections,
         max_connections=max_connections,
-        requests=_requests(flags, scenario),
+        requests=requests,
         stages=stages,
         thresholds=thresholds,
         abort_on_fail=flags.abort_on_fail,
@@ -108,6 +131,8 @@ def resolve(flags: LoadFlags, directory: Path) -> LoadConfig:
         target_source=source,
         scenario_path=str(scenario.path) if scenario else None,
     )
+    _check_connections(config, connection_limits or limits.read_connection_limits(), flags)
+    return config
 
 
 def _first(*values: T | None) -> T:
@@ -115,6 +140,12 @@ def _first(*values: T | None) -> T:
         if value is not None:
             return value
     raise AssertionError("the last value is the default and never None")
+
+
+def _check(flag: str, value: float, *, low: float, high: float, low_inclusive: bool = True, unit: str = "") -> None:
+    problem = limits.check_number(value, low=low, high=high, low_inclusive=low_inclusive)
+    if problem:
+        raise UsageError(f"{flag} {value!r}: {problem}{unit}.")
 
 
 def _target(flags: LoadFlags, scenario: Scenario | None, directory: Path) -> tuple[str, str]:
@@ -143,13 +174,24 @@ def _model(flags: LoadFlags, scenario: Scenario | None) -> Model:
     return "closed"
 
 
-def _duration(flag: str, typed: str | None, from_scenario: float | None, default: float) -> float:
-    if typed is not None:
-        try:
-            return parse_duration(typed)
-        except ValueError as error:
-            raise UsageError(f"{flag} {error}") from None
-    return from_scenario if from_scenario is not None else default
+def _duration(flag: str, typed: str | None, from_scenario: float | None, default: float, *, high: float) -> float:
+    if typed is None:
+        return from_scenario if from_scenario is not None else default
+    try:
+        seconds = parse_duration(typed)
+    except ValueError as error:
+        raise UsageError(f"{flag} {error}") from None
+    if seconds > high:
+        raise UsageError(f"{flag} {typed!r}: at most {_describe_seconds(high)}.")
+    return seconds
+
+
+def _describe_seconds(seconds: float) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:g} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} hour" + ("s" if seconds != 3600 else "")
+    return f"{seconds:g} s"
 
 
 def _workers(typed: str | None, from_scenario: int | str | None) -> int:
@@ -163,9 +205,39 @@ def _workers(typed: str | None, from_scenario: int | str | None) -> int:
         workers = int(value)
     except ValueError:
         raise UsageError(f"--workers {value!r}: give a number of processes or 'auto' (one per core).") from None
-    if workers < 1:
-        raise UsageError(f"--workers {workers}: give 1 or more.")
+    if not 1 <= workers <= limits.MAX_WORKERS:
+        raise UsageError(f"--workers {workers}: give 1 to {limits.MAX_WORKERS}, or 'auto'.")
     return workers
+
+
+def _check_connections(config: LoadConfig, machine: limits.ConnectionLimits, flags: LoadFlags) -> None:
+    """VUs (or the open model's pool) must fit the open files and local ports this machine allows."""
+    unix = config.target.unix_path is not None
+    most = machine.most(workers=config.workers, unix_socket=unix)
+    if config.model == "closed":
+        wanted = max([config.vus, *(round(stage.target) for stage in config.stages)])
+        flag = "--vus" if flags.vus is not None or not config.stages else "[[load.stages]] target"
+        what = "virtual users (each holds a connection)"
+    else:
+        wanted = config.max_connections
+        flag = "--max-connections" + ("" if flags.max_connections is not None else f" (default {wanted})")
+        what = "connections"
+    if wanted > most:
+        hint = "add --workers (each worker process has its own open files)" if most and not unix else None
+        raise UsageError(
+            f"{flag} {wanted:,}: this machine can hold at most {most:,} {what} ({machine.explain(unix_socket=unix)}).",
+            hint=hint,
+        )
+
+
+def _check_threshold_names(thresholds: tuple[str, ...], requests: tuple[RequestSpec, ...]) -> None:
+    names = [spec.label for spec in requests]
+    for text in thresholds:
+        name = parse_threshold(text).name
+        if name is not None and name not in names:
+            raise UsageError(
+                f"threshold {text!r}: no request is named {name!r} (names: {', '.join(repr(n) for n in names)})."
+            )
 
 
 def _requests(flags: LoadFlags, scenario: Scenario | None) -> tuple[RequestSpec, ...]:
@@ -179,16 +251,16 @@ def _requests(flags: LoadFlags, scenario: Scenario | None) -> tuple[RequestSpec,
         raise UsageError("Give --body or --body-file, not both.")
     method = (flags.method or "GET").upper()
     if method not in METHODS:
-        raise UsageError(f"--method {flags.method!r}: use one of {', '.join(METHODS)} (HEAD is not supported yet).")
+        raise UsageError(f"--method {flags.method!r}: use one of {', '.join(sorted(METHODS))}.")
     body = b""
     if flags.body is not None:
         body = flags.body.encode()
     elif flags.body_file is not None:
-        try:
-            body = flags.body_file.read_bytes()
-        except OSError as error:
-            raise UsageError(f"--body-file {str(flags.body_file)!r}: {error.strerror or error}.") from None
+        body = read_bytes_bounded(flags.body_file, limit=BODY_FILE_LIMIT, option="--body-file")
+    expectation = _expectation(flags)
     defines_request = flags.method is not None or flags.body is not None or flags.body_file is not None
+    if flags.paths:
+        return _path_requests(flags.paths, method, headers, body, expectation)
     if scenario is not None and scenario.requests and not defines_request:
         return tuple(
             RequestSpec(
@@ -198,7 +270,61 @@ def _requests(flags: LoadFlags, scenario: Scenario | None) -> tuple[RequestSpec,
                 body=spec.body,
                 weight=spec.weight,
                 name=spec.name,
+                expect=expectation if _expects(flags) else spec.expect,
             )
             for spec in scenario.requests
         )
-    return (RequestSpec(method=method, headers=tuple(headers), body=body, name=method),)
+    return (RequestSpec(method=method, headers=tuple(headers), body=body, name=method, expect=expectation),)
+
+
+def _path_requests(
+    paths: list[str], method: str, headers: list[tuple[str, str]], body: bytes, expectation: Expectation
+) -> tuple[RequestSpec, ...]:
+    """``--path`` (repeatable): one request per path, equal weights; ``METHOD:/path`` picks a method for one."""
+    specs = []
+    for text in paths:
+        verb, separator, path = text.partition(":")
+        if not separator or verb.upper() not in METHODS:
+            verb, path = method, text
+        try:
+            parse_path(path)
+        except ValueError as error:
+            raise UsageError(f"--path {error}") from None
+        verb = verb.upper()
+        specs.append(
+            RequestSpec(
+                method=verb, path=path, headers=tuple(headers), body=body, name=f"{verb} {path}", expect=expectation
+            )  # fmt: skip
+        )
+    labels = [spec.label for spec in specs]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise UsageError(f"--path: {', '.join(duplicates)} given twice.")
+    return tuple(specs)
+
+
+def _expects(flags: LoadFlags) -> bool:
+    return flags.expect_status is not None or flags.expect_body is not None or bool(flags.expect_headers)
+
+
+def _expectation(flags: LoadFlags) -> Expectation:
+    statuses: tuple[str, ...] = DEFAULT_STATUS
+    if flags.expect_status is not None:
+        statuses = tuple(part.strip() for part in flags.expect_status.split(",") if part.strip())
+        if not statuses:
+            raise UsageError("--expect-status: give codes or classes, as in 200,201 or 2xx.")
+        for text in statuses:
+            try:
+                parse_status(text)
+            except ValueError as error:
+                raise UsageError(f"--expect-status {error}") from None
+    if flags.expect_body is not None and not flags.expect_body:
+        raise UsageError("--expect-body: give the text the body must contain.")
+    headers = []
+    for text in flags.expect_headers:
+        try:
+            name, value = parse_header(text)
+        except ValueError as error:
+            raise UsageError(f"--expect-header {error}") from None
+        headers.append((name.lower(), value))
+    return Expectation(statuses, flags.expect_body, tuple(headers))

@@ -1,4 +1,4 @@
-"""A run's summary from its merged histograms: the numbers reports and thresholds read."""
+"""A run's summary from its merged histograms: the numbers reports and thresholds read (docs/result-file.md)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from asgibench.load.aggregate import Aggregate
+from asgibench.load.aggregate import Aggregate, Outcomes
+from asgibench.load.config import LoadConfig
 from asgibench.load.recorder import Moments
 from asgibench.load.thresholds import percentile_key
 
 STANDARD_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99)
+# The open model's target kept up when it achieved at least this share of the offered rate.
+KEPT_UP = 0.95
 
 
 def latency_table(
@@ -44,23 +47,94 @@ def latency_table(
     }
 
 
+def outcome_figures(
+    outcomes: Outcomes, *, duration: float, open_model: bool, extra_percentiles: Iterable[float] = ()
+) -> dict[str, Any]:
+    """The figures the summary and each named request share: counts, rates, errors, statuses, latency tables."""
+    requests = outcomes.requests
+    errors = outcomes.error_total
+    extra = tuple(extra_percentiles)
+    return {
+        "requests": requests,
+        "responses": outcomes.responses,
+        "ok": outcomes.ok,
+        # Achieved: responses completed inside the window, over the window (wrk's definition, whatever was offered).
+        "rps": round(outcomes.completed / duration, 1) if duration > 0 else 0.0,
+        # The achieved rate scaled by the share of responses that were ok.
+        "ok_rps": round(outcomes.completed * outcomes.ok / outcomes.responses / duration, 1)
+        if duration > 0 and outcomes.responses
+        else 0.0,
+        "error_rate": round(errors / requests, 6) if requests else 0.0,
+        "errors": {"total": errors, **outcomes.errors},
+        "unsent": dict(outcomes.unsent),
+        "statuses": {status: outcomes.statuses[status] for status in sorted(outcomes.statuses)},
+        "latency_ms": latency_table(outcomes.latency, outcomes.latency_moments, extra),
+        "service_time_ms": latency_table(outcomes.service, outcomes.service_moments, extra) if open_model else None,
+    }
+
+
 def summarize(
     aggregate: Aggregate, *, duration: float, open_model: bool, extra_percentiles: Iterable[float] = ()
 ) -> dict[str, Any]:
-    errors = {kind: count for kind, count in aggregate.errors.items()}
-    total_errors = sum(errors.values())
-    # A 4xx or 5xx answer is both a response and an error; the others never got an answer.
-    failed_without_answer = total_errors - errors["http_4xx"] - errors["http_5xx"]
-    attempts = aggregate.responses + failed_without_answer
-    extra = tuple(extra_percentiles)
+    figures = outcome_figures(
+        aggregate.total, duration=duration, open_model=open_model, extra_percentiles=extra_percentiles
+    )
+    scheduled = aggregate.scheduled if open_model else None
     return {
-        "requests": aggregate.responses,
+        "requests": figures["requests"],
+        "scheduled": scheduled,
+        "responses": figures["responses"],
+        "ok": figures["ok"],
+        "interim": aggregate.interim,
         "duration_s": round(duration, 3),
-        "rps": round(aggregate.responses / duration, 1) if duration > 0 else 0.0,
-        "errors": {"total": total_errors, **errors},
-        "error_rate": round(total_errors / attempts, 6) if attempts else 0.0,
+        "drain_s": round(aggregate.drain_seconds, 3),
+        "rps": figures["rps"],
+        "ok_rps": figures["ok_rps"],
+        "offered_rps": round(scheduled / duration, 1) if scheduled is not None and duration > 0 else None,
+        "target_behind": None,  # decided with the generator's health (asgibench.load.result.assess)
+        "errors": figures["errors"],
+        "unsent": figures["unsent"],
+        "error_rate": figures["error_rate"],
+        "error_examples": dict(aggregate.error_examples),
+        "statuses": figures["statuses"],
         "bytes_received": aggregate.bytes_received,
         "bytes_sent": aggregate.bytes_sent,
-        "latency_ms": latency_table(aggregate.latency, aggregate.latency_moments, extra),
-        "service_time_ms": latency_table(aggregate.service, aggregate.service_moments, extra) if open_model else None,
+        "latency_ms": figures["latency_ms"],
+        "service_time_ms": figures["service_time_ms"],
     }
+
+
+def target_behind(summary: dict[str, Any], *, generator_bound: bool) -> bool | None:
+    """Open model: the target answered less than KEPT_UP of the offered rate, and the generator was not to blame."""
+    offered = summary["offered_rps"]
+    if offered is None:
+        return None
+    return not generator_bound and summary["requests"] > 0 and summary["rps"] < KEPT_UP * offered
+
+
+def by_name(
+    aggregate: Aggregate, config: LoadConfig, *, duration: float, extra_percentiles: Iterable[float] = ()
+) -> list[dict[str, Any]]:
+    """The per-name table of the result: each named request's figures, in the config's order."""
+    rows = []
+    described = config.describe()["requests"]
+    assert isinstance(described, list)
+    for spec, row, outcomes in zip(config.requests, described, aggregate.by_name, strict=True):
+        figures = outcome_figures(
+            outcomes, duration=duration, open_model=config.model == "open", extra_percentiles=extra_percentiles
+        )
+        names = spec.expect.check_names()
+        counts = outcomes.checks or [[0, 0] for _ in names]
+        rows.append(
+            {
+                "name": row["name"],
+                "method": row["method"],
+                "path": row["path"],
+                **figures,
+                "checks": [
+                    {"check": name, "passed": passed, "failed": failed}
+                    for name, (passed, failed) in zip(names, counts, strict=True)
+                ],
+            }
+        )
+    return rows

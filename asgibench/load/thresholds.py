@@ -1,14 +1,17 @@
-"""Thresholds (``p99<50ms``, ``error_rate<0.1%``, ``rps>1000``): parsing and verdicts. Pure.
+"""Thresholds (``p99<50ms``, ``error_rate<0.1%``, ``rps>1000``, ``p99{name:login}<80ms``): parsing, verdicts. Pure.
 
 A threshold names a metric of the run's summary, a comparison and a limit
 with its unit. Latencies are compared in milliseconds, rates as fractions.
+As in k6, a metric may be narrowed to one named request with a tag,
+``{name:...}``; it then reads that request's figures in the result's
+per-name table instead of the whole run's.
 """
 
 from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +21,15 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     ">": operator.gt,
 }
-_SYNTAX = re.compile(r"^\s*([a-z_][a-z0-9_.]*)\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+)\s*([a-z%]*)\s*$")
+_SYNTAX = re.compile(r"^\s*([a-z_][a-z0-9_.]*)\s*(\{[^{}]*\})?\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+)\s*([a-z%]*)\s*$")
+_TAG = re.compile(r"^\{\s*name\s*:(.+)\}$")
 _LATENCY_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 _LATENCY_NAMES = {"min", "mean", "max"}
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
 
 METRICS_HELP = (
-    "metrics: p50 p90 p99 p99.9 (any pNN), min, mean, max, service_p99 (open model), rps, requests, errors, error_rate"
+    "metrics: p50 p90 p99 p99.9 (any pNN), min, mean, max, service_p99 (open model), rps, requests, errors, "
+    "error_rate; any of them for one named request as metric{name:NAME}"
 )
 
 
@@ -35,6 +40,7 @@ class Threshold:
     comparison: str
     limit: float  # milliseconds for latencies, a fraction for error_rate, a number otherwise
     unit: str  # "ms", "fraction" or "count"
+    name: str | None = None  # {name:...}: one named request's figures instead of the run's
 
     @property
     def can_abort(self) -> bool:
@@ -55,6 +61,7 @@ class Verdict:
         return {
             "threshold": self.threshold.text,
             "metric": self.threshold.metric,
+            "name": self.threshold.name,
             "comparison": self.threshold.comparison,
             "limit": self.threshold.limit,
             "unit": self.threshold.unit,
@@ -67,38 +74,58 @@ def parse_threshold(text: str) -> Threshold:
     match = _SYNTAX.match(text.lower())
     if not match:
         raise ValueError(f"{text!r} is not a threshold; write it as metric, comparison, limit: 'p99<50ms'")
-    metric, comparison, number, unit = match.groups()
+    metric, tag, comparison, number, unit = match.groups()
+    name = None
+    if tag:
+        tagged = _TAG.match(_original_tag(text))
+        if not tagged or not tagged.group(1).strip():
+            raise ValueError(f"{text!r}: a tag narrows a metric to one named request, as in p99{{name:login}}<80ms")
+        name = tagged.group(1).strip()
     limit = float(number)
     latency_name = metric.removeprefix("service_")
     if _PERCENTILE.match(latency_name) or latency_name in _LATENCY_NAMES:
         if unit not in _LATENCY_UNITS:
             raise ValueError(f"{text!r}: give the latency a unit, us, ms or s (as in {metric}<50ms)")
-        return Threshold(text, metric, comparison, limit * _LATENCY_UNITS[unit], "ms")
+        return Threshold(text, metric, comparison, limit * _LATENCY_UNITS[unit], "ms", name)
     if metric == "error_rate":
         if unit == "%":
             limit /= 100
         elif unit:
             raise ValueError(f"{text!r}: error_rate takes a percentage (0.1%) or a fraction (0.001)")
-        return Threshold(text, metric, comparison, limit, "fraction")
+        return Threshold(text, metric, comparison, limit, "fraction", name)
     if metric in ("rps", "requests", "errors"):
         if unit:
             raise ValueError(f"{text!r}: {metric} takes a plain number, no unit")
-        return Threshold(text, metric, comparison, limit, "count")
+        return Threshold(text, metric, comparison, limit, "count", name)
     raise ValueError(f"{text!r}: unknown metric {metric!r} ({METRICS_HELP})")
 
 
-def observe(threshold: Threshold, summary: Mapping[str, Any]) -> float | None:
-    """The value of the threshold's metric in a result summary (None when the run lacks it)."""
+def _original_tag(text: str) -> str:
+    """The {...} part as typed: request names keep their case (the metric does not)."""
+    start, end = text.find("{"), text.find("}")
+    return text[start : end + 1]
+
+
+def observe(
+    threshold: Threshold, summary: Mapping[str, Any], requests: Sequence[Mapping[str, Any]] = ()
+) -> float | None:
+    """The value of the threshold's metric in a result summary, or in its named request's row (None when missing)."""
+    figures: Mapping[str, Any] = summary
+    if threshold.name is not None:
+        rows = [row for row in requests if row.get("name") == threshold.name]
+        if not rows:
+            return None
+        figures = rows[0]
     metric = threshold.metric
     if metric == "rps":
-        return float(summary["rps"])
+        return float(figures["rps"])
     if metric == "requests":
-        return float(summary["requests"])
+        return float(figures["requests"])
     if metric == "errors":
-        return float(summary["errors"]["total"])
+        return float(figures["errors"]["total"])
     if metric == "error_rate":
-        return float(summary["error_rate"])
-    table = summary.get("service_time_ms") if metric.startswith("service_") else summary.get("latency_ms")
+        return float(figures["error_rate"])
+    table = figures.get("service_time_ms") if metric.startswith("service_") else figures.get("latency_ms")
     if not table:
         return None
     name = metric.removeprefix("service_")
@@ -111,10 +138,12 @@ def observe(threshold: Threshold, summary: Mapping[str, Any]) -> float | None:
     return None if value is None else float(value)
 
 
-def evaluate(thresholds: tuple[Threshold, ...], summary: Mapping[str, Any]) -> list[Verdict]:
+def evaluate(
+    thresholds: tuple[Threshold, ...], summary: Mapping[str, Any], requests: Sequence[Mapping[str, Any]] = ()
+) -> list[Verdict]:
     verdicts = []
     for threshold in thresholds:
-        observed = observe(threshold, summary)
+        observed = observe(threshold, summary, requests)
         verdicts.append(Verdict(threshold, observed, observed is not None and threshold.holds(observed)))
     return verdicts
 

@@ -4,7 +4,7 @@ The parent talks to a worker over a pipe. The worker says ``ready`` once its
 first connections are open, waits for ``go`` (a shared CLOCK_MONOTONIC time
 zero, so all workers keep one schedule), then sends an ``interval`` message
 each second and a ``done`` message at the end. ``stop`` ends it early, keeping
-what it measured. Ctrl-C is the parent's to handle: workers ignore SIGINT.
+what it measured. Signals are the parent's to handle: workers ignore them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ READY_WAIT = 5.0  # seconds a worker waits for its up-front connections before s
 
 
 def worker_main(channel: Channel) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Signals are the parent's to handle (a terminal sends Ctrl-C and SIGHUP to the whole group): it stops
+    # the workers through the channel, and a worker whose parent is gone stops when the channel closes.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
     orders = channel.recv()
     config: LoadConfig = orders["config"]
     worker: int = orders["worker"]
@@ -116,6 +119,8 @@ async def _serve(config: LoadConfig, worker: int, workers: int, channel: Channel
             "worker": worker,
             "interrupted": driver.interrupted,
             "connections_opened": driver.connections_opened,
+            "measured_seconds": driver.measured_seconds(),
+            "scheduled": driver.scheduled(),
         }
     )
 

@@ -1,4 +1,9 @@
-"""Terminal output of ``asgibench load``: the plan, a live progress bar, the summary tables."""
+"""Terminal output of ``asgibench load``: the plan, a live progress bar, the summary tables.
+
+Everything a user typed or a server sent (request names, paths, error
+messages, thresholds) is printed as ``Text``, never as Rich markup, so
+brackets in it are shown as they are.
+"""
 
 from __future__ import annotations
 
@@ -29,14 +34,22 @@ LATENCY_ROWS = (
     ("max", "max"),
 )
 ERROR_LABELS = {
+    "status": "unexpected status",
+    "check": "check failed",
     "refused": "connection refused",
     "reset": "connection reset / closed",
     "timeout": "timeout",
+    "truncated": "response cut short",
     "protocol": "protocol error (bad HTTP)",
-    "http_4xx": "HTTP 4xx",
-    "http_5xx": "HTTP 5xx",
-    "unsent": "due but never sent (open model)",
+    "tls": "TLS handshake failed",
     "other": "other",
+    "unsent": "due but never sent",
+    "abandoned": "abandoned in flight",
+}
+UNSENT_LABELS = {
+    "queue_full": "waited longer than the timeout for a free connection",
+    "run_ended": "still waiting when the window closed",
+    "interrupted": "still waiting when the run was stopped",
 }
 
 
@@ -51,6 +64,7 @@ def describe_load(config: LoadConfig) -> str:
     length = f"{config.measured_duration:g} s"
     if config.warmup:
         length += f" after {config.warmup:g} s warm-up"
+    length += f" + up to {config.drain_seconds:g} s drain"
     workers = f"{config.workers} worker" + ("s" if config.workers != 1 else "")
     return f"{shape} · {length} · {workers}"
 
@@ -61,9 +75,14 @@ def render_plan(console: Console, config: LoadConfig) -> None:
     line.append(f"  (target from {config.target_source})", style="dim")
     console.print(line)
     console.print(Text(describe_load(config), style="dim"))
-    if config.scenario_path:
-        names = ", ".join(f"{spec.name} ×{spec.weight:g}" for spec in config.requests)
-        console.print(Text(f"scenario {config.scenario_path}: {names}", style="dim"))
+    if config.scenario_path or len(config.requests) > 1:
+        names = ", ".join(f"{spec.label} ×{spec.weight:g}" for spec in config.requests)
+        where = f"scenario {config.scenario_path}: " if config.scenario_path else "requests: "
+        console.print(Text(where + names, style="dim"))
+
+
+def render_note(console: Console, text: str) -> None:
+    console.print(Text(text, style="dim"))
 
 
 class LiveView:
@@ -94,7 +113,7 @@ class LiveView:
         row = second.row()
         p50 = "-" if row["p50_ms"] is None else f"{row['p50_ms']:.2f}"
         p99 = "-" if row["p99_ms"] is None else f"{row['p99_ms']:.2f}"
-        errors = sum(aggregate.errors.values())
+        errors = aggregate.total.error_total
         stats = f"{row['rps']:>9,.0f} req/s  p50 {p50} ms  p99 {p99} ms  errors {errors:,}"
         self.progress.update(self.task, completed=min(elapsed, self.config.measured_duration), stats=stats)
 
@@ -112,22 +131,82 @@ def render_result(console: Console, result: dict[str, Any]) -> None:
     console.print()
     if result["partial"]:
         console.print(Text(f"PARTIAL RESULT: {result['partial_reason']}", style="bold yellow"))
+    _render_throughput(console, summary)
+    console.print()
+    _render_latency(console, summary, corrected=result["config"]["model"] == "open")
+    requests = result.get("requests") or []
+    if len(requests) > 1:
+        console.print()
+        _render_by_name(console, requests)
+    if summary["statuses"]:
+        console.print()
+        _render_statuses(console, summary)
+    if summary["errors"]["total"]:
+        console.print()
+        _render_errors(console, summary)
+    checks = [(row["name"], check) for row in requests for check in row["checks"][1:]]
+    if checks:
+        console.print()
+        _render_checks(console, checks)
+    console.print()
+    if result.get("server"):
+        render_server_usage(console, result["server"])
+    _render_generator(console, generator)
+    if result["thresholds"]:
+        console.print()
+        _render_thresholds(console, result["thresholds"])
+    if summary.get("target_behind"):
+        console.print()
+        console.print(Text(behind_message(summary), style="bold yellow"))
+    for failure in result.get("failures") or []:
+        if not failure.startswith("threshold "):  # the thresholds table already says which failed
+            console.print(Text(f"FAILED: {failure}", style="bold red"))
+
+
+def behind_message(summary: dict[str, Any]) -> str:
+    """The overload finding, in one sentence: what the target kept up with, and what became of the rest."""
+    message = (
+        f"The target kept up with {summary['rps']:,.0f} of {summary['offered_rps']:,.0f} requests/s offered: "
+        "these figures measure an overloaded target."
+    )
+    unsent = summary["errors"]["unsent"]
+    if unsent:
+        message += f" {unsent:,} due requests were never sent (see Errors)."
+    return message
+
+
+def _render_throughput(console: Console, summary: dict[str, Any]) -> None:
     overview = Table(title=Text("Throughput", style="bold"), title_justify="left", show_header=False, box=None)
     overview.add_column(style="dim")
     overview.add_column(justify="right")
-    overview.add_row("requests", f"{summary['requests']:,}")
-    overview.add_row("requests/s", f"{summary['rps']:,.1f}")
-    overview.add_row("measured", f"{summary['duration_s']:g} s")
-    overview.add_row("received", _bytes(summary["bytes_received"]))
-    overview.add_row("sent", _bytes(summary["bytes_sent"]))
+    overview.add_column(style="dim")
+    scheduled = summary.get("scheduled")
+    overview.add_row("requests", f"{summary['requests']:,}", "due in the window" if scheduled is not None else "")
+    overview.add_row("ok", f"{summary['ok']:,}", "")
+    overview.add_row(
+        "responses", f"{summary['responses']:,}", f"+ {summary['interim']:,} interim 1xx" if summary["interim"] else ""
+    )
+    offered = summary.get("offered_rps")
+    overview.add_row(
+        "requests/s",
+        f"{summary['rps']:,.1f}",
+        f"achieved; {offered:,.1f} offered" if offered is not None else "achieved",
+    )
+    drain = f"+ {summary['drain_s']:g} s drain" if summary.get("drain_s") else ""
+    overview.add_row("measured", f"{summary['duration_s']:g} s", drain)
+    overview.add_row("received", _bytes(summary["bytes_received"]), "")
+    overview.add_row("sent", _bytes(summary["bytes_sent"]), "")
     errors = summary["errors"]
     overview.add_row(
-        "errors", Text(f"{errors['total']:,} ({summary['error_rate']:.2%})", style="red" if errors["total"] else "")
+        "errors",
+        Text(f"{errors['total']:,} ({summary['error_rate']:.2%})", style="red" if errors["total"] else ""),
+        "",
     )
     console.print(overview)
-    console.print()
+
+
+def _render_latency(console: Console, summary: dict[str, Any], *, corrected: bool) -> None:
     latency, service = summary["latency_ms"], summary["service_time_ms"]
-    corrected = result["config"]["model"] == "open"
     table = Table(title=Text("Latency", style="bold"), title_justify="left")
     table.add_column("")
     table.add_column("latency (from due time)" if corrected else "latency", justify="right")
@@ -139,22 +218,68 @@ def render_result(console: Console, result: dict[str, Any]) -> None:
             cells.append(_ms(service[key]) if service else "-")
         table.add_row(label, *cells)
     console.print(table)
-    if errors["total"]:
-        console.print()
-        kinds = Table(title=Text("Errors", style="bold red"), title_justify="left")
-        kinds.add_column("kind")
-        kinds.add_column("count", justify="right")
-        for kind in ERROR_KINDS:
-            if errors.get(kind):
-                kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}")
-        console.print(kinds)
-    console.print()
-    if result.get("server"):
-        render_server_usage(console, result["server"])
-    _render_generator(console, generator)
-    if result["thresholds"]:
-        console.print()
-        _render_thresholds(console, result["thresholds"])
+
+
+def _render_by_name(console: Console, requests: list[dict[str, Any]]) -> None:
+    table = Table(title=Text("Requests by name", style="bold"), title_justify="left")
+    for header in ("name", "requests", "ok", "errors", "req/s", "p50", "p99", "max"):
+        table.add_column(header, justify="left" if header == "name" else "right")
+    for row in requests:
+        latency = row["latency_ms"] or {}
+        errors = row["errors"]["total"]
+        table.add_row(
+            Text(row["name"]),
+            f"{row['requests']:,}",
+            f"{row['ok']:,}",
+            Text(f"{errors:,} ({row['error_rate']:.1%})", style="red") if errors else "0",
+            f"{row['rps']:,.1f}",
+            _ms(latency.get("p50")),
+            _ms(latency.get("p99")),
+            _ms(latency.get("max")),
+        )
+    console.print(table)
+
+
+def _render_statuses(console: Console, summary: dict[str, Any]) -> None:
+    table = Table(title=Text("Statuses", style="bold"), title_justify="left")
+    table.add_column("status")
+    table.add_column("count", justify="right")
+    for status, count in summary["statuses"].items():
+        style = "red" if int(status) >= 400 else ""
+        table.add_row(Text(status, style=style), f"{count:,}")
+    console.print(table)
+
+
+def _render_errors(console: Console, summary: dict[str, Any]) -> None:
+    errors, examples = summary["errors"], summary.get("error_examples") or {}
+    kinds = Table(title=Text("Errors", style="bold red"), title_justify="left")
+    kinds.add_column("kind")
+    kinds.add_column("count", justify="right")
+    kinds.add_column("first seen")
+    for kind in ERROR_KINDS:
+        if not errors.get(kind):
+            continue
+        if kind == "unsent":
+            kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}", "")
+            for reason, count in summary["unsent"].items():
+                if count:
+                    kinds.add_row(Text(f"  {UNSENT_LABELS[reason]}"), f"{count:,}", "")
+            continue
+        kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}", Text(examples.get(kind, "")))
+    console.print(kinds)
+    if errors.get("tls"):
+        console.print(Text("hint: for a self-signed or untrusted certificate, add --insecure", style="dim"))
+
+
+def _render_checks(console: Console, checks: list[tuple[str, dict[str, Any]]]) -> None:
+    table = Table(title=Text("Checks", style="bold"), title_justify="left")
+    for header in ("request", "check", "passed", "failed"):
+        table.add_column(header, justify="right" if header in ("passed", "failed") else "left")
+    for name, check in checks:
+        failed = check["failed"]
+        table.add_row(Text(name), Text(check["check"]), f"{check['passed']:,}",
+                      Text(f"{failed:,}", style="red" if failed else ""))  # fmt: skip
+    console.print(table)
 
 
 def render_launch(console: Console, server: LaunchedServer, plan: CpuPlan) -> None:
@@ -220,7 +345,9 @@ def _render_thresholds(console: Console, verdicts: list[dict[str, Any]]) -> None
             shown = f"{observed:,.1f}"
         passed = verdict["passed"]
         table.add_row(
-            verdict["threshold"], shown, Text("pass" if passed else "FAIL", style="green" if passed else "bold red")
+            Text(verdict["threshold"]),
+            shown,
+            Text("pass" if passed else "FAIL", style="green" if passed else "bold red"),
         )
     console.print(table)
 

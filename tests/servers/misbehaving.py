@@ -210,6 +210,8 @@ async def answer(mode: str, request: Request, writer: asyncio.StreamWriter) -> b
         writer.write(OK)
     elif name == "trickle":
         for byte in full(200, TRICKLE_BODY):
+            if writer.is_closing():  # the client gave up: stop, rather than log a failed send per byte
+                return False
             writer.write(bytes([byte]))
             await asyncio.sleep(TRICKLE_EVERY)
     elif name == "routes":
