@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import io
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from asgibench.compare.plan import run_order
 from asgibench.compare.stats import COLUMNS, eligible, server_stats, standings
@@ -177,3 +179,24 @@ def test_with_no_eligible_server_there_is_no_best_but_every_figure_keeps_its_rat
     ranked = standings(stats, COLUMNS[0])
     assert not any(standing.best for standing in ranked.values())
     assert ranked["one"].relative == 1.0 and ranked["two"].relative == 0.5
+
+
+def test_the_terminal_table_marks_a_flagged_server_and_never_stars_it() -> None:
+    from asgibench.render.compare import render_comparison
+
+    open_model = {"model": "open", "rate": 5000.0}
+    document = {
+        "servers": [
+            {"name": name, "version": "1.0", "status": "ok", "error": None, "log_tail": [], "stats": stats}
+            for name, stats in (
+                ("overloaded", server_stats([_result(4000, 1.0, 0.9, 40, **open_model)])),
+                ("steady", server_stats([_result(3900, 2.0, 0.9, 40, **open_model)])),
+            )
+        ]
+    }
+    console = Console(file=io.StringIO(), width=140, color_system=None)
+    render_comparison(console, document)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    overloaded_row = next(line for line in text.splitlines() if "overloaded ⚠" in line)
+    assert "★" not in overloaded_row  # best req/s and p99 in figures, but flagged
+    assert "overloaded: ⚠ target behind: achieved 4,000 of 5,000 req/s" in text

@@ -15,7 +15,9 @@ import pytest
 from hdrh.histogram import HdrHistogram
 from hdrh.log import HistogramLogReader
 
+from asgibench.load.settings import LoadFlags
 from tests.loadkit import (
+    ROOT,
     asgibench,
     assert_accounts,
     free_port,
@@ -225,3 +227,20 @@ def test_a_bad_scenario_exits_2_naming_the_line_and_key(tmp_path: Path) -> None:
     run = asgibench("load", "--scenario", str(scenario))
     assert run.returncode == 2
     assert "typo.toml:3: load.vsu: unknown key" in run.stderr
+
+
+def test_a_run_ends_and_keeps_what_it_measured_when_a_callback_fails() -> None:
+    """An exception inside the run's own loop (here, an observer that raises) ends the run; it never hangs."""
+    from asgibench.load.runner import run_load
+    from asgibench.load.settings import resolve
+
+    def broken_observer(*_: object) -> str | None:
+        raise RuntimeError("an observer with a bug")
+
+    with misbehaving("ok") as url:
+        config = resolve(LoadFlags(target=url, vus=2, duration="30s"), ROOT)
+        started = time.monotonic()
+        outcome = run_load(config, broken_observer)
+    assert time.monotonic() - started < 20
+    assert outcome.partial_reason is not None and "an observer with a bug" in outcome.partial_reason
+    assert outcome.worker_failures and outcome.aggregate.total.responses > 0

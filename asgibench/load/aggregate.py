@@ -43,7 +43,9 @@ class Outcomes:
         """Every request with an outcome: the accounting rule, ok + errors."""
         return self.ok + self.error_total
 
-    def add_counts(self, part: dict[str, Any]) -> None:
+    def add_counts(self, part: dict[str, Any], *, checks: bool = True) -> None:
+        """Add one worker's interval of one named request (``checks``: False for the run's total, whose names
+        have checks of their own)."""
         self.responses += part["responses"]
         self.ok += part["ok"]
         self.completed += part["completed"]
@@ -52,11 +54,12 @@ class Outcomes:
             self.errors[kind] += count
         for reason, count in part["unsent"].items():
             self.unsent[reason] += count
-        if not self.checks:
-            self.checks = [[0, 0] for _ in part["checks"]]
-        for total, (passed, failed) in zip(self.checks, part["checks"], strict=True):
-            total[0] += passed
-            total[1] += failed
+        if checks:
+            if not self.checks:
+                self.checks = [[0, 0] for _ in part["checks"]]
+            for total, (passed, failed) in zip(self.checks, part["checks"], strict=True):
+                total[0] += passed
+                total[1] += failed
         self.latency_moments.merge(part["latency_moments"])
         self.service_moments.merge(part["service_moments"])
 
@@ -166,7 +169,7 @@ class Aggregate:
 
     def _merge(self, second: Second, outcomes: Outcomes, part: dict[str, Any]) -> None:
         outcomes.add_counts(part)
-        self.total.add_counts(part)
+        self.total.add_counts(part, checks=False)
         second.requests += part["ok"] + sum(part["errors"].values())
         second.responses += part["responses"]
         second.completed += part["completed"]

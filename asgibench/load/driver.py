@@ -19,6 +19,7 @@ counts what was in flight as ``abandoned`` too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import ssl
 from collections.abc import Callable
@@ -91,6 +92,7 @@ class Driver:
         self.record_from = math.inf
         self.ended_at = math.inf  # when the window ended: its end, or when the run was stopped
         self.done = False
+        self.error: str | None = None  # what went wrong inside asgibench, when the run ended on a bug
         self._interval = -1
         self._next_interval_at = math.inf
         self._ticks = 0
@@ -275,6 +277,16 @@ class Driver:
     def _tick(self) -> None:
         if self._finished.done():
             return
+        try:
+            self._monitor()
+        except Exception as error:  # a bug in asgibench: end the run anyway, keeping what was measured
+            self.error = f"{type(error).__name__}: {error}"
+            self.interrupted = True
+            if not self.done:
+                with contextlib.suppress(Exception):
+                    self._finish(perf_counter())
+
+    def _monitor(self) -> None:
         now = perf_counter()
         recorder = self.recorder
         if now >= self.measure_from:
@@ -317,25 +329,30 @@ class Driver:
     def _finish(self, now: float) -> None:
         """Settle every request still without an outcome, close the last interval, close every connection."""
         self.running = False
-        if self.ended_at == math.inf:  # stopped before the window's end
-            self.ended_at = max(min(now, self.measure_until), self.measure_from)
-        self.sweep(now)
-        abandoned = "in flight when the run was stopped" if self.interrupted else "still in flight when the drain ended"
-        for connection in list(self.connections):
-            if connection.in_flight:
-                connection.in_flight = False
-                assert connection.request is not None
-                self.fail(connection.request, "abandoned", self.started(connection), abandoned)
-        self.settle("interrupted" if self.interrupted else "run_ended", now)
-        self.done = True
-        if self._interval < 0 and now >= self.measure_from:  # stopped before the tick saw the window open
-            self._interval = 0
-        if self._interval >= 0:
-            while self._next_interval_at < self.ended_at:
-                self._close_interval(self._next_interval_at)
-            self._close_interval(self.ended_at, drain=max(0.0, now - self.measure_until))
-        self.record_from = math.inf  # nothing arriving from now on is recorded
-        for connection in list(self.connections):
-            connection.abort()
-        if not self._finished.done():
-            self._finished.set_result(None)
+        try:
+            if self.ended_at == math.inf:  # stopped before the window's end
+                self.ended_at = max(min(now, self.measure_until), self.measure_from)
+            self.sweep(now)
+            abandoned = (
+                "in flight when the run was stopped" if self.interrupted else "still in flight when the drain ended"
+            )
+            for connection in list(self.connections):
+                if connection.in_flight:
+                    connection.in_flight = False
+                    assert connection.request is not None
+                    self.fail(connection.request, "abandoned", self.started(connection), abandoned)
+            self.settle("interrupted" if self.interrupted else "run_ended", now)
+            self.done = True
+            if self._interval < 0 and now >= self.measure_from:  # stopped before the tick saw the window open
+                self._interval = 0
+            if self._interval >= 0:
+                while self._next_interval_at < self.ended_at:
+                    self._close_interval(self._next_interval_at)
+                self._close_interval(self.ended_at, drain=max(0.0, now - self.measure_until))
+        finally:  # whatever went wrong above, the run ends and lets go of its connections
+            self.done = True
+            self.record_from = math.inf  # nothing arriving from now on is recorded
+            for connection in list(self.connections):
+                connection.abort()
+            if not self._finished.done():
+                self._finished.set_result(None)

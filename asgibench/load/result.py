@@ -49,7 +49,8 @@ def assess(outcome: RunOutcome, thresholds: tuple[Threshold, ...]) -> Assessment
     )
     summary["target_behind"] = target_behind(summary, generator_bound=health.bottleneck)
     verdicts = evaluate(thresholds, summary, requests)
-    return Assessment(summary, requests, health, verdicts, failures(summary, verdicts))
+    reasons = [f"load worker failed ({failure})" for failure in outcome.worker_failures]
+    return Assessment(summary, requests, health, verdicts, failures(summary, verdicts) + reasons)
 
 
 def failures(summary: dict[str, Any], verdicts: list[Verdict]) -> list[str]:

@@ -172,6 +172,9 @@ def _run_here(config: LoadConfig, observer: SecondObserver | None, on_start: Sta
 
     run_loop(main())
     if driver is not None:
+        if driver.error is not None:
+            outcome.worker_failures.append(f"worker 0: {driver.error}")
+            outcome.partial_reason = outcome.partial_reason or f"the load worker failed: {driver.error}"
         outcome.measured_seconds = driver.measured_seconds()
         outcome.connections_opened = driver.connections_opened
         aggregate.worker_finished(0, scheduled=driver.scheduled())

@@ -113,6 +113,8 @@ async def _serve(config: LoadConfig, worker: int, workers: int, channel: Channel
     listener = loop.create_task(listen())
     await driver.run(origin, warmup=config.warmup, duration=config.measured_duration)
     listener.cancel()
+    if driver.error is not None:  # reported first: the parent keeps this worker's intervals and says why
+        channel.send({"type": "failed", "worker": worker, "message": driver.error})
     channel.send(
         {
             "type": "done",

@@ -10,8 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from asgibench.compare.stats import TABLE_COLUMNS, Column, Standing, standings
+from asgibench.compare.stats import TABLE_COLUMNS, Column, Standing, eligible, standings
 from asgibench.render.load import LiveView, describe_load
+from asgibench.results.figures import caveats
 
 if TYPE_CHECKING:
     from asgibench.compare.plan import PlannedRun
@@ -54,8 +55,8 @@ class TerminalView:
         line.append(f" · errors {summary['errors']['total']:,}")
         if server:
             line.append(f" · server CPU {server['cpu_fraction']:.2f} cores, {server['peak_rss_mib']:.0f} MiB")
-        if result["generator"]["bottleneck"]:
-            line.append("  generator-bound", style="bold red")
+        for caveat in caveats([result]):
+            line.append(f"  {caveat.mark}", style="bold red")
         if server.get("exit_code") is not None:
             line.append(f"  server exited (code {server['exit_code']})", style="bold red")
         self.console.print(line)
@@ -104,8 +105,8 @@ def render_comparison(console: Console, document: dict[str, Any]) -> None:
         if name not in ran:
             continue
         label = Text(name)
-        if server["stats"]["generator_bound"]:
-            label.append(" ⚠", style="bold red")
+        if not eligible(server["stats"]):
+            label.append(" " + "".join(sorted({mark[0] for mark in server["stats"]["marks"]})), style="bold red")
         label.append(f"\n{server['version'] or ''}", style="dim")
         cells = [_cell(column, server["stats"], by_column[column.key].get(name)) for column in TABLE_COLUMNS]
         errors, rate = server["stats"]["errors"], server["stats"]["error_rate"]
@@ -117,9 +118,13 @@ def render_comparison(console: Console, document: dict[str, Any]) -> None:
         Text("medians over the runs (req/s: and their min–max) · ★ best · ×: against the best · "
              "≈ within the best one's range over the runs: a tie on this machine", style="dim")
     )  # fmt: skip
-    if any(server["stats"]["generator_bound"] for server in ran.values()):
-        console.print(Text("⚠ generator-bound: the load generator, not the server, was the limit in a run; "
-                           "those figures understate the server.", style="bold red"))  # fmt: skip
+    flagged = [server for server in ran.values() if not eligible(server["stats"])]
+    for server in flagged:  # why a server is never ★, whatever its figures
+        console.print(Text(f"{server['name']}: {'; '.join(server['stats']['marks'])}", style="bold red"))
+    if flagged:
+        console.print(Text("⚠ and ✗ are never ★: a generator-bound run understates the server; an overloaded "
+                           "target, or one where nothing succeeded, is not a measure of its speed.",
+                           style="dim"))  # fmt: skip
     for server in document["servers"]:
         if server["status"] == "failed":
             console.print(Text(f"{server['name']} failed: {server['error']}", style="red"))
