@@ -33,6 +33,9 @@ Every output flag (``--json``, ``--junit``, ``--md``, ``--html``, ``--out``, ``-
     ``write_output``, then ``rescued`` when it failed: None when written, else the error to print
     (after the summary) before exiting with its code, 2.
 
+``write_each(outputs, *, stem, what) -> list[OutputError]``
+    ``write_or_save`` for each (path, option, text, suffix), even after one failed: the failures.
+
 A command that must not lose its run (``asgibench load --json FILE|-``)::
 
     check_output(json_path, option="--json", allow_stdout=True)  # before the run
@@ -48,6 +51,7 @@ import stat
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from asgibench.errors import OutputError, UsageError
@@ -208,9 +212,14 @@ def write_or_save(
     return None
 
 
-def check_writable(path: str | Path, *, option: str = "") -> None:
-    """The former name of ``check_output``, kept until asgibench/cli/load.py calls ``check_output``."""
-    check_output(path, option=option)
+def write_each(outputs: Sequence[tuple[str | Path, str, str, str]], *, stem: str, what: str) -> list[OutputError]:
+    """Each (path, option, text, suffix) written with ``write_or_save``, even after another failed; the failures."""
+    failures = []
+    for path, option, text, suffix in outputs:
+        failure = write_or_save(path, text, option=option, stem=stem, suffix=suffix, what=what)
+        if failure is not None:
+            failures.append(failure)
+    return failures
 
 
 def _refusal(existing: os.stat_result) -> str | None:

@@ -151,3 +151,8 @@ def assert_accounts(result: dict[str, Any]) -> None:
     for row, encoded in zip(names, histograms["requests"], strict=True):
         count = HdrHistogram.decode(encoded["latency"]).total_count if encoded["latency"] else 0
         assert count == row["responses"], (row["name"], count, row["responses"])
+    by_status = {row["status"]: row["responses"] for row in result["by_status"]}
+    assert by_status == summary["statuses"], (by_status, summary["statuses"])
+    for row, encoded in zip(result["by_status"], histograms["by_status"], strict=True):
+        assert row["status"] == encoded["status"]
+        assert HdrHistogram.decode(encoded["latency"]).total_count == row["responses"]

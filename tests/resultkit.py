@@ -249,3 +249,16 @@ def result_document(
             "name": server, "version": "1.0", "cpu_fraction": 0.5, "cpu_seconds": 1.5, "peak_rss_mib": 40.0,
         }  # fmt: skip
     return document
+
+
+def with_statuses(document: dict[str, Any], **latencies_us: list[int]) -> dict[str, Any]:
+    """``document`` with a latency table and histogram per status code (``s503=[...]`` for 503)."""
+    codes = {name.removeprefix("s"): values for name, values in latencies_us.items()}
+    document["by_status"] = [
+        {"status": code, "responses": len(values), "latency_ms": latency_of(histogram_of(values))}
+        for code, values in codes.items()
+    ]
+    document["histograms"]["by_status"] = [
+        {"status": code, "latency": histogram_of(values).encode().decode()} for code, values in codes.items()
+    ]
+    return document

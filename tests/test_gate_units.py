@@ -21,7 +21,7 @@ from asgibench.gate.metrics import METRICS, parse_allowances, parse_metrics
 from asgibench.gate.stats import Interval, bootstrap_change, change, median_statistic, runs_interval
 from asgibench.gate.verdict import Verdict, decide, judge
 from asgibench.render.gate import render_gate
-from tests.resultkit import named, result_document, timeline_row
+from tests.resultkit import named, result_document, timeline_row, with_statuses
 
 
 def synthetic_runs(center: float, runs: int, seconds: int, seed: int) -> list[list[float]]:
@@ -226,8 +226,9 @@ def test_a_metric_tagged_with_a_name_keeps_the_name_and_its_case() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("p99{status:200}", r"the one tag is a request's name, as in p99\{name:NAME\}"),
-        ("p99{name:}", r"the one tag is a request's name"),
+        ("p99{colour:red}", r"tag a metric with a request's name or a status code, as in p99\{name:NAME\}"),
+        ("p99{name:}", r"tag a metric with a request's name or a status code"),
+        ("rps{status:200}", r"a \{status:...\} tag narrows a latency"),
         ("p99{name:slow", r"'p99\{name:slow' is not a metric; tag one as p99\{name:NAME\}"),
         ("p42{name:slow}", r"unknown metric 'p42'"),
     ],
@@ -253,14 +254,17 @@ def test_a_named_request_is_judged_on_its_own_latency_with_noise_from_the_repeat
     assert slow.verdict is Verdict.REGRESSION and slow.noise_source == "repeats"
     assert slow.baseline.median == pytest.approx(10.2, rel=1e-3) and slow.change == pytest.approx(1.0, rel=1e-2)
     assert whole.verdict is Verdict.OK  # the whole run's p99 is the fast request's
-    note = "p99{name:slow}: a named request has no per-second timeline, so its noise comes from the repeats only (ᴿ)."
+    note = (
+        "p99{name:slow}: a named request or a status code has no per-second timeline, so its noise comes "
+        "from the repeats only (ᴿ)."
+    )
     assert note in report.warnings
-    assert "over the runs only, a named request having no per-second timeline" in describe(slow)
+    assert "over the runs only, a tagged metric having no per-second timeline" in describe(slow)
     assert slow.to_dict()["request"] == "slow" and whole.to_dict()["request"] is None
     console = Console(record=True, width=160, color_system=None)
     render_gate(console, report)
     text = console.export_text()
-    assert "p99{name:slow} ms" in text and " ᴿ" in text and "{name:…}: one named request" in text
+    assert "p99{name:slow} ms" in text and " ᴿ" in text and "{name:…}, {status:…}: one named request" in text
 
 
 def write_runs(directory: Path, *documents: dict[str, Any]) -> Path:
@@ -309,3 +313,21 @@ def test_the_error_rate_of_a_run_and_of_its_seconds_is_errors_over_requests() ->
     assert pairs == [(5, 104)] * 4  # 400 answered (4 of them 500s) and 16 unanswered, over four seconds
     assert metric.run_statistic(pairs) == pytest.approx(20 / 416)
     assert metric.value(document) == pytest.approx(20 / 416)
+
+
+def test_a_status_code_is_judged_on_its_own_latency(tmp_path: Path) -> None:
+    """The 503s slow down tenfold while the 200s do not: p99{status:503} is a regression, p99{status:200} is not."""
+
+    def side(name: str, slow_us: int) -> Path:
+        documents = [with_statuses(result_document(), s200=[1000] * 90, s503=[slow_us + step] * 10) for step in (0, 50)]
+        return write_runs(tmp_path / name, *documents)
+
+    metrics = parse_metrics(["p99{status:503},p99{status:200}"])
+    assert [metric.status for metric in metrics] == ["503", "200"]
+    config = GateConfig((side("baseline", 5_000),), (side("current", 50_000),), metrics, parse_allowances([], metrics))
+    errors, fine = run_gate(config).verdicts
+    assert errors.verdict is Verdict.REGRESSION and errors.noise_source == "repeats"
+    assert fine.verdict is Verdict.OK and errors.to_dict()["status"] == "503"
+    with pytest.raises(UsageError, match=r"no response with status 404 in the result files") as raised:
+        run_gate(gate_config(tmp_path / "baseline", tmp_path / "current", "p99{status:404}"))
+    assert raised.value.hint == "The files hold: 200, 503."

@@ -124,7 +124,7 @@ def drive(case: Case, chunks: list[bytes]) -> dict[str, Any]:
         if case.eof and not transport.aborted:
             connection.connection_lost(None)
         record = driver.prepared[0].record
-        record.flush()
+        record.flush(driver.recorder.by_status)
         return {
             "statuses": [status for status, count in sorted(record.status_counts.items()) for _ in range(count)],
             "interim": driver.recorder.interim,

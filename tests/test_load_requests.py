@@ -46,18 +46,27 @@ def test_each_path_has_its_own_statistics_and_thresholds(tmp_path: Path) -> None
     assert "Requests by name" in run.stdout and "GET /slower" in run.stdout
 
 
-def test_status_codes_are_counted_per_code_and_per_name(tmp_path: Path) -> None:
+def test_status_codes_are_counted_and_timed_per_code_and_per_name(tmp_path: Path) -> None:
+    """/slower answers 200 after 50 ms, /missing 404 at once: each status code has its own latency histogram."""
     out = tmp_path / "r.json"
     with misbehaving("routes") as url:
-        run = asgibench("load", url, *RATE, "--path", "/", "--path", "/missing", "--json", str(out))
-    assert run.returncode == 0, run.stdout + run.stderr  # half succeeded and no threshold was set
+        run = asgibench(
+            "load", url, *RATE, "--path", "/slower", "--path", "/missing", "--json", str(out),
+            "-t", "p99{status:200}<40ms", "-t", "p99{status:404}<40ms", "-t", "p99{status:500}<1ms",
+        )  # fmt: skip
+    assert run.returncode == 1, run.stdout + run.stderr  # the 200s are slower than 40 ms
     result = read(out)
     assert_accounts(result)
     summary, rows = result["summary"], by_name(result)
     assert set(summary["statuses"]) == {"200", "404"}
     assert summary["errors"]["status"] == summary["statuses"]["404"] == rows["GET /missing"]["requests"]
-    assert rows["GET /missing"]["ok"] == 0 and rows["GET /"]["errors"]["total"] == 0  # type: ignore[index]
-    assert "404" in run.stdout
+    assert rows["GET /missing"]["ok"] == 0 and rows["GET /slower"]["errors"]["total"] == 0  # type: ignore[index]
+    statuses = {row["status"]: row for row in result["by_status"]}
+    assert statuses["200"]["latency_ms"]["min"] >= 50  # the server sleeps 50 ms before every 200: a floor
+    assert statuses["404"]["latency_ms"]["min"] < 50
+    verdicts = {verdict["status"]: verdict["passed"] for verdict in result["thresholds"]}
+    assert verdicts == {"200": False, "404": True, "500": True}  # no 500 at all: nothing broke that threshold
+    assert "404" in run.stdout and "Statuses" in run.stdout
 
 
 def test_body_and_header_checks_are_counted_per_check(tmp_path: Path) -> None:

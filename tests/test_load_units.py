@@ -250,3 +250,17 @@ def test_result_files_of_unknown_versions_fail_clearly(tmp_path: Path) -> None:
     other.write_text("[1, 2]")
     with pytest.raises(UsageError, match="not an asgibench result file"):
         load_result(other)
+
+
+def test_thresholds_narrowed_to_a_name_or_a_status() -> None:
+    by_name = parse_threshold("p99{name:Login Page}<80ms")
+    assert (by_name.name, by_name.status, by_name.limit) == ("Login Page", None, 80.0)
+    by_status = parse_threshold("p99{status:503}<10ms")
+    assert (by_status.name, by_status.status) == (None, "503")
+    summary = {"latency_ms": {"p99": 5.0}}
+    statuses = [{"status": "503", "responses": 3, "latency_ms": {"p99": 20.0}}]
+    assert [verdict.passed for verdict in evaluate((by_status,), summary, (), statuses)] == [False]
+    assert [verdict.passed for verdict in evaluate((by_status,), summary, (), ())] == [True]  # no 503 at all
+    for bad in ("rps{status:200}>5", "p99{status:2xx}<5ms", "service_p99{status:200}<5ms", "p99{name:}<5ms"):
+        with pytest.raises(ValueError):
+            parse_threshold(bad)

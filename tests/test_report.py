@@ -23,7 +23,7 @@ from asgibench.report.sources import ResultSource, load_sources
 from asgibench.report.spectrum import merged_latency, spectrum
 from asgibench.report.tables import named_rows, status_rows, summary_table
 from tests.loadkit import asgibench, read, uvicorn
-from tests.resultkit import histogram_of, named, result_document
+from tests.resultkit import histogram_of, named, result_document, with_statuses
 
 # --- documents --------------------------------------------------------------------------------------------------
 
@@ -535,9 +535,24 @@ def test_status_codes_are_counted_over_the_runs_and_one_name_has_no_name_table(t
     one = result_document(rps=100.0, requests=[named("only", rps=100.0)], errors={"status": 7, "unsent": 3})
     series = Series("s", (Run(Path("1.json"), one), Run(Path("2.json"), copy.deepcopy(one))))
     assert named_rows(series).rows == ()  # one name: the summary row already says it all
-    assert status_rows(series).rows == (("200", "586"), ("500", "14"))
+    assert [row[:2] for row in status_rows(series).rows] == [("200", "586"), ("500", "14")]
     markdown = render_markdown(build_report([ResultSource(Path("x.json"), one)]), report_directory=tmp_path)
     assert "Status codes:" in markdown and "| 500 | 7 |" in markdown and "Requests by name" not in markdown
+
+
+def test_each_status_code_has_its_latency_over_the_runs() -> None:
+    """The 500s are slow, the 200s fast: the status table shows each code's own percentiles, histograms added."""
+    runs = [
+        Run(
+            Path(f"{index}.json"),
+            with_statuses(result_document(errors={"status": 10}), s200=[1000] * 90, s500=[20_000 + step] * 10),
+        )
+        for index, step in enumerate((0, 2_000))
+    ]
+    table = status_rows(Series("s", tuple(runs)))
+    assert table.headers == ("status", "count", "p50 ms", "p99 ms", "max ms")
+    slow = next(row for row in table.rows if row[0] == "500")
+    assert float(slow[2]) == pytest.approx(20.0, rel=1e-2) and float(slow[4]) == pytest.approx(22.0, rel=1e-2)
 
 
 # --- the page in a real browser -------------------------------------------------------------------------------

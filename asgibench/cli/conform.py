@@ -97,7 +97,7 @@ def _run(
     verbose: bool,
 ) -> int:
     from asgibench.apploader import load_app
-    from asgibench.atomicio import check_output, write_or_save
+    from asgibench.atomicio import check_output, write_each
     from asgibench.conformance import ConformConfig, run_conformance
     from asgibench.conformance.catalogue import select_checks
     from asgibench.conformance.scenarios import DEFAULT_ROUTES, parse_route
@@ -131,18 +131,14 @@ def _run(
     config = ConformConfig(routes=tuple(routes), timeout=timeout, checks=checks, strict=strict, target=target)
     report = run_conformance(application, config)
     render_report(console, report, verbose=verbose)
-    outputs: list[tuple[Path, str, str, str]] = []
+    outputs: list[tuple[str | Path, str, str, str]] = []
     if json_path is not None:
         outputs.append((json_path, "--json", report.to_json(), ".json"))
     if junit_path is not None:
         outputs.append((junit_path, "--junit", report.to_junit(), ".xml"))
-    failed = False
-    for path, option, text, suffix in outputs:
-        # Each output is tried even when another failed; what could not be written is saved elsewhere.
-        failure = write_or_save(path, text, option=option, stem="asgibench-conform", suffix=suffix, what="report")
-        if failure is not None:
-            print_error(failure.message, failure.hint)
-            failed = True
-    if failed:
+    failures = write_each(outputs, stem="asgibench-conform", what="report")  # what fails is saved elsewhere
+    for failure in failures:
+        print_error(failure.message, failure.hint)
+    if failures:
         return 2
     return 1 if report.failed else 0

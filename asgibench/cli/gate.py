@@ -93,7 +93,7 @@ def _run(
 ) -> int:
     import json
 
-    from asgibench.atomicio import check_output, write_or_save
+    from asgibench.atomicio import check_output, write_each
     from asgibench.errors import UsageError
     from asgibench.gate import GateConfig, run_gate
     from asgibench.gate.junit import to_junit
@@ -119,18 +119,14 @@ def _run(
     )
     report = run_gate(config)
     render_gate(make_console(), report)
-    outputs: list[tuple[Path, str, str, str]] = []
+    outputs: list[tuple[str | Path, str, str, str]] = []
     if junit_path is not None:
         outputs.append((junit_path, "--junit", to_junit(report), ".xml"))
     if json_path is not None:
         outputs.append((json_path, "--json", json.dumps(report.to_dict(), indent=2) + "\n", ".json"))
-    failed = False
-    for path, option, text, suffix in outputs:
-        # Each output is tried even when another failed; what could not be written is saved elsewhere.
-        failure = write_or_save(path, text, option=option, stem="asgibench-gate", suffix=suffix, what="gate report")
-        if failure is not None:
-            print_error(failure.message, failure.hint)
-            failed = True
-    if failed:
+    failures = write_each(outputs, stem="asgibench-gate", what="gate report")  # what fails is saved elsewhere
+    for failure in failures:
+        print_error(failure.message, failure.hint)
+    if failures:
         return 2
     return 0 if report.passed else 1

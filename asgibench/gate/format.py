@@ -61,8 +61,8 @@ def describe(verdict: MetricVerdict) -> str:
     """One sentence: what changed, by how much, against what allowance, and the verdict."""
     metric = verdict.metric
     source = SOURCES[verdict.noise_source]
-    if metric.request is not None and verdict.noise_source == "repeats":
-        source += " only, a named request having no per-second timeline"
+    if (metric.request is not None or metric.status is not None) and verdict.noise_source == "repeats":
+        source += " only, a tagged metric having no per-second timeline"
     text = (
         f"{metric.label}: baseline {spread(metric, verdict.baseline)}, current {spread(metric, verdict.current)}, "
         f"change {change(metric, verdict.change)} (allowed {allowed(metric, verdict.allowed)}; "

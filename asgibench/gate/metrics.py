@@ -5,10 +5,11 @@ better, how a change is measured (relative, or a difference for error_rate,
 whose baseline is usually zero) and, when the timeline has it, how to reduce a
 run's per-second rows to one number for the bootstrap.
 
-A metric may be tagged with a named request, in k6's style: ``p99{name:slow}``
-reads the ``requests`` entry named ``slow`` (its own latency table) instead of
-the whole run's summary. The timeline is not kept per name, so a tagged
-metric's noise comes from the repeats only.
+A metric may be tagged, in k6's style: ``p99{name:slow}`` reads the
+``requests`` entry named ``slow`` (its own latency table) instead of the whole
+run's summary, and a latency ``p99{status:200}`` the ``by_status`` entry of
+that code. The timeline is kept for neither, so a tagged metric's noise comes
+from the repeats only.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ TIMELINE_LATENCY = {"p50": "p50_ms", "p90": "p90_ms", "p99": "p99_ms", "p999": "
 ALIASES = {"p99.9": "p999", "service_p99.9": "service_p999", "throughput": "rps"}
 DEFAULT_METRICS = "p99,rps"
 DEFAULT_ALLOWANCE = 0.05
-# ``p99{name:slow}``: a metric, then one tag in braces (k6's syntax); only the ``name`` tag exists.
+# ``p99{name:slow}``, ``p99{status:200}``: a metric, then one tag in braces (k6's syntax).
 TAGGED = re.compile(r"(?P<metric>[^{}]*)\{(?P<key>[^{}:]*):(?P<value>[^{}]*)\}")
 
 
@@ -50,6 +51,7 @@ class Metric:
     run_statistic: Callable[[Sequence[Any]], float] = median_statistic
     open_model_only: bool = False
     request: str | None = None  # the named request it is tagged with, or None for the whole run
+    status: str | None = None  # the status code it is tagged with (latencies only), or None
 
     def worse_by(self, change: float) -> float:
         """The change signed so that positive is worse, whichever way the metric improves."""
@@ -57,9 +59,13 @@ class Metric:
 
     def value(self, result: Mapping[str, Any]) -> float | None:
         """The whole-run figure of ``result``; None when the run lacks it (or lacks the named request)."""
-        if self.request is None:
+        if self.status is not None:
+            rows, key, wanted = result.get("by_status") or (), "status", self.status
+        elif self.request is not None:
+            rows, key, wanted = result.get("requests") or (), "name", self.request
+        else:
             return self.read(result["summary"])
-        entry = next((entry for entry in result.get("requests") or () if entry.get("name") == self.request), None)
+        entry = next((entry for entry in rows if entry.get(key) == wanted), None)
         return None if entry is None else self.read(entry)
 
     def tagged(self, request: str) -> Metric:
@@ -71,6 +77,21 @@ class Metric:
             per_second=None,
             request=request,
         )
+
+    def with_status(self, status: str) -> Metric:
+        """This latency metric of the responses with one status code (no per-second values either)."""
+        return dataclasses.replace(
+            self,
+            name=f"{self.name}{{status:{status}}}",
+            label=f"{self.label} {{status:{status}}}",
+            per_second=None,
+            status=status,
+        )
+
+
+def status_codes(result: Mapping[str, Any]) -> list[str]:
+    """The status codes a result file has latency tables for."""
+    return [str(entry["status"]) for entry in result.get("by_status") or ()]
 
 
 def request_names(result: Mapping[str, Any]) -> list[str]:
@@ -161,10 +182,17 @@ def _known(option: str, text: str, name: str) -> Metric:
         )
     if tagged is None:
         return METRICS[key]
-    tag, request = tagged.group("key").strip(), tagged.group("value").strip()
-    if tag != "name" or not request:
-        raise UsageError(f"{option} {text!r}: the one tag is a request's name, as in {key}{{name:NAME}}.")
-    return METRICS[key].tagged(request)
+    tag, value = tagged.group("key").strip(), tagged.group("value").strip()
+    if tag == "status" and value:
+        if METRICS[key].unit != "ms" or key.startswith("service_"):
+            raise UsageError(f"{option} {text!r}: a {{status:...}} tag narrows a latency, as in p99{{status:200}}.")
+        return METRICS[key].with_status(value)
+    if tag != "name" or not value:
+        raise UsageError(
+            f"{option} {text!r}: tag a metric with a request's name or a status code, as in {key}{{name:NAME}} "
+            f"or {key}{{status:200}}."
+        )
+    return METRICS[key].tagged(value)
 
 
 def split_list(text: str) -> list[str]:

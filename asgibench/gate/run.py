@@ -8,7 +8,7 @@ from pathlib import Path
 
 from asgibench.errors import UsageError
 from asgibench.gate.inputs import CONFIG_KEYS, ENVIRONMENT_KEYS, Run, check_judgeable, collect, differing
-from asgibench.gate.metrics import Metric, request_names
+from asgibench.gate.metrics import Metric, request_names, status_codes
 from asgibench.gate.verdict import GateReport, judge
 from asgibench.results.figures import caveats
 
@@ -69,7 +69,18 @@ def check_request_names(metrics: Sequence[Metric], runs: Sequence[Run]) -> None:
     """A UsageError for a metric tagged with a request name some file does not hold, listing the names held."""
     held = {run.path: request_names(run.document) for run in runs}
     every = list(dict.fromkeys(name for names in held.values() for name in names))
+    codes = {run.path: status_codes(run.document) for run in runs}
     for metric in metrics:
+        if metric.status is not None:
+            missing = [str(path) for path, held_codes in codes.items() if metric.status not in held_codes]
+            if missing:
+                where = "the result files" if len(missing) == len(runs) else ", ".join(missing)
+                known = sorted({code for held_codes in codes.values() for code in held_codes})
+                raise UsageError(
+                    f"--metric {metric.name!r}: no response with status {metric.status} in {where}.",
+                    hint=f"The files hold: {', '.join(known)}." if known else None,
+                )
+            continue
         if metric.request is None:
             continue
         lacking = [str(path) for path, names in held.items() if metric.request not in names]

@@ -74,6 +74,7 @@ class MetricVerdict:
         return {
             "metric": self.metric.name,
             "request": self.metric.request,
+            "status": self.metric.status,
             "unit": self.metric.unit,
             "better": self.metric.direction,
             "scale": self.metric.scale,
@@ -226,11 +227,15 @@ def judge(
                 f"{verdict.metric.name}: no per-second values and fewer than two runs a side, so no noise "
                 "estimate; the change alone decides. Give each side repeats (a directory of runs)."
             )
-    tagged = [verdict.metric.name for verdict in verdicts if verdict.metric.request and verdict.noise_source != "none"]
+    tagged = [
+        verdict.metric.name
+        for verdict in verdicts
+        if (verdict.metric.request or verdict.metric.status) and verdict.noise_source != "none"
+    ]
     if tagged:
         notes.append(
-            f"{', '.join(tagged)}: a named request has no per-second timeline, so its noise comes from "
-            "the repeats only (ᴿ)."
+            f"{', '.join(tagged)}: a named request or a status code has no per-second timeline, so its noise "
+            "comes from the repeats only (ᴿ)."
         )
     if len(baseline) == 1 or len(current) == 1:
         notes.append(

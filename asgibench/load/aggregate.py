@@ -14,8 +14,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from asgibench.load.http1 import ERROR_KINDS, UNSENT_REASONS
 from asgibench.load.recorder import Moments, decode, new_histogram, release
+from asgibench.results.outcomes import ERROR_KINDS, UNSENT_REASONS
 
 
 @dataclass
@@ -119,6 +119,7 @@ class Aggregate:
         self.finished: set[int] = set()
         self.total = Outcomes()
         self.by_name = [Outcomes() for _ in names]
+        self.by_status: dict[str, tuple[HdrHistogram, Moments]] = {}  # latency by status code, every name together
         self.lag = new_histogram()
         self.lateness = new_histogram()
         self.interim = 0
@@ -156,6 +157,12 @@ class Aggregate:
             self.error_examples.setdefault(kind, message)
         for outcomes, part in zip(self.by_name, interval["requests"], strict=True):
             self._merge(second, outcomes, part)
+        for status, part in interval["by_status"].items():
+            histogram, moments = self.by_status.setdefault(status, (new_histogram(), Moments()))
+            moments.merge(part["latency_moments"])
+            decoded = decode(part["latency"])
+            histogram.add(decoded)
+            release(decoded)
         if interval["lag"]:
             decoded = decode(interval["lag"])
             self.lag.add(decoded)

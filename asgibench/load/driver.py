@@ -83,6 +83,7 @@ class Driver:
         self.running = False  # while True, new requests may start
         self.interrupted = False
         self.connections_opened = 0
+        self.connections_peak = 0  # the most open (or opening) at once
         self._ssl = ssl_context(config) if config.target.scheme == "https" else None
         # Set by run():
         self.origin = 0.0  # the schedule's time zero (warm-up starts here)
@@ -107,6 +108,7 @@ class Driver:
         connection.sent = perf_counter()
         self.connections.add(connection)
         self.connections_opened += 1
+        self.connections_peak = max(self.connections_peak, len(self.connections))
         connection.connecting = self.loop.create_task(self._connect(connection))
         return connection
 

@@ -1,4 +1,4 @@
-"""HTTP/1.1 for the load generator: request bytes, response framing, and the outcome catalogue. Pure.
+"""HTTP/1.1 for the load generator: request bytes, response framing, what a failure is called. Pure.
 
 No sockets and no clocks here. Requests are serialised once, before the run:
 the hot path only writes prepared bytes. httptools parses responses on the
@@ -17,28 +17,12 @@ from dataclasses import dataclass
 from asgibench import __version__
 from asgibench.load.config import RequestSpec, Target
 
-# Every way a request of the window can fail, in the order reports show them (docs/result-file.md).
-ERROR_KINDS = (
-    "status",  # a final response with a status the request did not expect
-    "check",  # an expected status, but a body or header check failed
-    "refused",
-    "reset",  # closed or reset before any byte of the response
-    "timeout",
-    "truncated",  # closed after part of the response
-    "protocol",  # not HTTP/1.1, or a 101 nobody asked for
-    "tls",
-    "other",
-    "unsent",  # due, never written (open model); why is in UNSENT_REASONS
-    "abandoned",  # written, still in flight when the run stopped or the drain ended
-)
-UNSENT_REASONS = ("queue_full", "run_ended", "interrupted")
-
 # Length of the weighted cycle: fine enough for weights down to 0.1%.
 CYCLE_LENGTH = 1000
 
 
 def build_request(spec: RequestSpec, target: Target) -> bytes:
-    """The request's bytes. Header values are checked to be latin-1 when the request is defined."""
+    """The request's bytes (header values and paths were checked to be printable ASCII when it was defined)."""
     path = spec.path or target.path
     lines = [f"{spec.method} {path} HTTP/1.1", f"Host: {target.host_header}"]
     names = {name.lower() for name, _ in spec.headers}

@@ -31,10 +31,14 @@ def check_number(value: float, *, low: float, high: float, low_inclusive: bool =
         return "expected a finite number"
     if value < low or (value == low and not low_inclusive):
         relation = "at least" if low_inclusive else "more than"
-        return f"expected {relation} {low:g}"
+        return f"expected {relation} {_number(low)}"
     if value > high:
-        return f"expected at most {high:,g}"
+        return f"expected at most {_number(high)}"
     return None
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
 
 
 @dataclass(frozen=True, slots=True)

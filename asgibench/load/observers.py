@@ -9,7 +9,7 @@ from hdrh.log import HistogramLogWriter
 
 from asgibench.atomicio import AtomicFile, check_output
 from asgibench.load.aggregate import Aggregate, Second
-from asgibench.load.summary import outcome_figures, summarize
+from asgibench.load.summary import by_status, outcome_figures, summarize
 from asgibench.load.thresholds import Threshold, evaluate, percentiles_wanted
 
 
@@ -68,7 +68,12 @@ class AbortCheck:
                                              extra_percentiles=self._extra)}
             for name, outcomes in zip(aggregate.names, aggregate.by_name, strict=True)
         ] if any(threshold.name is not None for threshold in self.thresholds) else []  # fmt: skip
-        for verdict in evaluate(self.thresholds, summary, requests):
+        statuses = (
+            by_status(aggregate, extra_percentiles=self._extra)
+            if any(threshold.status is not None for threshold in self.thresholds)
+            else []
+        )
+        for verdict in evaluate(self.thresholds, summary, requests, statuses):
             if not verdict.passed and verdict.observed is not None:
                 return f"aborted: threshold {verdict.threshold.text!r} failed after {elapsed:.0f} s"
         return None

@@ -24,7 +24,7 @@ from typing import Any
 from hdrh.histogram import HdrHistogram
 
 from asgibench.load.expect import Expectation
-from asgibench.load.http1 import ERROR_KINDS, UNSENT_REASONS
+from asgibench.results.outcomes import ERROR_KINDS, UNSENT_REASONS
 
 # Histograms hold microseconds from 1 µs to one hour at 3 significant digits.
 LOWEST_US = 1
@@ -107,6 +107,46 @@ def _encoded(histogram: HdrHistogram | None) -> bytes | None:
     return histogram.encode() if histogram is not None and histogram.total_count else None
 
 
+class StatusLatencies:
+    """Latencies by status code, across named requests: each code its own histogram (k6's {status:...} tag).
+
+    Filled at flush from the parallel lists the hot path keeps (a latency and
+    a status per response); nearly always one code per flush, counted at C speed.
+    """
+
+    def __init__(self) -> None:
+        self.by_status: dict[int, tuple[HdrHistogram, Moments]] = {}
+
+    def add(self, latencies: list[int], statuses: list[int]) -> None:
+        first = statuses[0]
+        if statuses.count(first) == len(statuses):
+            self._add(first, latencies)
+            return
+        groups: dict[int, list[int]] = {}
+        for latency, status in zip(latencies, statuses, strict=True):
+            groups.setdefault(status, []).append(latency)
+        for status, values in groups.items():
+            self._add(status, values)
+
+    def _add(self, status: int, latencies: list[int]) -> None:
+        if status not in self.by_status:
+            self.by_status[status] = (new_histogram(), Moments())
+        histogram, moments = self.by_status[status]
+        moments.add(latencies)
+        record_all(histogram, latencies)
+
+    def close(self) -> dict[str, dict[str, Any]]:
+        """Each code's histogram and moments since the last call, as plain data; then start afresh."""
+        payload = {
+            str(status): {"latency": histogram.encode(), "latency_moments": moments.as_list()}
+            for status, (histogram, moments) in sorted(self.by_status.items())
+        }
+        for histogram, _ in self.by_status.values():
+            release(histogram)
+        self.by_status = {}
+        return payload
+
+
 class RequestRecord:
     """One named request's measurements in this worker since the last interval.
 
@@ -152,11 +192,12 @@ class RequestRecord:
     def error(self, kind: str) -> None:
         self.errors[kind] += 1
 
-    def flush(self) -> None:
+    def flush(self, by_status: StatusLatencies) -> None:
         if self.latencies:
             latencies, self.latencies = self.latencies, []
             self.latency_moments.add(latencies)
             record_all(self.latency, latencies)
+            by_status.add(latencies, self.statuses)  # appended in step with the latencies
         if self.service_times:
             service_times, self.service_times = self.service_times, []
             if self.service is not None:
@@ -166,9 +207,9 @@ class RequestRecord:
             statuses, self.statuses = self.statuses, []
             self.status_counts.update(statuses)
 
-    def close(self) -> dict[str, Any]:
+    def close(self, by_status: StatusLatencies) -> dict[str, Any]:
         """This request's part of an interval, as plain data; then start afresh."""
-        self.flush()
+        self.flush(by_status)
         expected = sum(count for status, count in self.status_counts.items() if status in self.expected)
         responses = sum(self.status_counts.values())
         errors = dict(self.errors)
@@ -206,6 +247,7 @@ class Recorder:
 
     def __init__(self, expectations: list[Expectation], *, with_service_time: bool) -> None:
         self.requests = [RequestRecord(expected, with_service_time=with_service_time) for expected in expectations]
+        self.by_status = StatusLatencies()
         self.lags: list[int] = []
         # Open model: how late requests were written when a connection was free (the generator's own delay).
         self.lateness: list[int] = []
@@ -240,7 +282,7 @@ class Recorder:
 
     def flush(self) -> None:
         for record in self.requests:
-            record.flush()
+            record.flush(self.by_status)
         if self.lags:
             lags, self.lags = self.lags, []
             record_all(self.lag, lags)
@@ -258,7 +300,8 @@ class Recorder:
             "start": start,
             "end": end,
             "drain": drain,
-            "requests": [record.close() for record in self.requests],
+            "requests": [record.close(self.by_status) for record in self.requests],
+            "by_status": self.by_status.close(),
             "interim": self.interim,
             "error_examples": dict(self.error_examples),
             "bytes_received": self.bytes_received,

@@ -11,7 +11,7 @@ from hdrh.histogram import HdrHistogram
 from asgibench.load.health import LATENESS_P99_LIMIT_MS, Health, Spread, judge
 from asgibench.load.recorder import HIGHEST_US, LOWEST_US, SIGNIFICANT_DIGITS
 from asgibench.load.runner import RunOutcome
-from asgibench.load.summary import by_name, summarize, target_behind
+from asgibench.load.summary import by_name, by_status, offered_rate, summarize, target_behind
 from asgibench.load.thresholds import Threshold, Verdict, evaluate, percentiles_wanted
 from asgibench.results import environment
 from asgibench.results.schema import SCHEMA
@@ -23,6 +23,7 @@ class Assessment:
 
     summary: dict[str, Any]
     requests: list[dict[str, Any]]
+    statuses: list[dict[str, Any]]  # latency by status code
     health: Health
     verdicts: list[Verdict]
     failures: list[str]
@@ -37,8 +38,15 @@ def assess(outcome: RunOutcome, thresholds: tuple[Threshold, ...]) -> Assessment
     config = outcome.config
     extra = percentiles_wanted(thresholds)
     seconds = outcome.measured_seconds
-    summary = summarize(aggregate, duration=seconds, open_model=config.model == "open", extra_percentiles=extra)
+    summary = summarize(
+        aggregate,
+        duration=seconds,
+        open_model=config.model == "open",
+        extra_percentiles=extra,
+        offered_rps=offered_rate(config, seconds),
+    )
     requests = by_name(aggregate, config, duration=seconds, extra_percentiles=extra)
+    statuses = by_status(aggregate, extra_percentiles=extra)
     health = judge(
         aggregate.cpu_seconds,
         seconds,
@@ -48,9 +56,9 @@ def assess(outcome: RunOutcome, thresholds: tuple[Threshold, ...]) -> Assessment
         requests=summary["requests"],
     )
     summary["target_behind"] = target_behind(summary, generator_bound=health.bottleneck)
-    verdicts = evaluate(thresholds, summary, requests)
+    verdicts = evaluate(thresholds, summary, requests, statuses)
     reasons = [f"load worker failed ({failure})" for failure in outcome.worker_failures]
-    return Assessment(summary, requests, health, verdicts, failures(summary, verdicts) + reasons)
+    return Assessment(summary, requests, statuses, health, verdicts, failures(summary, verdicts) + reasons)
 
 
 def failures(summary: dict[str, Any], verdicts: list[Verdict]) -> list[str]:
@@ -82,6 +90,7 @@ def build_result(outcome: RunOutcome, assessment: Assessment) -> dict[str, Any]:
         "config": outcome.config.describe(),
         "summary": assessment.summary,
         "requests": assessment.requests,
+        "by_status": assessment.statuses,
         "histograms": {
             "encoding": "hdrhistogram-v2-compressed-base64",
             "unit": "us",
@@ -94,6 +103,10 @@ def build_result(outcome: RunOutcome, assessment: Assessment) -> dict[str, Any]:
                 {"name": row["name"], "latency": _encode(outcomes.latency), "service_time": _encode(outcomes.service)}
                 for row, outcomes in zip(assessment.requests, aggregate.by_name, strict=True)
             ],
+            "by_status": [
+                {"status": status, "latency": _encode(histogram)}
+                for status, (histogram, _) in sorted(aggregate.by_status.items())
+            ],
         },
         "timeline": aggregate.timeline,
         "generator": {
@@ -103,6 +116,7 @@ def build_result(outcome: RunOutcome, assessment: Assessment) -> dict[str, Any]:
             "loop_lag_ms": health.loop_lag.to_dict() if health.loop_lag else None,
             "send_lateness_ms": health.send_lateness.to_dict() if health.send_lateness else None,
             "connections_opened": outcome.connections_opened,
+            "connections_peak": outcome.connections_peak,
             "bottleneck": health.bottleneck,
             "reasons": list(health.reasons),
             "worker_failures": outcome.worker_failures,

@@ -42,6 +42,7 @@ class RunOutcome:
     measured_seconds: float  # of the measured window actually run (shorter when cut short)
     partial_reason: str | None = None
     connections_opened: int = 0
+    connections_peak: int = 0  # summed over the workers: the most open at once, at most
     worker_failures: list[str] = field(default_factory=list)
 
     @property
@@ -177,6 +178,7 @@ def _run_here(config: LoadConfig, observer: SecondObserver | None, on_start: Sta
             outcome.partial_reason = outcome.partial_reason or f"the load worker failed: {driver.error}"
         outcome.measured_seconds = driver.measured_seconds()
         outcome.connections_opened = driver.connections_opened
+        outcome.connections_peak = driver.connections_peak
         aggregate.worker_finished(0, scheduled=driver.scheduled())
     aggregate.drain()
     return outcome
@@ -261,6 +263,7 @@ def _handle(
     if kind == "done":
         del live[worker]
         outcome.connections_opened += message["connections_opened"]
+        outcome.connections_peak += message["connections_peak"]
         outcome.measured_seconds = max(outcome.measured_seconds, message["measured_seconds"])
         return aggregate.worker_finished(worker, scheduled=message["scheduled"])
     if kind == "failed":

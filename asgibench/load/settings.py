@@ -81,7 +81,7 @@ def resolve(
     if flags.vus is not None:
         _check("--vus", vus, low=1, high=10_000_000)
     if flags.rate is not None:
-        _check("--rate", rate, low=0.0, high=limits.MAX_RATE, low_inclusive=False, unit=" requests/s")
+        _check("--rate", rate, low=0.0, high=limits.MAX_RATE, low_inclusive=False)
     if model == "closed" and vus < 1 and not stages:
         raise UsageError(f"--vus {vus}: give at least one virtual user.")
     if model == "open" and rate <= 0 and not stages:
@@ -142,10 +142,10 @@ def _first(*values: T | None) -> T:
     raise AssertionError("the last value is the default and never None")
 
 
-def _check(flag: str, value: float, *, low: float, high: float, low_inclusive: bool = True, unit: str = "") -> None:
+def _check(flag: str, value: float, *, low: float, high: float, low_inclusive: bool = True) -> None:
     problem = limits.check_number(value, low=low, high=high, low_inclusive=low_inclusive)
     if problem:
-        raise UsageError(f"{flag} {value!r}: {problem}{unit}.")
+        raise UsageError(f"{flag} {value!r}: {problem}.")
 
 
 def _target(flags: LoadFlags, scenario: Scenario | None, directory: Path) -> tuple[str, str]:

@@ -10,7 +10,9 @@ from hdrh.histogram import HdrHistogram
 from asgibench.load.aggregate import Aggregate, Outcomes
 from asgibench.load.config import LoadConfig
 from asgibench.load.recorder import Moments
+from asgibench.load.schedule import ArrivalSchedule
 from asgibench.load.thresholds import percentile_key
+from asgibench.results.figures import error_rate
 
 STANDARD_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.9, 99.99)
 # The open model's target kept up when it achieved at least this share of the offered rate.
@@ -64,7 +66,7 @@ def outcome_figures(
         "ok_rps": round(outcomes.completed * outcomes.ok / outcomes.responses / duration, 1)
         if duration > 0 and outcomes.responses
         else 0.0,
-        "error_rate": round(errors / requests, 6) if requests else 0.0,
+        "error_rate": round(error_rate(errors, requests), 6),
         "errors": {"total": errors, **outcomes.errors},
         "unsent": dict(outcomes.unsent),
         "statuses": {status: outcomes.statuses[status] for status in sorted(outcomes.statuses)},
@@ -74,8 +76,14 @@ def outcome_figures(
 
 
 def summarize(
-    aggregate: Aggregate, *, duration: float, open_model: bool, extra_percentiles: Iterable[float] = ()
+    aggregate: Aggregate,
+    *,
+    duration: float,
+    open_model: bool,
+    extra_percentiles: Iterable[float] = (),
+    offered_rps: float | None = None,
 ) -> dict[str, Any]:
+    """``offered_rps``: the open model's schedule over the window that was run (see ``offered_rate``)."""
     figures = outcome_figures(
         aggregate.total, duration=duration, open_model=open_model, extra_percentiles=extra_percentiles
     )
@@ -90,7 +98,7 @@ def summarize(
         "drain_s": round(aggregate.drain_seconds, 3),
         "rps": figures["rps"],
         "ok_rps": figures["ok_rps"],
-        "offered_rps": round(scheduled / duration, 1) if scheduled is not None and duration > 0 else None,
+        "offered_rps": round(offered_rps, 1) if offered_rps is not None and open_model else None,
         "target_behind": None,  # decided with the generator's health (asgibench.load.result.assess)
         "errors": figures["errors"],
         "unsent": figures["unsent"],
@@ -102,6 +110,25 @@ def summarize(
         "latency_ms": figures["latency_ms"],
         "service_time_ms": figures["service_time_ms"],
     }
+
+
+def by_status(aggregate: Aggregate, *, extra_percentiles: Iterable[float] = ()) -> list[dict[str, Any]]:
+    """Latency by status code (k6's {status:...}): each code's responses and latency table, codes in order."""
+    return [
+        {"status": status, "responses": histogram.total_count,
+         "latency_ms": latency_table(histogram, moments, extra_percentiles)}
+        for status, (histogram, moments) in sorted(aggregate.by_status.items())
+    ]  # fmt: skip
+
+
+def offered_rate(config: LoadConfig, seconds: float) -> float | None:
+    """The open model's rate over the first ``seconds`` of its window: arrivals of the schedule, per second."""
+    if config.model != "open" or seconds <= 0:
+        return None
+    schedule = ArrivalSchedule.build(
+        rate=config.rate, duration=config.duration, stages=config.stages, warmup=config.warmup
+    )
+    return (schedule.arrivals_by(config.warmup + seconds) - schedule.arrivals_by(config.warmup)) / seconds
 
 
 def target_behind(summary: dict[str, Any], *, generator_bound: bool) -> bool | None:

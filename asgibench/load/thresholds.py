@@ -1,10 +1,12 @@
-"""Thresholds (``p99<50ms``, ``error_rate<0.1%``, ``rps>1000``, ``p99{name:login}<80ms``): parsing, verdicts. Pure.
+"""Thresholds (``p99<50ms``, ``error_rate<0.1%``, ``p99{name:login}<80ms``, ``p99{status:200}<20ms``). Pure.
 
 A threshold names a metric of the run's summary, a comparison and a limit
 with its unit. Latencies are compared in milliseconds, rates as fractions.
 As in k6, a metric may be narrowed to one named request with a tag,
 ``{name:...}``; it then reads that request's figures in the result's
-per-name table instead of the whole run's.
+per-name table instead of the whole run's. A latency may also be narrowed to
+the responses of one status code, ``{status:200}``; with no such response it
+holds (as in k6, a sub-metric without data breaks no threshold).
 """
 
 from __future__ import annotations
@@ -22,14 +24,15 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
 }
 _SYNTAX = re.compile(r"^\s*([a-z_][a-z0-9_.]*)\s*(\{[^{}]*\})?\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+)\s*([a-z%]*)\s*$")
-_TAG = re.compile(r"^\{\s*name\s*:(.+)\}$")
+_TAG = re.compile(r"^\{\s*(name|status)\s*:(.+)\}$")
 _LATENCY_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 _LATENCY_NAMES = {"min", "mean", "max"}
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
 
 METRICS_HELP = (
     "metrics: p50 p90 p99 p99.9 (any pNN), min, mean, max, service_p99 (open model), rps, requests, errors, "
-    "error_rate; any of them for one named request as metric{name:NAME}"
+    "error_rate; any of them for one named request as metric{name:NAME}; a latency for one status code as "
+    "p99{status:200}"
 )
 
 
@@ -41,6 +44,7 @@ class Threshold:
     limit: float  # milliseconds for latencies, a fraction for error_rate, a number otherwise
     unit: str  # "ms", "fraction" or "count"
     name: str | None = None  # {name:...}: one named request's figures instead of the run's
+    status: str | None = None  # {status:...}: the latency of the responses with that code
 
     @property
     def can_abort(self) -> bool:
@@ -62,6 +66,7 @@ class Verdict:
             "threshold": self.threshold.text,
             "metric": self.threshold.metric,
             "name": self.threshold.name,
+            "status": self.threshold.status,
             "comparison": self.threshold.comparison,
             "limit": self.threshold.limit,
             "unit": self.threshold.unit,
@@ -75,18 +80,27 @@ def parse_threshold(text: str) -> Threshold:
     if not match:
         raise ValueError(f"{text!r} is not a threshold; write it as metric, comparison, limit: 'p99<50ms'")
     metric, tag, comparison, number, unit = match.groups()
-    name = None
+    name = status = None
     if tag:
         tagged = _TAG.match(_original_tag(text))
-        if not tagged or not tagged.group(1).strip():
-            raise ValueError(f"{text!r}: a tag narrows a metric to one named request, as in p99{{name:login}}<80ms")
-        name = tagged.group(1).strip()
+        if not tagged or not tagged.group(2).strip():
+            raise ValueError(
+                f"{text!r}: a tag narrows a metric to one named request or status code, as in p99{{name:login}}<80ms"
+            )
+        if tagged.group(1) == "name":
+            name = tagged.group(2).strip()
+        else:
+            status = tagged.group(2).strip()
+            if not (status.isdigit() and len(status) == 3) or metric.startswith("service_"):
+                raise ValueError(f"{text!r}: a status tag narrows a latency to one code, as in p99{{status:200}}<20ms")
     limit = float(number)
     latency_name = metric.removeprefix("service_")
     if _PERCENTILE.match(latency_name) or latency_name in _LATENCY_NAMES:
         if unit not in _LATENCY_UNITS:
             raise ValueError(f"{text!r}: give the latency a unit, us, ms or s (as in {metric}<50ms)")
-        return Threshold(text, metric, comparison, limit * _LATENCY_UNITS[unit], "ms", name)
+        return Threshold(text, metric, comparison, limit * _LATENCY_UNITS[unit], "ms", name, status)
+    if status is not None:
+        raise ValueError(f"{text!r}: a status tag narrows a latency to one code, as in p99{{status:200}}<20ms")
     if metric == "error_rate":
         if unit == "%":
             limit /= 100
@@ -107,11 +121,19 @@ def _original_tag(text: str) -> str:
 
 
 def observe(
-    threshold: Threshold, summary: Mapping[str, Any], requests: Sequence[Mapping[str, Any]] = ()
+    threshold: Threshold,
+    summary: Mapping[str, Any],
+    requests: Sequence[Mapping[str, Any]] = (),
+    statuses: Sequence[Mapping[str, Any]] = (),
 ) -> float | None:
-    """The value of the threshold's metric in a result summary, or in its named request's row (None when missing)."""
+    """The value of the threshold's metric in a result summary, or in its request's or status's row (None: missing)."""
     figures: Mapping[str, Any] = summary
-    if threshold.name is not None:
+    if threshold.status is not None:
+        rows = [row for row in statuses if row.get("status") == threshold.status]
+        if not rows:
+            return None
+        figures = rows[0]
+    elif threshold.name is not None:
         rows = [row for row in requests if row.get("name") == threshold.name]
         if not rows:
             return None
@@ -139,11 +161,17 @@ def observe(
 
 
 def evaluate(
-    thresholds: tuple[Threshold, ...], summary: Mapping[str, Any], requests: Sequence[Mapping[str, Any]] = ()
+    thresholds: tuple[Threshold, ...],
+    summary: Mapping[str, Any],
+    requests: Sequence[Mapping[str, Any]] = (),
+    statuses: Sequence[Mapping[str, Any]] = (),
 ) -> list[Verdict]:
     verdicts = []
     for threshold in thresholds:
-        observed = observe(threshold, summary, requests)
+        observed = observe(threshold, summary, requests, statuses)
+        if observed is None and threshold.status is not None:
+            verdicts.append(Verdict(threshold, None, True))  # no response with that code: nothing to break it
+            continue
         verdicts.append(Verdict(threshold, observed, observed is not None and threshold.holds(observed)))
     return verdicts
 

@@ -121,6 +121,7 @@ async def _serve(config: LoadConfig, worker: int, workers: int, channel: Channel
             "worker": worker,
             "interrupted": driver.interrupted,
             "connections_opened": driver.connections_opened,
+            "connections_peak": driver.connections_peak,
             "measured_seconds": driver.measured_seconds(),
             "scheduled": driver.scheduled(),
         }

@@ -21,8 +21,8 @@ CAPTION = (
     "median (min–max) over the runs · noise: 95% interval of the change over the runs and their "
     "seconds (ᴿ: over the runs only)"
 )
-# Metrics of a named request (p99{name:slow}) have no per-second timeline: their noise is always ᴿ.
-NAMED_CAPTION = " · {name:…}: one named request, no per-second timeline"
+# Tagged metrics (p99{name:slow}, p99{status:200}) have no per-second timeline: their noise is always ᴿ.
+NAMED_CAPTION = " · {name:…}, {status:…}: one named request or status code, no per-second timeline"
 
 
 def render_gate(console: Console, report: GateReport) -> None:
@@ -30,7 +30,8 @@ def render_gate(console: Console, report: GateReport) -> None:
     console.print(Text.assemble(("asgibench gate ", "bold"), (runs, "dim")))
     for warning in report.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
-    caption = CAPTION + (NAMED_CAPTION if any(verdict.metric.request for verdict in report.verdicts) else "")
+    tagged = any(verdict.metric.request or verdict.metric.status for verdict in report.verdicts)
+    caption = CAPTION + (NAMED_CAPTION if tagged else "")
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False, caption=caption, caption_justify="left")
     table.add_column("metric", no_wrap=True)
     table.add_column("baseline", justify="right")

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from asgibench.load.aggregate import Aggregate, Second
 from asgibench.load.config import LoadConfig
-from asgibench.load.http1 import ERROR_KINDS
+from asgibench.results.outcomes import ERROR_KINDS
 
 if TYPE_CHECKING:
     from asgibench.launch.cpus import CpuPlan
@@ -138,9 +138,9 @@ def render_result(console: Console, result: dict[str, Any]) -> None:
     if len(requests) > 1:
         console.print()
         _render_by_name(console, requests)
-    if summary["statuses"]:
+    if result.get("by_status"):
         console.print()
-        _render_statuses(console, summary)
+        _render_statuses(console, result["by_status"])
     if summary["errors"]["total"]:
         console.print()
         _render_errors(console, summary)
@@ -165,10 +165,13 @@ def render_result(console: Console, result: dict[str, Any]) -> None:
 
 def behind_message(summary: dict[str, Any]) -> str:
     """The overload finding, in one sentence: what the target kept up with, and what became of the rest."""
-    message = (
-        f"The target kept up with {summary['rps']:,.0f} of {summary['offered_rps']:,.0f} requests/s offered: "
-        "these figures measure an overloaded target."
-    )
+    if summary["rps"] == 0:
+        message = f"The target answered none of the {summary['offered_rps']:,.0f} requests/s offered."
+    else:
+        message = (
+            f"The target kept up with {summary['rps']:,.0f} of {summary['offered_rps']:,.0f} requests/s offered: "
+            "these figures measure an overloaded target."
+        )
     unsent = summary["errors"]["unsent"]
     if unsent:
         message += f" {unsent:,} due requests were never sent (see Errors)."
@@ -240,13 +243,15 @@ def _render_by_name(console: Console, requests: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def _render_statuses(console: Console, summary: dict[str, Any]) -> None:
+def _render_statuses(console: Console, statuses: list[dict[str, Any]]) -> None:
     table = Table(title=Text("Statuses", style="bold"), title_justify="left")
-    table.add_column("status")
-    table.add_column("count", justify="right")
-    for status, count in summary["statuses"].items():
-        style = "red" if int(status) >= 400 else ""
-        table.add_row(Text(status, style=style), f"{count:,}")
+    for header in ("status", "count", "p50", "p99", "max"):
+        table.add_column(header, justify="left" if header == "status" else "right")
+    for row in statuses:
+        latency = row["latency_ms"] or {}
+        style = "red" if int(row["status"]) >= 400 else ""
+        table.add_row(Text(row["status"], style=style), f"{row['responses']:,}", _ms(latency.get("p50")),
+                      _ms(latency.get("p99")), _ms(latency.get("max")))  # fmt: skip
     console.print(table)
 
 
@@ -313,6 +318,8 @@ def _render_generator(console: Console, generator: dict[str, Any]) -> None:
     cpu = ", ".join(f"{fraction:.0%}" for fraction in generator["cpu_fraction"])
     line = Text("generator: ", style="bold")
     line.append(f"CPU {cpu} of a core per worker · {generator['connections_opened']:,} connections opened")
+    if generator.get("connections_peak") and generator["connections_peak"] < generator["connections_opened"]:
+        line.append(f", at most {generator['connections_peak']:,} at once")
     console.print(line)
     for key, label in (("loop_lag_ms", "event loop lag"), ("send_lateness_ms", "sent after due")):
         spread = generator.get(key)

@@ -25,7 +25,7 @@ from hdrh.histogram import HdrHistogram
 
 from asgibench.report.describe import load_line, machine_line
 from asgibench.report.sources import ComparisonSource, Source
-from asgibench.report.spectrum import merged_histogram, merged_latency, request_histograms
+from asgibench.report.spectrum import merged_histogram, merged_latency, request_histograms, status_histograms
 from asgibench.results.figures import Caveat, caveats, is_failed, is_target_behind, pooled_error_rate, rate
 from asgibench.results.spread import Spread
 
@@ -109,6 +109,14 @@ class Series:
             rps=Spread.of(entry.get("rps") for entry in entries),
             latency=pooled_percentiles(histogram, entries),
         )
+
+    def status_latency(self, status: str) -> dict[str, float]:
+        """The latency percentiles (ms) of one status code's responses over every run, histograms added."""
+        entries = [
+            entry for run in self.runs for entry in run.result.get("by_status") or () if entry["status"] == status
+        ]
+        histogram = merged_histogram(encoded for run in self.runs for encoded in status_histograms(run.result, status))
+        return pooled_percentiles(histogram, entries)
 
     @property
     def statuses(self) -> dict[str, int]:

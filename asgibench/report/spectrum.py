@@ -40,6 +40,12 @@ def request_histograms(result: Mapping[str, Any], name: str, kind: str = "latenc
     return [entry.get(kind) for entry in entries if entry.get("name") == name]
 
 
+def status_histograms(result: Mapping[str, Any], status: str) -> list[str | None]:
+    """The encoded latency histogram of the responses with status code ``status`` in one result."""
+    entries = (result.get("histograms") or {}).get("by_status") or []
+    return [entry.get("latency") for entry in entries if entry.get("status") == status]
+
+
 def merged_histogram(encoded: Iterable[str | None]) -> HdrHistogram | None:
     """Encoded histograms added together (missing ones skipped); None when none has a recorded value."""
     merged: HdrHistogram | None = None

@@ -245,6 +245,10 @@ def named_rows(series: Series) -> Table:
 
 
 def status_rows(series: Series) -> Table:
-    """Final responses by status code, over every run of a series."""
-    rows = tuple((code, f"{count:,}") for code, count in series.statuses.items())
-    return Table(("status", "count"), rows, (False, True))
+    """Final responses by status code, over every run of a series, with each code's latency (histograms added)."""
+    rows = []
+    for code, count in series.statuses.items():
+        latency = series.status_latency(code)
+        cells = (milliseconds(latency.get(key)) for key in ("p50", "p99", "max"))
+        rows.append((code, f"{count:,}", *cells))
+    return Table(("status", "count", "p50 ms", "p99 ms", "max ms"), tuple(rows), (False, True, True, True, True))

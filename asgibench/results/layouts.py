@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from asgibench.results.outcomes import ERROR_KINDS, UNSENT_REASONS
 from asgibench.results.validate import (
     BOOLEAN,
     CONTAINER,
@@ -34,10 +35,6 @@ from asgibench.results.validate import (
 )
 
 ERROR_KINDS_V1 = ("refused", "reset", "timeout", "protocol", "http_4xx", "http_5xx", "unsent", "other")
-ERROR_KINDS = (
-    "status", "check", "refused", "reset", "timeout", "truncated", "protocol", "tls", "other", "unsent", "abandoned",
-)  # fmt: skip
-UNSENT_REASONS = ("queue_full", "run_ended", "interrupted")
 LATENCY_KEYS = ("min", "mean", "p50", "p75", "p90", "p95", "p99", "p999", "p9999", "max")
 TIMELINE_LATENCY_KEYS = ("p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms")
 
@@ -136,6 +133,10 @@ def _common(summary: Entries, timeline: Entries) -> Entries:
         "histograms.requests[].name": Key(STRING),
         "histograms.requests[].latency": Key(HISTOGRAM, nullable=True),
         "histograms.requests[].service_time": Key(HISTOGRAM, nullable=True),
+        "histograms.by_status": Key(LIST, required=False),  # new in version 2
+        "histograms.by_status[]": Key(OBJECT),
+        "histograms.by_status[].status": Key(STRING),
+        "histograms.by_status[].latency": Key(HISTOGRAM, nullable=True),
         **timeline,
         "generator": Key(OBJECT),
         "generator.workers": Key(COUNT),
@@ -144,6 +145,7 @@ def _common(summary: Entries, timeline: Entries) -> Entries:
         "generator.cpu_fraction": Key(LIST),
         "generator.cpu_fraction[]": Key(NUMBER),
         "generator.connections_opened": Key(COUNT),
+        "generator.connections_peak": Key(COUNT, required=False),  # a migrated version 1 file has none
         "generator.bottleneck": Key(BOOLEAN),
         "generator.reasons": Key(LIST),
         "generator.reasons[]": Key(STRING),
@@ -172,6 +174,7 @@ def _common(summary: Entries, timeline: Entries) -> Entries:
         "thresholds[].threshold": Key(STRING),
         "thresholds[].metric": Key(STRING),
         "thresholds[].name": OPTIONAL_TEXT,  # new in version 2: the named request it is about
+        "thresholds[].status": OPTIONAL_TEXT,  # new in version 2: the status code it is about
         "thresholds[].comparison": Key(STRING),
         "thresholds[].limit": Key(NUMBER),
         "thresholds[].unit": Key(STRING),
@@ -223,6 +226,11 @@ SUMMARY_V2: Entries = {
     "requests[].checks[].check": Key(STRING),
     "requests[].checks[].passed": Key(COUNT),
     "requests[].checks[].failed": Key(COUNT),
+    "by_status": Key(LIST, required=False),  # latency by status code; a migrated version 1 file has none
+    "by_status[]": Key(OBJECT),
+    "by_status[].status": Key(STRING),
+    "by_status[].responses": Key(COUNT),
+    **_latency("by_status[].latency_ms"),
 }
 
 TIMELINE_V2: Entries = {

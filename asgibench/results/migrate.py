@@ -14,7 +14,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from asgibench.results.layouts import ERROR_KINDS, UNSENT_REASONS
+from asgibench.results.figures import error_rate
+from asgibench.results.outcomes import ERROR_KINDS, UNSENT_REASONS
 
 V1 = "asgibench.result/1"
 V2 = "asgibench.result/2"
@@ -27,6 +28,7 @@ def from_v1(document: Mapping[str, Any]) -> dict[str, Any]:
     migrated["migrated_from"] = V1
     migrated["summary"] = _summary(document["summary"], document["config"])
     migrated["requests"] = []
+    migrated["by_status"] = []
     migrated["timeline"] = [_row(row) for row in document["timeline"]]
     thresholds = document["thresholds"]
     failed = [verdict["threshold"] for verdict in thresholds if not verdict["passed"]]
@@ -66,7 +68,7 @@ def _summary(old: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any
         "target_behind": None,
         "errors": errors,
         "unsent": dict.fromkeys(UNSENT_REASONS, 0) | {"run_ended": errors["unsent"]},
-        "error_rate": errors["total"] / requests if requests else 0.0,
+        "error_rate": error_rate(errors["total"], requests),
         "error_examples": {},
         "statuses": {},
         "bytes_received": old["bytes_received"],

@@ -1,0 +1,27 @@
+"""The outcomes a request of the window can end as (docs/result-file.md): one catalogue for writers and readers.
+
+A request is ok, or ends as an error of exactly one of ERROR_KINDS; an unsent
+one also says why, as one of UNSENT_REASONS. The order is the order reports
+show them in.
+"""
+
+from __future__ import annotations
+
+ERROR_KINDS = (
+    "status",  # a final response with a status the request did not expect
+    "check",  # an expected status, but a body or header check failed
+    "refused",
+    "reset",  # closed or reset before any byte of the response
+    "timeout",
+    "truncated",  # closed after part of the response
+    "protocol",  # not HTTP/1.1, or a 101 nobody asked for
+    "tls",
+    "other",
+    "unsent",  # due, never written (open model); why is in UNSENT_REASONS
+    "abandoned",  # written, still in flight when the run stopped or the drain ended
+)
+UNSENT_REASONS = (
+    "queue_full",  # waited longer than the timeout for a free connection
+    "run_ended",  # still waiting when the window closed
+    "interrupted",  # still waiting when the run was stopped
+)
