@@ -8,6 +8,11 @@ so every ``except KeyboardInterrupt`` and ``finally`` that handles Ctrl-C
 handles them too. The exit code is 128 + the signal's number, as a shell
 reports a process the signal ended.
 
+A signal that was ignored when asgibench started stays ignored: ``nohup``
+ignores SIGHUP, and a shell starts background jobs with SIGINT ignored, so
+that closing a terminal or pressing Ctrl-C does not stop them. asgibench
+keeps that promise rather than installing its own handler over it.
+
 ``held()`` keeps SIGINT, SIGTERM and SIGHUP waiting while a clean-up runs
 (stopping a server), so a second signal cannot cut it short. ``as_ctrl_c()``
 passes SIGTERM and SIGHUP on as SIGINT, for code that already stops cleanly on
@@ -115,7 +120,7 @@ def signals_as_interrupts() -> Iterator[None]:
         if watch.claim(signum):
             raise Interrupted(signum)
 
-    previous = _install(dict.fromkeys(INTERRUPTING, interrupt))
+    previous = _install(dict.fromkeys(_not_ignored(INTERRUPTING), interrupt))
     _watches.append(watch)
     try:
         yield
@@ -220,7 +225,7 @@ def loop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[str], None]) -
     previous: dict[int, Handler] = {signum: signal.getsignal(signum) for signum in HELD}
     added: list[int] = []
     try:
-        for signum in HELD:
+        for signum in _not_ignored(HELD):
             try:
                 loop.add_signal_handler(signum, _stop_on, signum, stop)
             except (RuntimeError, ValueError, NotImplementedError):  # a loop that cannot: the signal stays as it was
@@ -232,6 +237,11 @@ def loop_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[str], None]) -
             with contextlib.suppress(RuntimeError, ValueError):
                 loop.remove_signal_handler(number)
         _restore({number: previous[number] for number in added})
+
+
+def _not_ignored(signals: tuple[int, ...]) -> tuple[int, ...]:
+    """The signals not ignored now (an ignored one was ignored by whoever started us, on purpose: nohup)."""
+    return tuple(signum for signum in signals if signal.getsignal(signum) is not signal.SIG_IGN)
 
 
 def _stop_on(signum: int, stop: Callable[[str], None]) -> None:

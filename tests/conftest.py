@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,24 @@ from asgibench.conformance.scenarios import DEFAULT_ROUTES, parse_route
 
 # Short deadline: the broken apps that hang cost this much per scenario.
 TEST_TIMEOUT = 0.3
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start from the usual signal dispositions, however the test run was launched.
+
+    The tests send SIGINT, SIGTERM and SIGHUP to asgibench and expect them
+    handled; but a shell starts a background job with SIGINT ignored, nohup
+    ignores SIGHUP, and an ignored signal is inherited by every process the
+    tests start (asgibench then rightly leaves it ignored).
+    """
+    defaults = {
+        signal.SIGINT: signal.default_int_handler,
+        signal.SIGTERM: signal.SIG_DFL,
+        signal.SIGHUP: signal.SIG_DFL,
+    }
+    for signum, handler in defaults.items():
+        if signal.getsignal(signum) is signal.SIG_IGN:
+            signal.signal(signum, handler)
 
 
 @pytest.fixture(autouse=True)

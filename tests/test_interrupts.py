@@ -36,7 +36,7 @@ from asgibench.interrupts import (
 )
 from asgibench.launch.server import launched
 from asgibench.servers import get_plugin
-from tests.loadkit import ROOT, read
+from tests.loadkit import ROOT, misbehaving, read
 from tests.test_launch import STUBBORN
 
 APP = "reference_apps.raw_app:app"
@@ -383,3 +383,20 @@ def test_compare_marks_a_server_that_dies_mid_run_failed_and_goes_on(tmp_path: P
     assert hypercorn["stats"]["requests"] > 0
     assert all(read(tmp_path / name)["partial"] is False for name in hypercorn["runs"])
     assert "uvicorn failed" in stdout and "exited with code 3 during run 1" in stdout
+
+
+def test_a_signal_ignored_at_start_stays_ignored(tmp_path: Path) -> None:
+    """nohup ignores SIGHUP so that closing the terminal does not stop the job: asgibench keeps that promise."""
+    out = tmp_path / "result.json"
+    with misbehaving("ok") as url:
+        process = subprocess.Popen(
+            ["nohup", sys.executable, "-m", "asgibench", "load", url, "--vus", "2", "-d", "3s", "-q",
+             "--json", str(out)],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(1.5)
+        process.send_signal(signal.SIGHUP)
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stdout + stderr
+    result = read(out)
+    assert not result["partial"] and result["summary"]["duration_s"] == 3.0
