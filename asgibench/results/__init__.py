@@ -1,4 +1,4 @@
-"""The result file (``asgibench.result/1``): the one data model load, compare, report and gate share."""
+"""The result file (``asgibench.result/2``, docs/result-file.md): the one data model load, compare, report and gate share."""
 
 from asgibench.results.schema import SCHEMA, load_result, write_result
 

@@ -8,6 +8,8 @@ Layout (every path is relative to the comparison file's directory)::
     {
       "schema": "asgibench.comparison/1",
       "created": "2026-11-21T14:33:22+00:00",
+      "partial": false,                           # interrupted: what was measured until then
+      "partial_reason": null,                     # "interrupted (SIGTERM)", ...
       "app": "reference_apps.raw_app:app",       # the ASGI app every ASGI server ran
       "wsgi_app": "reference_apps.wsgi_app:app",  # the WSGI twin, or null
       "environment": {...},                       # as in a result file, with "server": null
@@ -18,7 +20,8 @@ Layout (every path is relative to the comparison file's directory)::
       "servers": [
         {
           "name": "uvicorn", "version": "0.38.0", "interface": "asgi",
-          "status": "ok",                         # "ok", or "failed" (did not start, or died)
+          "status": "ok",                         # "ok", or "failed" (did not start, or died during a run;
+                                                  # the run it died in is kept, left out of its stats)
           "error": null,                          # what went wrong when status is "failed"
           "log_tail": [],                         # the server's last log lines when it failed
           "runs": ["uvicorn-1.json", ...],        # its result files (asgibench.result/N), in run order
@@ -26,10 +29,13 @@ Layout (every path is relative to the comparison file's directory)::
           "stats": {                              # over the measured runs (see asgibench.compare.stats)
             "rps": {"median": ..., "min": ..., "max": ...},
             "p50_ms": {...}, "p99_ms": {...}, "p999_ms": {...},
-            "errors": 0, "error_rate": 0.0,
-            "server_cpu_s": {...},                # CPU seconds of the whole process tree per run
+            "requests": 0, "ok": 0, "errors": 0, "error_rate": 0.0,   # summed over the runs
+            "server_cpu": {...},                  # cores busy
+            "server_cpu_per_request_us": {...},   # CPU per response
             "server_peak_rss_mib": {...},         # peak resident memory of the process tree
-            "generator_bound": false
+            "offered_rps": {...} | null,          # open model
+            "generator_bound": false, "target_behind": false, "failed": false,
+            "marks": []                           # why it is never the best: "⚠ generator-bound", ...
           }
         }
       ]
