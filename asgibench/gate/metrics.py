@@ -68,24 +68,15 @@ class Metric:
         entry = next((entry for entry in rows if entry.get(key) == wanted), None)
         return None if entry is None else self.read(entry)
 
-    def tagged(self, request: str) -> Metric:
-        """This metric of one named request: no per-second values, the timeline being for the whole run."""
+    def tagged(self, tag: Literal["name", "status"], value: str) -> Metric:
+        """This metric of one named request or one status code: no per-second values, the timeline being the run's."""
         return dataclasses.replace(
             self,
-            name=f"{self.name}{{name:{request}}}",
-            label=f"{self.label} {{name:{request}}}",
+            name=f"{self.name}{{{tag}:{value}}}",
+            label=f"{self.label} {{{tag}:{value}}}",
             per_second=None,
-            request=request,
-        )
-
-    def with_status(self, status: str) -> Metric:
-        """This latency metric of the responses with one status code (no per-second values either)."""
-        return dataclasses.replace(
-            self,
-            name=f"{self.name}{{status:{status}}}",
-            label=f"{self.label} {{status:{status}}}",
-            per_second=None,
-            status=status,
+            request=value if tag == "name" else None,
+            status=value if tag == "status" else None,
         )
 
 
@@ -186,13 +177,13 @@ def _known(option: str, text: str, name: str) -> Metric:
     if tag == "status" and value:
         if METRICS[key].unit != "ms" or key.startswith("service_"):
             raise UsageError(f"{option} {text!r}: a {{status:...}} tag narrows a latency, as in p99{{status:200}}.")
-        return METRICS[key].with_status(value)
+        return METRICS[key].tagged("status", value)
     if tag != "name" or not value:
         raise UsageError(
             f"{option} {text!r}: tag a metric with a request's name or a status code, as in {key}{{name:NAME}} "
             f"or {key}{{status:200}}."
         )
-    return METRICS[key].tagged(value)
+    return METRICS[key].tagged("name", value)
 
 
 def split_list(text: str) -> list[str]:
