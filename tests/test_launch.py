@@ -133,7 +133,11 @@ def test_load_of_an_app_without_server_or_of_an_unknown_server_is_exit_2() -> No
     assert done.returncode == 2 and "Unknown server 'nginx'" in done.stderr
 
 
-def test_load_of_an_app_that_does_not_import_is_exit_3_with_the_servers_log() -> None:
-    done = asgibench("load", "no_such_module_here:app", "--server", "hypercorn", "-d", "1s")
+def test_load_of_an_app_that_does_not_import_is_exit_3_with_the_servers_log(tmp_path: Path) -> None:
+    # The log of a server that failed to start is kept where the message points: here, not in /tmp.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = asgibench("load", "no_such_module_here:app", "--server", "hypercorn", "-d", "1s", env=env)
     assert done.returncode == 3
     assert "hypercorn exited with code" in done.stderr and "no_such_module_here" in done.stderr
+    [kept] = tmp_path.glob("asgibench-*/server.log")
+    assert str(kept) in " ".join(done.stderr.split())
