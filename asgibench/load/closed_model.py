@@ -127,19 +127,6 @@ class ClosedModel(Driver):
             connection.transport.write(request.data)  # type: ignore[union-attr]
             self.recorder.bytes_sent += len(request.data)
 
-    def record_response(self, connection: Connection, status: int, now: float) -> None:
-        # The recording half of response(), which inlines it (no extra frame on the hot path): keep them in step.
-        request = connection.request
-        assert request is not None
-        record = request.record
-        if self.measure_from <= now < self.measure_until:  # completed inside the window: throughput
-            record.completed += 1
-        if self.record_from <= connection.sent < self.measure_until:
-            record.latencies.append(int((now - connection.sent) * 1_000_000))
-            record.statuses.append(status)
-            if request.captures:
-                self.check(connection, request, status)
-
     def _send_after_think(self, connection: Connection) -> None:
         now = perf_counter()
         if self.running and now < self.measure_until and not connection.closed and not connection.retiring:

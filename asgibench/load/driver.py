@@ -139,7 +139,8 @@ class Driver:
         """One request of ``request``'s kind failed; counted when it belongs to the window."""
         if self.record_from <= started < self.measure_until:
             request.record.errors[kind] += 1
-            self.recorder.example(kind, f"{request.name}: {message}")
+            if kind not in self.recorder.error_examples:  # only the first is kept: no text built per failure
+                self.recorder.example(kind, f"{request.name}: {message}")
 
     def started(self, connection: Connection) -> float:
         """When the request on ``connection`` counts as started (for the window): written, or attempted."""
@@ -166,10 +167,6 @@ class Driver:
                 record.errors["check"] += 1
                 self.recorder.example("check", f"{request.name}: {request.check_names[failed[0]]} failed")
 
-    def record_response(self, connection: Connection, status: int, now: float) -> None:
-        """A final response, recorded off the hot path (a body that ended at the close). Models implement it."""
-        raise NotImplementedError
-
     def broken(self, connection: Connection, kind: str, message: str) -> None:
         if connection.in_flight:
             connection.in_flight = False
@@ -182,16 +179,16 @@ class Driver:
         self.connections.discard(connection)
         if not connection.in_flight:
             return
-        connection.in_flight = False
         request = connection.request
         assert request is not None
+        head = parse_response_head(connection.head) if connection.head_done else None
+        if head is not None and ends_at_close(head, request_was_head=request.is_head):
+            self.response(connection)  # the close ended the body: the answer is complete, as any other
+            return
+        connection.in_flight = False
         started = self.started(connection)
         if not connection.head:
             self.fail(request, connection_error(error), started, describe_error(error))
-            return
-        head = parse_response_head(connection.head) if connection.head_done else None
-        if head is not None and ends_at_close(head, request_was_head=request.is_head):
-            self.record_response(connection, head.status, perf_counter())  # the close ended the body
         else:
             self.fail(request, "truncated", started, "the connection closed in the middle of the response")
 
@@ -268,7 +265,7 @@ class Driver:
 
     def stop(self) -> None:
         """Stop now (Ctrl-C, an aborting threshold): what was measured is kept, nothing more is waited for."""
-        if not self._finished.done():
+        if not self._finished.done() and not self.done:  # not again while the last interval is being closed
             self.interrupted = True
             self.running = False
             self._finish(perf_counter())

@@ -102,38 +102,27 @@ class OpenModel(Driver):
         due = self._next_due
         idle = self.idle_connections
         while due is not None and due <= horizon:
-            if self.queue_head < self.next_index:
-                self._queue_until(horizon)  # requests behind a queue join it, in order
-                break
             while idle and idle[-1].closed:
                 idle.pop()
+            if self.queue_head < self.next_index or not idle and self.pool >= self.max_connections:
+                # Behind a queue, or with no connection to be had: every request due by the horizon queues.
+                self.next_index = max(self.next_index + 1, self._local_count_before(horizon - self.origin))
+                due = self.due_of(self.next_index)
+                break
             if idle:
-                connection = idle.pop()
-                self._write(connection, self.next_index, due, now)
+                self._write(idle.pop(), self.next_index, due, now)
                 if due >= self.record_from:
                     self.recorder.lateness.append(int((now - due) * 1_000_000) if now > due else 1)
-            elif self.pool < self.max_connections:
+            else:
                 self.pool += 1
                 self.open_connection(scheduled=due, local_index=self.next_index)
-            else:
-                self._queue_until(horizon)
-                break
             self.next_index += 1
             self.queue_head = self.next_index
             due = self.due_of(self.next_index)
-        else:
-            self._next_due = due
-            if due is not None:
-                # Never sooner than EARLY: a shorter timer would spin until the next request is due.
-                self.loop.call_later(max(EARLY, due - perf_counter()), self._dispatch_due)
-            return
-        self._next_due = self.due_of(self.next_index)
-        if self._next_due is not None:
-            self.loop.call_later(max(EARLY, self._next_due - perf_counter()), self._dispatch_due)
-
-    def _queue_until(self, horizon: float) -> None:
-        """Every request due before ``horizon`` joins the queue: one jump, however many there are."""
-        self.next_index = max(self.next_index + 1, self._local_count_before(horizon - self.origin))
+        self._next_due = due
+        if due is not None:
+            # Never sooner than EARLY: a shorter timer would spin until the next request is due.
+            self.loop.call_later(max(EARLY, due - perf_counter()), self._dispatch_due)
 
     def _write(self, connection: Connection, local_index: int, due: float, now: float) -> None:
         connection.scheduled = due
@@ -149,20 +138,10 @@ class OpenModel(Driver):
 
     def _expire(self, now: float) -> None:
         """Queued requests due more than ``timeout`` ago are dropped as unsent (queue_full)."""
-        head, end = self.queue_head, self.next_index
-        oldest = self.due_of(head) if head < end else None
-        if oldest is None or oldest >= now - self.timeout:
-            return
-        low, high = head, end  # the first index due at or after now - timeout, by bisection
-        while low < high:
-            middle = (low + high) // 2
-            due = self.due_of(middle)
-            if due is not None and due >= now - self.timeout:
-                high = middle
-            else:
-                low = middle + 1
-        self._unsent(head, low, "queue_full")
-        self.queue_head = low
+        stale = min(self.next_index, self._local_count_before(now - self.timeout - self.origin))
+        if stale > self.queue_head:
+            self._unsent(self.queue_head, stale, "queue_full")
+            self.queue_head = stale
 
     def _unsent(self, first: int, end: int, reason: str) -> None:
         """Requests ``first .. end - 1`` of this worker were never written; the window's are counted by name."""
@@ -243,21 +222,6 @@ class OpenModel(Driver):
             self._take_next(connection, now)
         else:
             connection.abort()
-
-    def record_response(self, connection: Connection, status: int, now: float) -> None:
-        # The recording half of response(), which inlines it (no extra frame on the hot path): keep them in step.
-        request = connection.request
-        assert request is not None
-        record = request.record
-        if self.measure_from <= now < self.measure_until:  # completed inside the window: throughput
-            record.completed += 1
-        due, sent = connection.scheduled, connection.sent
-        if due >= self.record_from:
-            record.latencies.append(int((now - (due if due < sent else sent)) * 1_000_000))
-            record.service_times.append(int((now - sent) * 1_000_000))
-            record.statuses.append(status)
-            if request.captures:
-                self.check(connection, request, status)
 
     def started(self, connection: Connection) -> float:
         return connection.scheduled
