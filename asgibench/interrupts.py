@@ -14,10 +14,9 @@ that closing a terminal or pressing Ctrl-C does not stop them. asgibench
 keeps that promise rather than installing its own handler over it.
 
 ``held()`` keeps SIGINT, SIGTERM and SIGHUP waiting while a clean-up runs
-(stopping a server), so a second signal cannot cut it short. ``as_ctrl_c()``
-passes SIGTERM and SIGHUP on as SIGINT, for code that already stops cleanly on
-Ctrl-C. ``loop_signals()`` is for an asyncio loop that ends its run early on
-any of the three.
+(stopping a server), so a second signal cannot cut it short.
+``loop_signals()`` is for an asyncio loop that ends its run early on any of
+the three.
 """
 
 from __future__ import annotations
@@ -164,49 +163,6 @@ def held() -> Iterator[None]:
             raise early
         if pending:
             signal.raise_signal(pending[0])  # repeats of it, or of others, are dropped
-
-
-@dataclass
-class Forwarded:
-    """Which signal ``as_ctrl_c`` passed on as SIGINT, if one came."""
-
-    signum: int | None = None
-
-
-@contextlib.contextmanager
-def as_ctrl_c() -> Iterator[Forwarded]:
-    """Inside, SIGTERM and SIGHUP are sent on to this process as SIGINT, for code that stops cleanly on Ctrl-C.
-
-    The load runner ends a run on Ctrl-C keeping what it measured; through
-    this it does the same for SIGTERM and SIGHUP. The yielded record says
-    which signal came (the run's reason still says Ctrl-C), and a
-    KeyboardInterrupt that leaves the block because of it leaves as
-    ``Interrupted`` with the real signal. Only the first is passed on.
-    """
-    forwarded = Forwarded()
-    if not _in_main_thread():
-        yield forwarded
-        return
-
-    def forward(signum: int, frame: FrameType | None) -> None:
-        watch = _watches[-1] if _watches else None
-        if forwarded.signum is not None or (watch is not None and not watch.claim(signum)):
-            return
-        forwarded.signum = signum
-        if callable(signal.getsignal(signal.SIGINT)):
-            signal.raise_signal(signal.SIGINT)
-        else:  # SIGINT ignored or left to the default: it would be lost, or end the process uncleanly
-            raise Interrupted(signum)
-
-    previous = _install(dict.fromkeys(INTERRUPTING, forward))
-    try:
-        yield forwarded
-    except KeyboardInterrupt as error:
-        if forwarded.signum is not None and not isinstance(error, Interrupted):
-            raise Interrupted(forwarded.signum) from None
-        raise
-    finally:
-        _restore(previous)
 
 
 @contextlib.contextmanager

@@ -26,7 +26,6 @@ import pytest
 
 from asgibench.interrupts import (
     Interrupted,
-    as_ctrl_c,
     describe,
     exit_code_for,
     held,
@@ -94,22 +93,6 @@ def test_held_signals_wait_for_the_end_of_the_block() -> None:
     assert signal.getsignal(signal.SIGINT) is before
 
 
-def test_as_ctrl_c_passes_sigterm_on_as_sigint_and_names_it() -> None:
-    seen: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
-    try:
-        with signals_as_interrupts(), as_ctrl_c() as forwarded:
-            signal.raise_signal(signal.SIGTERM)
-            signal.raise_signal(signal.SIGTERM)  # only the first is passed on
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    assert seen == [signal.SIGINT] and forwarded.signum == signal.SIGTERM
-    with pytest.raises(Interrupted) as raised:  # Ctrl-C's KeyboardInterrupt leaves as the signal that came
-        with signals_as_interrupts(), as_ctrl_c():
-            signal.raise_signal(signal.SIGHUP)
-    assert raised.value.signum == signal.SIGHUP
-
-
 def test_loop_signals_stop_the_run_and_put_the_handlers_back() -> None:
     reasons: list[str] = []
 
@@ -134,7 +117,7 @@ def test_outside_the_main_thread_nothing_is_installed() -> None:
 
     def work() -> None:
         try:
-            with signals_as_interrupts(), held(), as_ctrl_c():
+            with signals_as_interrupts(), held():
                 pass
         except BaseException as error:  # noqa: BLE001  (reported to the main thread)
             errors.append(error)

@@ -12,7 +12,6 @@ with py-spy attached: the profiler's own CPU never lands in the compared runs.
 from __future__ import annotations
 
 import datetime
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, Protocol
 
 from asgibench.compare.plan import PlannedRun, run_order
 from asgibench.compare.stats import server_stats
-from asgibench.interrupts import as_ctrl_c, describe, signal_in, signal_of
+from asgibench.interrupts import describe, signal_in, signal_of
 from asgibench.launch.cpus import CpuPlan, plan_cpus, usable_cpus
 from asgibench.launch.measure import LaunchedRun, load_launched, with_server
 from asgibench.launch.profile import find_py_spy
@@ -161,13 +160,9 @@ def _measure(
     try:
         with launched(record.plugin, spec.app_for(record.plugin), workers=spec.server_workers,
                       cpus=comparison.cpus.server, log_path=log, ready_path=ready_path) as server:  # fmt: skip
-            # SIGTERM and SIGHUP end the load as Ctrl-C does, keeping what it measured; the reason names them.
-            with as_ctrl_c() as forwarded:
-                run = load_launched(server, spec.config, comparison.cpus, observer=observer,
-                                    profile_to=profile_to, py_spy=py_spy)  # fmt: skip
-            if forwarded.signum is not None and signal_in(run.outcome.partial_reason) == signal.SIGINT:
-                run.outcome.partial_reason = describe(forwarded.signum)
-            return run
+            # Ctrl-C, SIGTERM and SIGHUP end the load keeping what it measured (asgibench.load.runner).
+            return load_launched(server, spec.config, comparison.cpus, observer=observer,
+                                 profile_to=profile_to, py_spy=py_spy)  # fmt: skip
     except ServerStartError as error:
         record.error = error.summary
         record.log_tail = error.log_tail
