@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from asgibench.results.figures import caveats, is_failed, is_generator_bound, is_target_behind, pooled_error_rate
+from asgibench.results.figures import caveats, error_rate
 from asgibench.results.spread import Spread
 
 Better = Literal["higher", "lower"]
@@ -80,13 +80,15 @@ def server_stats(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     stats["requests"] = sum(int(summary["requests"]) for summary in summaries)
     stats["ok"] = sum(int(summary["ok"]) for summary in summaries)
     stats["errors"] = sum(int(summary["errors"]["total"]) for summary in summaries)
-    stats["error_rate"] = pooled_error_rate(summaries)
+    stats["error_rate"] = error_rate(stats["errors"], stats["requests"])
     offered = Spread.of(summary.get("offered_rps") for summary in summaries)
     stats["offered_rps"] = offered.as_dict() if offered else None
-    stats["generator_bound"] = any(is_generator_bound(result) for result in results)
-    stats["target_behind"] = any(is_target_behind(result) for result in results)
-    stats["failed"] = any(is_failed(result) for result in results)
-    stats["marks"] = [caveat.mark for caveat in caveats(results)]
+    found = caveats(results)  # each flag is a caveat's kind: judged once, here
+    kinds = {caveat.kind for caveat in found}
+    stats["generator_bound"] = "generator_bound" in kinds
+    stats["target_behind"] = "target_behind" in kinds
+    stats["failed"] = "failed" in kinds
+    stats["marks"] = [caveat.mark for caveat in found]
     stats["partial"] = any(result["partial"] for result in results)
     stats["runs"] = len(results)
     return stats

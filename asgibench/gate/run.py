@@ -66,30 +66,23 @@ def overload_warnings(runs: Sequence[Run]) -> list[str]:
 
 
 def check_request_names(metrics: Sequence[Metric], runs: Sequence[Run]) -> None:
-    """A UsageError for a metric tagged with a request name some file does not hold, listing the names held."""
-    held = {run.path: request_names(run.document) for run in runs}
-    every = list(dict.fromkeys(name for names in held.values() for name in names))
-    codes = {run.path: status_codes(run.document) for run in runs}
+    """A UsageError for a metric tagged with a request name or status code some file lacks, listing what they hold."""
     for metric in metrics:
         if metric.status is not None:
-            missing = [str(path) for path, held_codes in codes.items() if metric.status not in held_codes]
-            if missing:
-                where = "the result files" if len(missing) == len(runs) else ", ".join(missing)
-                known = sorted({code for held_codes in codes.values() for code in held_codes})
-                raise UsageError(
-                    f"--metric {metric.name!r}: no response with status {metric.status} in {where}.",
-                    hint=f"The files hold: {', '.join(known)}." if known else None,
-                )
+            wanted, held_by, missing = metric.status, status_codes, f"no response with status {metric.status}"
+            none_held = None
+        elif metric.request is not None:
+            wanted, held_by, missing = metric.request, request_names, f"no request named {metric.request!r}"
+            none_held = "The files hold no per-name statistics (files written before asgibench.result/2 have none)."
+        else:
             continue
-        if metric.request is None:
-            continue
-        lacking = [str(path) for path, names in held.items() if metric.request not in names]
+        held = {run.path: held_by(run.document) for run in runs}
+        lacking = [str(path) for path, values in held.items() if wanted not in values]
         if not lacking:
             continue
         where = "the result files" if len(lacking) == len(runs) else ", ".join(lacking)
-        hint = (
-            f"The files hold: {', '.join(every)}."
-            if every
-            else "The files hold no per-name statistics (files written before asgibench.result/2 have none)."
-        )
-        raise UsageError(f"--metric {metric.name!r}: no request named {metric.request!r} in {where}.", hint=hint)
+        every = list(dict.fromkeys(value for values in held.values() for value in values))
+        if metric.status is not None:
+            every.sort()
+        hint = f"The files hold: {', '.join(every)}." if every else none_held
+        raise UsageError(f"--metric {metric.name!r}: {missing} in {where}.", hint=hint)

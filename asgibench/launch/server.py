@@ -61,7 +61,6 @@ class LaunchedServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     sampler: TreeSampler = field(init=False)
-    exit_code: int | None = None  # set when the server stopped by itself
     log_is_temporary: bool = False  # removed when the server stops
     stopped: bool = False
 
@@ -161,8 +160,6 @@ def launched(
 def _clean_up(started: list[LaunchedServer], temporary: Path | None) -> None:
     for server in started:
         server.sampler.stop()
-        if not server.stopped:
-            server.exit_code = server.exit_status()
         stop(server)
     if temporary is not None:
         shutil.rmtree(temporary, ignore_errors=True)

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from asgibench.load.aggregate import Aggregate, Second
 from asgibench.load.config import LoadConfig
-from asgibench.results.outcomes import ERROR_KINDS
+from asgibench.results.outcomes import ERROR_KINDS, UNSENT_MEANINGS
 
 if TYPE_CHECKING:
     from asgibench.launch.cpus import CpuPlan
@@ -45,11 +45,6 @@ ERROR_LABELS = {
     "other": "other",
     "unsent": "due but never sent",
     "abandoned": "abandoned in flight",
-}
-UNSENT_LABELS = {
-    "queue_full": "waited longer than the timeout for a free connection",
-    "run_ended": "still waiting when the window closed",
-    "interrupted": "still waiting when the run was stopped",
 }
 
 
@@ -268,7 +263,7 @@ def _render_errors(console: Console, summary: dict[str, Any]) -> None:
             kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}", "")
             for reason, count in summary["unsent"].items():
                 if count:
-                    kinds.add_row(Text(f"  {UNSENT_LABELS[reason]}"), f"{count:,}", "")
+                    kinds.add_row(Text(f"  {UNSENT_MEANINGS[reason]}"), f"{count:,}", "")
             continue
         kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}", Text(examples.get(kind, "")))
     console.print(kinds)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from asgibench.atomicio import check_output, rescued, write_output
+from asgibench.atomicio import check_output, write_each
 from asgibench.errors import OutputError
 from asgibench.report.html import render_html
 from asgibench.report.markdown import render_markdown
@@ -40,13 +40,14 @@ def write_reports(
         if path is not None:
             check_output(path, option=option)
     report = build_report(load_sources(paths))
-    failures: list[OutputError] = []
+    outputs: list[tuple[str | Path, str, str, str]] = []
     if markdown is not None:
         text = render_markdown(report, report_directory=Path(markdown).parent, title=title)
-        _write(markdown, text, markdown_option, ".md", failures)
+        outputs.append((markdown, markdown_option, text, ".md"))
     if html is not None:
         page = render_html(report, report_directory=Path(html).parent, title=title)
-        _write(html, page, html_option, ".html", failures)
+        outputs.append((html, html_option, page, ".html"))
+    failures = write_each(outputs, stem="asgibench-report", what="report")
     if len(failures) == 1:
         raise failures[0]
     if failures:
@@ -59,10 +60,3 @@ def write_reports(
             saved=first.saved,
         )
     return report
-
-
-def _write(path: str | Path, text: str, option: str, suffix: str, failures: list[OutputError]) -> None:
-    try:
-        write_output(path, text, option=option)
-    except OutputError as error:
-        failures.append(rescued(error, text, stem="asgibench-report", suffix=suffix, what="report"))

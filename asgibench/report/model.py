@@ -255,13 +255,17 @@ class Section:
         """What "best" means: lowest p99 when the rate was fixed (open model), else most requests/s."""
         return "p99" if self.config is not None and self.config.get("model") == "open" else "rps"
 
+    def ranked(self) -> tuple[dict[str, float], str | None]:
+        """Each series against the best (``relative_to_best``), and the best eligible one: computed together."""
+        return rank(self.measured, self.ranking)
+
     def relative(self) -> dict[str, float]:
-        return relative_to_best(self.measured, self.ranking)
+        return self.ranked()[0]
 
     @property
     def best(self) -> str | None:
         """The label of the best eligible series, or None when none is eligible (or none has the figure)."""
-        return best_label(self.measured, self.ranking)
+        return self.ranked()[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,23 +296,24 @@ def _top(values: Mapping[str, float], ranking: Ranking) -> str | None:
     return (min if ranking == "p99" else max)(positive, key=positive.__getitem__)
 
 
-def best_label(series: Sequence[Series], ranking: Ranking) -> str | None:
-    """The best eligible series, or None when no series is eligible (see ``Series.caveats``)."""
-    return _top(ranked_values([one for one in series if one.eligible], ranking), ranking)
+def rank(series: Sequence[Series], ranking: Ranking) -> tuple[dict[str, float], str | None]:
+    """Each series against the best eligible one (or, when none is, the best of all), and that best eligible one.
 
-
-def relative_to_best(series: Sequence[Series], ranking: Ranking) -> dict[str, float]:
-    """Each series against the best eligible one (or, when none is, the best of all): 1.0 is that one.
-
-    >1 is a slower pooled p99, <1 fewer requests/s (median).
+    Ratios: 1.0 is the reference; >1 is a slower pooled p99, <1 fewer requests/s (median). The best is None
+    when no series is eligible (see ``Series.caveats``). Each series' figure is pooled once, here.
     """
     values = ranked_values(series, ranking)
     eligible = {one.label for one in series if one.eligible}
-    reference = _top({label: value for label, value in values.items() if label in eligible}, ranking)
-    reference = reference or _top(values, ranking)
+    best = _top({label: value for label, value in values.items() if label in eligible}, ranking)
+    reference = best or _top(values, ranking)
     if reference is None:
-        return {}
-    return {label: value / values[reference] for label, value in values.items()}
+        return {}, best
+    return {label: value / values[reference] for label, value in values.items()}, best
+
+
+def relative_to_best(series: Sequence[Series], ranking: Ranking) -> dict[str, float]:
+    """Each series against the best eligible one (or, when none is, the best of all): 1.0 is that one."""
+    return rank(series, ranking)[0]
 
 
 def result_label(path: Path, result: Document) -> tuple[str, str | None]:

@@ -44,10 +44,6 @@ def milliseconds(value: float | None) -> str:
     return f"{value:,.0f}"
 
 
-def throughput(value: float) -> str:
-    return rate(value)
-
-
 def with_range(spread: Spread | None, fmt: Any, runs: int) -> str:
     """``median`` alone for one run; ``median (low–high)`` for repeats."""
     if spread is None:
@@ -84,8 +80,7 @@ def summary_table(section: Section) -> Table:
 
     A series not eligible for the best keeps its ratio, followed by its marks (⚠ generator-bound …).
     """
-    relative = section.relative()
-    best = section.best
+    relative, best = section.ranked()
     with_server = any(one.server_cpu is not None or one.peak_rss_mib is not None for one in section.series)
     against = "p99 vs best" if section.ranking == "p99" else "req/s vs best"
     headers = ["series", "runs", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"]
@@ -112,7 +107,7 @@ def summary_table(section: Section) -> Table:
         cells = [
             one.name,
             str(runs),
-            with_range(one.rps, throughput, runs),
+            with_range(one.rps, rate, runs),
             milliseconds(pooled.get("p50")),
             milliseconds(pooled.get("p90")),
             p99,
@@ -205,7 +200,7 @@ def run_rows(series: Series) -> Table:
         rows.append(
             (
                 series.run_name(run),
-                throughput(float(summary["rps"])),
+                rate(float(summary["rps"])),
                 milliseconds(latency.get("p50")),
                 milliseconds(latency.get("p99")),
                 milliseconds(latency.get("p999")),
@@ -234,7 +229,7 @@ def named_rows(series: Series) -> Table:
                 f"{named.ok:,}",
                 f"{named.errors:,}",
                 f"{named.error_rate:.2%}",
-                with_range(named.rps, throughput, runs),
+                with_range(named.rps, rate, runs),
                 milliseconds(named.latency.get("p50")),
                 milliseconds(named.latency.get("p99")),
                 milliseconds(named.latency.get("p999")),

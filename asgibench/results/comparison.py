@@ -48,8 +48,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from asgibench.atomicio import rescued, write_output
-from asgibench.errors import OutputError, UsageError
+from asgibench.atomicio import write_or_save
+from asgibench.errors import UsageError
 from asgibench.results.layouts import COMPARISON, COMPARISON_RULES
 from asgibench.results.schema import read_document
 from asgibench.results.validate import check
@@ -61,10 +61,9 @@ READABLE_COMPARISONS = (COMPARISON_SCHEMA,)
 def write_comparison(path: str | Path, comparison: dict[str, Any]) -> None:
     """Write ``comparison`` atomically; if that fails it is saved elsewhere and the OutputError says where."""
     text = json.dumps(comparison, indent=2) + "\n"
-    try:
-        write_output(path, text, option="--out")
-    except OutputError as error:
-        raise rescued(error, text, stem="asgibench-comparison", what="comparison") from None
+    failure = write_or_save(path, text, option="--out", stem="asgibench-comparison", what="comparison")
+    if failure is not None:
+        raise failure
 
 
 def is_comparison(document: Any) -> bool:

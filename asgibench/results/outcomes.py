@@ -20,8 +20,10 @@ ERROR_KINDS = (
     "unsent",  # due, never written (open model); why is in UNSENT_REASONS
     "abandoned",  # written, still in flight when the run stopped or the drain ended
 )
-UNSENT_REASONS = (
-    "queue_full",  # waited longer than the timeout for a free connection
-    "run_ended",  # still waiting when the window closed
-    "interrupted",  # still waiting when the run was stopped
-)
+# Why a request was never written, as reports word it.
+UNSENT_MEANINGS = {
+    "queue_full": "waited longer than the timeout for a free connection",
+    "run_ended": "still waiting when the window closed",
+    "interrupted": "still waiting when the run was stopped",
+}
+UNSENT_REASONS = tuple(UNSENT_MEANINGS)

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from asgibench.atomicio import rescued, write_output
+from asgibench.atomicio import write_or_save
 from asgibench.boundedio import RESULT_FILE_LIMIT, read_text_bounded
-from asgibench.errors import OutputError, UsageError
+from asgibench.errors import UsageError
 from asgibench.results.layouts import RESULT_RULES, RESULT_V1, RESULT_V2
 from asgibench.results.migrate import V1, V2, from_v1
 from asgibench.results.validate import check
@@ -46,11 +46,9 @@ CONFORMANCE_KEYS = frozenset({"target", "summary", "checks", "scenarios"})
 
 def write_result(path: str | Path, result: dict[str, Any], *, option: str = "--json") -> None:
     """Write ``result`` atomically (``-``: standard output); if that fails it is saved elsewhere, as the error says."""
-    text = json.dumps(result, indent=2) + "\n"
-    try:
-        write_output(path, text, option=option)
-    except OutputError as error:
-        raise rescued(error, text, stem="asgibench-result") from None
+    failure = write_or_save(path, json.dumps(result, indent=2) + "\n", option=option, stem="asgibench-result")
+    if failure is not None:
+        raise failure
 
 
 def read_document(path: str | Path) -> Any:
