@@ -457,7 +457,7 @@ def test_an_overloaded_generator_bound_or_failed_series_is_never_the_best(tmp_pa
     table = summary_table(section)
     against = {row[0]: row[-1] for row in table.rows}
     assert against == {
-        "overloaded": "0.25× ⚠ target behind: achieved 1,650 of 5,000 req/s",
+        "overloaded": "0.25× ⚠ target behind: achieved 1,650 of 5,000 req/s; ✗ 67% of requests failed",
         "bound": "0.50× ⚠ generator-bound",
         "failed": "0.75× ✗ no request succeeded",
         "steady": "1.00× ★",
@@ -465,7 +465,7 @@ def test_an_overloaded_generator_bound_or_failed_series_is_never_the_best(tmp_pa
     assert table.best_row == 3 and table.flagged_rows == (0, 1, 2)
     markdown = render_markdown(report, report_directory=tmp_path)
     assert "| **1.00× ★** |" in markdown and markdown.count("★") == 3  # the row and two notes under the table
-    assert "0.25× ⚠ target behind: achieved 1,650 of 5,000 req/s |" in markdown
+    assert "0.25× ⚠ target behind: achieved 1,650 of 5,000 req/s; ✗ 67% of requests failed |" in markdown
     assert "Never ★: ⚠ generator-bound" in markdown
     assert "overloaded.json: the target fell behind, completing 1,650 of the 5,000 offered requests/s" in markdown
     assert "failed.json: no request succeeded (15,000 errors)" in markdown

@@ -95,8 +95,10 @@ def server_stats(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def eligible(stats: Mapping[str, Any]) -> bool:
-    """Whether a server may be called the best: none of its runs generator-bound, overloaded or failed."""
-    return not any(stats.get(flag) for flag in ("generator_bound", "target_behind", "failed"))
+    """Whether a server may be called the best: none of its runs has a caveat (generator-bound, overloaded, ...)."""
+    return not stats.get("marks") and not any(
+        stats.get(flag) for flag in ("generator_bound", "target_behind", "failed")
+    )
 
 
 @dataclass(frozen=True, slots=True)

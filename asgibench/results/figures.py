@@ -5,7 +5,8 @@
   summary, a per-name entry, a timeline row, or several runs pooled.
 * ``caveats``: why runs may not be ranked as the best: the generator was the
   bottleneck (the figures understate the target), the target fell behind the
-  offered rate (it was overloaded), or no request succeeded (the run failed).
+  offered rate (it was overloaded), the run was cut short (partial), most
+  requests failed (its latency is mostly that of errors), or none succeeded.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Document = Mapping[str, Any]
-CaveatKind = Literal["generator_bound", "target_behind", "failed"]
+CaveatKind = Literal["generator_bound", "target_behind", "partial", "mostly_failing", "failed"]
+# More errors than this share of the requests and a run's latency says more about its errors than its answers.
+MOSTLY_FAILING = 0.5
 
 
 def error_rate(errors: float, requests: float) -> float:
@@ -64,6 +67,18 @@ def is_failed(result: Document) -> bool:
     return int(result["summary"]["ok"]) == 0
 
 
+def is_partial(result: Document) -> bool:
+    return bool(result.get("partial"))
+
+
+def is_mostly_failing(result: Document) -> bool:
+    """More than half the requests failed, but not all (that is ``is_failed``)."""
+    summary = result["summary"]
+    return (
+        not is_failed(result) and error_rate(int(summary["errors"]["total"]), int(summary["requests"])) > MOSTLY_FAILING
+    )
+
+
 def caveats(results: Sequence[Document]) -> tuple[Caveat, ...]:
     """The caveats of runs ranked together (one series, one server); empty when they are eligible for the best."""
     found = []
@@ -77,6 +92,13 @@ def caveats(results: Sequence[Document]) -> tuple[Caveat, ...]:
         of = f" of {rate(statistics.median(offered))}" if offered else ""
         text = f"target behind{_share(behind, results)}: achieved {rate(achieved)}{of} req/s"
         found.append(Caveat("target_behind", "⚠", text))
+    partial = [result for result in results if is_partial(result)]
+    if partial:
+        found.append(Caveat("partial", "⚠", "partial" + _share(partial, results)))
+    mostly = [result for result in results if is_mostly_failing(result)]
+    if mostly:
+        share = pooled_error_rate(result["summary"] for result in mostly)
+        found.append(Caveat("mostly_failing", "✗", f"{share:.0%} of requests failed" + _share(mostly, results)))
     failed = [result for result in results if is_failed(result)]
     if failed:
         found.append(Caveat("failed", "✗", "no request succeeded" + _share(failed, results)))
