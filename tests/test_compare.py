@@ -13,6 +13,7 @@ from rich.console import Console
 
 from asgibench.compare.plan import run_order
 from asgibench.compare.stats import COLUMNS, eligible, server_stats, standings
+from asgibench.results.model import Result
 from tests.loadkit import asgibench, interrupt, read, start_asgibench
 from tests.resultkit import result_document
 
@@ -21,12 +22,12 @@ TWIN = "reference_apps.wsgi_app:app"
 SHORT = ("--rate", "200", "-d", "1s", "--warmup", "0.5s")
 
 
-def _result(rps: float, p99: float, cpu: float, rss: float, *, bound: bool = False, **more: Any) -> dict[str, Any]:
+def _result(rps: float, p99: float, cpu: float, rss: float, *, bound: bool = False, **more: Any) -> Result:
     """A v2 result of two seconds at ``rps`` (one request timed out unless ``errors`` says otherwise)."""
     result = result_document(rps=rps, duration_s=2.0, bottleneck=bound, **({"errors": {"timeout": 1}} | more))
     result["summary"]["latency_ms"] |= {"p50": p99 / 4, "p99": p99, "p999": p99 * 2}
-    result["server"] = {"cpu_fraction": cpu, "cpu_seconds": cpu * 2, "peak_rss_mib": rss}
-    return result
+    result["server"] = {"name": "uvicorn", "cpu_fraction": cpu, "cpu_seconds": cpu * 2, "peak_rss_mib": rss}
+    return Result.from_json(result)
 
 
 def test_runs_are_interleaved_and_each_round_starts_with_the_next_server() -> None:
@@ -38,12 +39,12 @@ def test_stats_take_medians_and_ranges_and_standings_mark_the_best_and_the_ties(
     fast = server_stats([_result(1000, 2.0, 0.9, 40), _result(1100, 2.2, 0.9, 41), _result(900, 1.8, 1.0, 42)])
     slow = server_stats([_result(500, 9.0, 0.5, 30), _result(520, 9.5, 0.5, 30)])
     close = server_stats([_result(950, 2.5, 0.9, 80), _result(1050, 2.5, 0.9, 80)])
-    assert fast["rps"] == {"median": 1000, "min": 900, "max": 1100}
+    assert fast["rps"] == {"median": 1000, "min": 900, "max": 1100, "values": [1000, 1100, 900]}
     assert fast["errors"] == 3 and fast["runs"] == 3 and not fast["generator_bound"]
     rps = standings({"fast": fast, "slow": slow, "close": close}, COLUMNS[0])
     assert rps["fast"].best and not rps["slow"].best
     assert rps["slow"].relative == pytest.approx(0.51) and not rps["slow"].tied
-    assert rps["close"].tied  # 950–1050 overlaps 900–1100: not a clear loss
+    assert rps["close"].tied  # 950 and 1050 against 900 to 1100: not different beyond noise
     p99 = standings({"fast": fast, "slow": slow}, COLUMNS[2])
     assert p99["fast"].best and p99["slow"].relative == pytest.approx(9.25 / 2.0)
     assert server_stats([_result(1, 1, 1, 1, bound=True)])["generator_bound"]

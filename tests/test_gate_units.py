@@ -1,10 +1,9 @@
-"""The gate's pure parts: the bootstrap, the decision rule, option parsing, refusals, JUnit."""
+"""The gate's pure parts: the decision rule, option parsing, refusals, JUnit (the noise rule: test_noise.py)."""
 
 from __future__ import annotations
 
 import copy
 import json
-import random
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -17,48 +16,13 @@ from asgibench.gate import GateConfig, run_gate
 from asgibench.gate.format import describe
 from asgibench.gate.inputs import Run, check_judgeable, collect
 from asgibench.gate.junit import to_junit
-from asgibench.gate.metrics import METRICS, parse_allowances, parse_metrics
-from asgibench.gate.stats import Interval, bootstrap_change, change, median_statistic, runs_interval
+from asgibench.gate.metrics import DEFAULT_METRICS, parse_allowances, parse_metrics
 from asgibench.gate.verdict import Verdict, decide, judge
 from asgibench.render.gate import render_gate
+from asgibench.results.metrics import METRICS
+from asgibench.results.model import Result
+from asgibench.results.noise import Interval
 from tests.resultkit import named, result_document, timeline_row, with_statuses
-
-
-def synthetic_runs(center: float, runs: int, seconds: int, seed: int) -> list[list[float]]:
-    generator = random.Random(seed)
-    return [[generator.gauss(center, center * 0.2) for _ in range(seconds)] for _ in range(runs)]
-
-
-def interval_for(base: float, current: float, runs: int, seconds: int, seed: int = 1) -> Interval:
-    return bootstrap_change(
-        synthetic_runs(base, runs, seconds, seed), synthetic_runs(current, runs, seconds, seed + 100), median_statistic
-    )
-
-
-def test_the_interval_contains_the_true_change() -> None:
-    """Per-second values around 10 ms against around 12 ms: the interval holds +20%, and not 0."""
-    interval = interval_for(10.0, 12.0, runs=3, seconds=30)
-    assert interval.low < 0.20 < interval.high
-    assert interval.excludes_zero()
-
-
-def test_the_interval_shrinks_with_more_samples() -> None:
-    few = interval_for(10.0, 10.0, runs=2, seconds=5)
-    many = interval_for(10.0, 10.0, runs=5, seconds=60)
-    assert many.high - many.low < (few.high - few.low) / 2
-    assert many.low < 0 < many.high and few.low < 0 < few.high
-
-
-def test_the_bootstrap_is_reproducible() -> None:
-    runs = synthetic_runs(10.0, 2, 10, seed=3)
-    first = bootstrap_change(runs, runs[::-1], median_statistic)
-    assert bootstrap_change(runs, runs[::-1], median_statistic) == first
-
-
-def test_a_change_from_zero_is_infinite_and_a_difference_is_plain() -> None:
-    assert change(0.0, 0.5, "relative") == float("inf")
-    assert change(0.0, 0.0, "relative") == 0.0
-    assert change(0.01, 0.03, "difference") == pytest.approx(0.02)
 
 
 @pytest.mark.parametrize(
@@ -131,11 +95,12 @@ def result(p99: float = 1.0, **changes: Any) -> dict[str, Any]:
 
 
 def runs(*documents: dict[str, Any]) -> list[Run]:
-    return [Run(Path(f"run{index}.json"), document) for index, document in enumerate(documents)]
+    return [Run(Path(f"run{index}.json"), Result.from_json(document)) for index, document in enumerate(documents)]
 
 
 def test_the_gate_refuses_a_generator_bound_run_naming_the_file_and_why() -> None:
-    bound = result(generator={"bottleneck": True, "reasons": ["schedule lag p99 40 ms"]})
+    bound = result()
+    bound["generator"] |= {"bottleneck": True, "reasons": ["schedule lag p99 40 ms"]}
     with pytest.raises(
         UsageError, match=r"run1.json: the load generator was the bottleneck \(schedule lag p99 40 ms\)"
     ):
@@ -184,31 +149,46 @@ def test_an_unchanged_copy_passes() -> None:
 
 
 def test_two_runs_a_side_that_disagree_are_noise_not_a_change() -> None:
-    """Runs of one app at 0.4 and 0.85 ms p50 (seen on a busy 2-core machine), two a side.
+    """Runs of one app at 0.4 and 0.62 ms p50 against 0.70 and 0.85 (seen on a busy 2-core machine).
 
-    The bootstrap alone has only three medians to choose from per side and excludes zero;
-    Welch's t over the runs, with so few of them, does not, and the verdict is within noise.
+    Worse than the allowance, but two runs a side that disagree this much cannot tell it from noise.
     """
-    steady = [0.02 * step for step in (-1, 0, 1, 0)]
-    baseline = [[0.40 + jitter for jitter in steady], [0.62 + jitter for jitter in steady]]
-    current = [[0.70 + jitter for jitter in steady], [0.85 + jitter for jitter in steady]]
-    assert bootstrap_change(baseline, current, median_statistic).excludes_zero()
-    per_run = runs_interval([0.40, 0.62], [0.70, 0.85], "relative")
-    assert per_run is not None and not per_run.excludes_zero()
     metrics = parse_metrics(["p50"])
     documents = [result(), result(), result(), result()]
     for document, level in zip(documents, (0.40, 0.62, 0.70, 0.85), strict=True):
         document["summary"]["latency_ms"]["p50"] = level
-        document["timeline"] = [row | {"p50_ms": level + j} for row, j in zip(seconds(level), steady, strict=True)]
     report = judge(metrics, parse_allowances([], metrics), runs(*documents[:2]), runs(*documents[2:]))
     assert report.verdicts[0].verdict is Verdict.WITHIN_NOISE
 
 
-def test_runs_interval_needs_a_degree_of_freedom() -> None:
-    assert runs_interval([1.0], [2.0], "relative") is None
-    assert runs_interval([1.0, 1.1], [0.0], "relative") is None  # no logarithm of zero
-    borrowed = runs_interval([1.0, 1.2], [2.0], "relative")  # the single run borrows the pair's variance
-    assert borrowed is not None and borrowed.low < 1.0 < borrowed.high
+def test_the_default_metrics_see_a_uniform_slowdown_a_tail_throughput_and_errors() -> None:
+    assert [metric.name for metric in parse_metrics([DEFAULT_METRICS])] == ["p50", "p99", "rps", "error_rate"]
+
+
+def test_a_slowdown_every_run_shows_fails_with_three_runs_a_side() -> None:
+    """An app 4 ms slower on 1 ms: p50 goes from about 1 to about 5 ms in every run; the gate fails it."""
+    metrics = parse_metrics([DEFAULT_METRICS])
+    baseline, current = [], []
+    for level in (1.05, 1.13, 1.31):
+        baseline.append(result(p99=level * 4))
+        baseline[-1]["summary"]["latency_ms"]["p50"] = level
+    for level in (5.2, 5.29, 5.6):
+        current.append(result(p99=level * 2))
+        current[-1]["summary"]["latency_ms"]["p50"] = level
+    report = judge(metrics, parse_allowances([], metrics), runs(*baseline), runs(*current))
+    verdicts = {verdict.metric.name: verdict for verdict in report.verdicts}
+    assert verdicts["p50"].verdict is Verdict.REGRESSION
+    assert not report.passed
+    interval = verdicts["p50"].interval
+    assert interval is not None and interval.low < verdicts["p50"].change < interval.high  # the same quantity
+
+
+def test_one_run_a_side_judges_by_its_seconds_and_says_so() -> None:
+    metrics = parse_metrics(["p99"])
+    report = judge(metrics, parse_allowances([], metrics), runs(result(1.0)), runs(result(2.0)))
+    [verdict] = report.verdicts
+    assert verdict.noise_source == "seconds" and verdict.verdict is Verdict.REGRESSION
+    assert any("one run a side" in warning for warning in report.warnings)
 
 
 # --- metrics of one named request, and overloaded runs ------------------------------------------------------
@@ -218,7 +198,7 @@ def test_a_metric_tagged_with_a_name_keeps_the_name_and_its_case() -> None:
     metrics = parse_metrics(["p99{name:Slow},rps", "P99.9{ name : a,b }", "p99{name:Slow}"])
     assert [metric.name for metric in metrics] == ["p99{name:Slow}", "rps", "p999{name:a,b}"]
     assert [metric.request for metric in metrics] == ["Slow", None, "a,b"]
-    assert metrics[0].per_second is None and metrics[0].label == "p99 latency {name:Slow}"
+    assert metrics[0].request == "Slow" and metrics[0].label == "p99 latency {name:Slow}"
     allowances = parse_allowances(["3%", "p99{name:Slow}=10%"], metrics)
     assert allowances == pytest.approx({"p99{name:Slow}": 0.10, "rps": 0.03, "p999{name:a,b}": 0.03})
 
@@ -251,20 +231,15 @@ def test_a_named_request_is_judged_on_its_own_latency_with_noise_from_the_repeat
     current = runs(two_names(20_000), two_names(20_800))
     report = judge(metrics, parse_allowances([], metrics), baseline, current)
     slow, whole = report.verdicts
-    assert slow.verdict is Verdict.REGRESSION and slow.noise_source == "repeats"
+    assert slow.verdict is Verdict.REGRESSION and slow.noise_source == "runs"
     assert slow.baseline.median == pytest.approx(10.2, rel=1e-3) and slow.change == pytest.approx(1.0, rel=1e-2)
     assert whole.verdict is Verdict.OK  # the whole run's p99 is the fast request's
-    note = (
-        "p99{name:slow}: a named request or a status code has no per-second timeline, so its noise comes "
-        "from the repeats only (ᴿ)."
-    )
-    assert note in report.warnings
-    assert "over the runs only, a tagged metric having no per-second timeline" in describe(slow)
+    assert "95% noise interval +" in describe(slow) and "over the runs" in describe(slow)
     assert slow.to_dict()["request"] == "slow" and whole.to_dict()["request"] is None
     console = Console(record=True, width=160, color_system=None)
     render_gate(console, report)
     text = console.export_text()
-    assert "p99{name:slow} ms" in text and " ᴿ" in text and "{name:…}, {status:…}: one named request" in text
+    assert "p99{name:slow} ms" in text and "{name:…}, {status:…}: one named request" in text
 
 
 def write_runs(directory: Path, *documents: dict[str, Any]) -> Path:
@@ -306,12 +281,12 @@ def test_an_overloaded_run_is_judged_but_named_in_a_warning(tmp_path: Path) -> N
 
 def test_the_error_rate_of_a_run_and_of_its_seconds_is_errors_over_requests() -> None:
     """Every outcome counts in a second's requests, so the seconds pooled give the summary's rate."""
-    document = result_document(rps=100.0, duration_s=4.0, errors={"timeout": 8, "status": 4, "unsent": 8})
+    document = Result.from_json(
+        result_document(rps=100.0, duration_s=4.0, errors={"timeout": 8, "status": 4, "unsent": 8})
+    )
     metric = METRICS["error_rate"]
-    assert metric.per_second is not None
-    pairs = metric.per_second(document["timeline"])
-    assert pairs == [(5, 104)] * 4  # 400 answered (4 of them 500s) and 16 unanswered, over four seconds
-    assert metric.run_statistic(pairs) == pytest.approx(20 / 416)
+    # 400 answered (4 of them 500s) and 16 unanswered, over four seconds
+    assert metric.seconds(document) == [pytest.approx(5 / 104)] * 4
     assert metric.value(document) == pytest.approx(20 / 416)
 
 
@@ -326,7 +301,7 @@ def test_a_status_code_is_judged_on_its_own_latency(tmp_path: Path) -> None:
     assert [metric.status for metric in metrics] == ["503", "200"]
     config = GateConfig((side("baseline", 5_000),), (side("current", 50_000),), metrics, parse_allowances([], metrics))
     errors, fine = run_gate(config).verdicts
-    assert errors.verdict is Verdict.REGRESSION and errors.noise_source == "repeats"
+    assert errors.verdict is Verdict.REGRESSION and errors.noise_source == "runs"
     assert fine.verdict is Verdict.OK and errors.to_dict()["status"] == "503"
     with pytest.raises(UsageError, match=r"no response with status 404 in the result files") as raised:
         run_gate(gate_config(tmp_path / "baseline", tmp_path / "current", "p99{status:404}"))

@@ -16,6 +16,7 @@ from asgibench.load.schedule import ArrivalSchedule, share, vus_at
 from asgibench.load.settings import LoadFlags, resolve
 from asgibench.load.thresholds import evaluate, parse_threshold
 from asgibench.results import load_result
+from tests.resultkit import histogram_of, latency_of, result_document
 
 
 @pytest.mark.parametrize(
@@ -103,14 +104,10 @@ def test_vus_ramp() -> None:
 
 
 def test_thresholds_parse_and_judge() -> None:
-    summary = {
-        "rps": 1200.0,
-        "requests": 12000,
-        "errors": {"total": 3},
-        "error_rate": 0.00025,
-        "latency_ms": {"p50": 2.0, "p99": 40.0, "max": 300.0, "percentiles": {"99.9": 180.0, "99.99": 250.0}},
-        "service_time_ms": {"p99": 4.0, "percentiles": {}},
-    }
+    summary = result_document(model="open", rate=1200.0, rps=1200.0, duration_s=10.0, errors={"timeout": 3})["summary"]
+    assert summary["requests"] == 12003 and summary["errors"]["total"] == 3  # an error rate of 0.025%
+    summary["latency_ms"] |= {"p50": 2.0, "p99": 40.0, "p999": 180.0, "max": 300.0, "percentiles": {"99.9": 180.0}}
+    summary["service_time_ms"] |= {"p99": 4.0}
     texts = ["p99<50ms", "p99.9<200ms", "error_rate<0.1%", "rps>1000", "max<0.2s", "service_p99<=4ms", "errors<3"]
     verdicts = evaluate(tuple(parse_threshold(text) for text in texts), summary)
     assert [verdict.passed for verdict in verdicts] == [True, True, True, True, False, True, False]
@@ -257,8 +254,8 @@ def test_thresholds_narrowed_to_a_name_or_a_status() -> None:
     assert (by_name.name, by_name.status, by_name.limit) == ("Login Page", None, 80.0)
     by_status = parse_threshold("p99{status:503}<10ms")
     assert (by_status.name, by_status.status) == (None, "503")
-    summary = {"latency_ms": {"p99": 5.0}}
-    statuses = [{"status": "503", "responses": 3, "latency_ms": {"p99": 20.0}}]
+    summary = result_document()["summary"]
+    statuses = [{"status": "503", "responses": 3, "latency_ms": latency_of(histogram_of([20_000] * 3))}]
     assert [verdict.passed for verdict in evaluate((by_status,), summary, (), statuses)] == [False]
     assert [verdict.passed for verdict in evaluate((by_status,), summary, (), ())] == [True]  # no 503 at all
     for bad in ("rps{status:200}>5", "p99{status:2xx}<5ms", "service_p99{status:200}<5ms", "p99{name:}<5ms"):

@@ -426,7 +426,7 @@ def test_md_and_html_options_write_atomically(tmp_path: Path) -> None:
 
 def test_generator_bound_and_partial_runs_are_flagged(tmp_path: Path) -> None:
     bound = crafted()
-    bound["generator"] = {"bottleneck": True, "reasons": ["generator CPU at 98% of a core"]}
+    bound["generator"] |= {"bottleneck": True, "reasons": ["generator CPU at 98% of a core"]}
     partial = copy.deepcopy(bound)
     partial["partial"], partial["partial_reason"] = True, "interrupted after 1.2 s"
     report = build_report([ResultSource(Path("s/x.json"), bound), ResultSource(Path("t/x.json"), partial)])

@@ -30,6 +30,7 @@ from asgibench.load.runner import SecondObserver
 from asgibench.results import write_result
 from asgibench.results.comparison import COMPARISON_SCHEMA, write_comparison
 from asgibench.results.environment import collect
+from asgibench.results.model import results_of
 from asgibench.servers.base import ServerPlugin
 from asgibench.servers.registry import get_plugin
 
@@ -242,7 +243,7 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
                 "runs": record.run_files,
                 "profile": record.profile,
                 "profile_error": record.profile_error,
-                "stats": server_stats(record.results) if record.results else None,
+                "stats": server_stats(results_of(record.results)) if record.results else None,
             }
             for name, record in comparison.records.items()
         ],

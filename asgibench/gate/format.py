@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from asgibench.gate.metrics import Metric
-from asgibench.gate.stats import Interval
 from asgibench.gate.verdict import MetricVerdict, Verdict
+from asgibench.results.metrics import Metric
+from asgibench.results.noise import Interval
 from asgibench.results.spread import Spread
 
 UNITS = {"ms": "ms", "rps": "/s", "fraction": "%"}
@@ -54,15 +54,13 @@ def interval(metric: Metric, bounds: Interval | None, *, stacked: bool = False) 
     return f"{change(metric, bounds.low)}…" + ("\n" if stacked else "") + change(metric, bounds.high)
 
 
-SOURCES = {"per-second": " over the runs and their seconds", "repeats": " over the runs", "none": ""}
+SOURCES = {"runs": " over the runs", "seconds": " over the seconds of one run a side", "none": ""}
 
 
 def describe(verdict: MetricVerdict) -> str:
     """One sentence: what changed, by how much, against what allowance, and the verdict."""
     metric = verdict.metric
     source = SOURCES[verdict.noise_source]
-    if (metric.request is not None or metric.status is not None) and verdict.noise_source == "repeats":
-        source += " only, a tagged metric having no per-second timeline"
     text = (
         f"{metric.label}: baseline {spread(metric, verdict.baseline)}, current {spread(metric, verdict.current)}, "
         f"change {change(metric, verdict.change)} (allowed {allowed(metric, verdict.allowed)}; "

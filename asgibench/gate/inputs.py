@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from asgibench.errors import UsageError
 from asgibench.results import load_result
+from asgibench.results.model import Result
 from asgibench.results.schema import is_result, read_document, result_from
 
 # The configuration that must match for two sides to measure the same thing.
@@ -30,7 +31,7 @@ class Run:
     """One result file, read."""
 
     path: Path
-    document: dict[str, Any]
+    result: Result
 
 
 def collect(sources: Sequence[Path], *, side: str) -> tuple[Run, ...]:
@@ -39,12 +40,12 @@ def collect(sources: Sequence[Path], *, side: str) -> tuple[Run, ...]:
     for source in sources:
         if source.is_dir():
             files = [path for path in sorted(source.glob("*.json")) if path.is_file()]
-            found = [Run(path, document) for path in files if (document := _result_in(path))]
+            found = [Run(path, Result.from_json(document)) for path in files if (document := _result_in(path))]
             if not found:
                 raise UsageError(f"{side} directory {str(source)!r} holds no asgibench result files (*.json).")
             runs.extend(found)
         else:
-            runs.append(Run(source, load_result(source)))
+            runs.append(Run(source, Result.from_json(load_result(source))))
     if not runs:
         raise UsageError(f"No {side} given.", hint="asgibench gate BASELINE CURRENT (files or directories).")
     return tuple(runs)
@@ -59,12 +60,12 @@ def _result_in(path: Path) -> dict[str, Any] | None:
 def refusals(run: Run, *, allow_partial: bool) -> list[str]:
     """Why the gate will not judge ``run``: a generator-bound run understates the target; a partial one is short."""
     reasons = []
-    generator = run.document["generator"]
-    if generator.get("bottleneck"):
-        why = "; ".join(generator.get("reasons") or []) or "no reason recorded"
+    generator = run.result.generator
+    if generator.bottleneck:
+        why = "; ".join(generator.reasons) or "no reason recorded"
         reasons.append(f"the load generator was the bottleneck ({why})")
-    if run.document.get("partial") and not allow_partial:
-        reasons.append(f"the run is partial ({run.document.get('partial_reason') or 'no reason recorded'})")
+    if run.result.partial and not allow_partial:
+        reasons.append(f"the run is partial ({run.result.partial_reason or 'no reason recorded'})")
     return reasons
 
 
@@ -82,8 +83,8 @@ def check_judgeable(runs: Sequence[Run], *, allow_partial: bool) -> None:
         raise UsageError(f"The gate refuses {len(refused)} result file(s): {lines}.", hint=" ".join(hints))
 
 
-def config_values(document: dict[str, Any]) -> dict[str, Any]:
-    config = document["config"]
+def config_values(result: Result) -> dict[str, Any]:
+    config = result.config
     values = {key: config.get(key) for key in CONFIG_KEYS if key in config}
     values["requests"] = [
         (spec.get("method"), spec.get("path"), spec.get("weight")) for spec in config.get("requests") or []
@@ -98,8 +99,8 @@ def differing(baseline: Sequence[Run], current: Sequence[Run], keys: Sequence[st
 
     def read(run: Run) -> dict[str, Any]:
         if section == "config":
-            return config_values(run.document)
-        return {key: run.document["environment"].get(key) for key in keys}
+            return config_values(run.result)
+        return {key: run.result.environment.get(key) for key in keys}
 
     values = [read(run) for run in (*baseline, *current)]
     return [key for key in keys if any(value.get(key) != values[0].get(key) for value in values)]

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from asgibench.errors import UsageError
 from asgibench.gate.inputs import CONFIG_KEYS, ENVIRONMENT_KEYS, Run, check_judgeable, collect, differing
-from asgibench.gate.metrics import Metric, request_names, status_codes
 from asgibench.gate.verdict import GateReport, judge
 from asgibench.results.figures import caveats
+from asgibench.results.metrics import Metric
+from asgibench.results.model import Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +32,7 @@ def run_gate(config: GateConfig) -> GateReport:
     check_request_names(config.metrics, (*baseline, *current))
     config_differs = differing(baseline, current, CONFIG_KEYS, "config")
     if "model" in config_differs:
-        models = sorted({str(run.document["config"].get("model")) for run in (*baseline, *current)})
+        models = sorted({run.result.model for run in (*baseline, *current)})
         raise UsageError(
             f"The runs use different load models ({', '.join(models)}): closed-model latency and open-model "
             "latency measure different things, so the gate will not compare them.",
@@ -55,7 +56,7 @@ def overload_warnings(runs: Sequence[Run]) -> list[str]:
     """
     notes = []
     for run in runs:
-        for caveat in caveats([run.document]):
+        for caveat in caveats([run.result]):
             if caveat.kind == "target_behind":
                 notes.append(
                     f"{run.path}: {caveat.text}; judged all the same, its figures are those of an overloaded target"
@@ -69,14 +70,14 @@ def check_request_names(metrics: Sequence[Metric], runs: Sequence[Run]) -> None:
     """A UsageError for a metric tagged with a request name or status code some file lacks, listing what they hold."""
     for metric in metrics:
         if metric.status is not None:
-            wanted, held_by, missing = metric.status, status_codes, f"no response with status {metric.status}"
+            wanted, held_by, missing = metric.status, _status_codes, f"no response with status {metric.status}"
             none_held = None
         elif metric.request is not None:
-            wanted, held_by, missing = metric.request, request_names, f"no request named {metric.request!r}"
+            wanted, held_by, missing = metric.request, _request_names, f"no request named {metric.request!r}"
             none_held = "The files hold no per-name statistics (files written before asgibench.result/2 have none)."
         else:
             continue
-        held = {run.path: held_by(run.document) for run in runs}
+        held = {run.path: held_by(run.result) for run in runs}
         lacking = [str(path) for path, values in held.items() if wanted not in values]
         if not lacking:
             continue
@@ -86,3 +87,11 @@ def check_request_names(metrics: Sequence[Metric], runs: Sequence[Run]) -> None:
             every.sort()
         hint = f"The files hold: {', '.join(every)}." if every else none_held
         raise UsageError(f"--metric {metric.name!r}: {missing} in {where}.", hint=hint)
+
+
+def _status_codes(result: Result) -> list[str]:
+    return [entry.status for entry in result.by_status]
+
+
+def _request_names(result: Result) -> list[str]:
+    return [entry.name for entry in result.requests]

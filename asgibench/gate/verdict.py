@@ -6,26 +6,10 @@ How a metric is judged
   one ``asgibench load`` prints) against the median over the baseline runs,
   as a fraction (``+0.12`` is 12% more); error_rate, usually zero in the
   baseline, as a difference in percentage points.
-* **Noise**: a 95% interval for the change as seen second by second: the
-  wider of two. A hierarchical bootstrap (``asgibench.gate.stats``: runs,
-  then the seconds within each run) sees the second-to-second noise and, with
-  many repeats, the run-to-run noise; a Student t interval over one number
-  per run sees the run-to-run noise honestly when there are only two or three
-  repeats, where the bootstrap is far too narrow (measured on this project's
-  shared 2-core machine, eight runs of one app paired two against two: the
-  bootstrap alone called 24% of the p50 comparisons regressions; with a
-  pooled t interval 5%; with Welch's, none of 210). Per run the
-  metric's per-second values are reduced the way that matches the whole-run
-  figure where it can (rps: the mean rate; error_rate: errors over attempts)
-  and by the median otherwise (latency: the median of the per-second p99s).
-  The median is chosen on purpose for latency: one bad second moves a
-  whole-run p99 of a few hundred requests a lot but the per-second median
-  hardly at all, so a one-off stall reads as noise, while a real slowdown
-  moves every second. Metrics the timeline lacks (p75, p95, mean, service_*)
-  use the whole-run values of the repeats, which needs two runs a side; with
-  one, there is no noise estimate. So do metrics of one named request
-  (``p99{name:slow}``): the timeline is kept for the whole run, not per name.
-  With one run a side nothing measures the run-to-run noise, and the gate says so.
+* **Noise**: a 95% interval around that same change, by the one rule compare
+  and report use too (asgibench.results.noise): Welch's t over one number per
+  run, on logarithms. With one run a side only its seconds are left to judge
+  noise by, which misses run-to-run variation, and the gate says so.
 * **Verdict**: *regression* when the change is worse than the allowance AND
   the interval lies wholly on the worse side of zero; *within noise* when it
   is worse than the allowance but the interval reaches zero (noise alone
@@ -45,8 +29,8 @@ from typing import Any
 
 from asgibench.errors import UsageError
 from asgibench.gate.inputs import Run
-from asgibench.gate.metrics import Metric
-from asgibench.gate.stats import Interval, bootstrap_change, change, runs_interval, widest
+from asgibench.results.metrics import Metric
+from asgibench.results.noise import Interval, NoiseSource, compare
 from asgibench.results.spread import Spread
 
 
@@ -67,7 +51,7 @@ class MetricVerdict:
     change: float
     allowed: float
     interval: Interval | None
-    noise_source: str  # "per-second", "repeats", or "none"
+    noise_source: NoiseSource  # what the interval's spread came from: "runs", "seconds" or "none"
     verdict: Verdict
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,71 +118,34 @@ def decide(metric: Metric, change: float, allowed: float, interval: Interval | N
     return Verdict.OK
 
 
-def judge_metric(
-    metric: Metric, baseline: Sequence[Run], current: Sequence[Run], allowed: float, *, seed: str = "asgibench.gate"
-) -> MetricVerdict:
+def judge_metric(metric: Metric, baseline: Sequence[Run], current: Sequence[Run], allowed: float) -> MetricVerdict:
     base_values = [_summary(metric, run) for run in baseline]
     current_values = [_summary(metric, run) for run in current]
     base, now = Spread.of(base_values), Spread.of(current_values)
     assert base is not None and now is not None, "inputs.collect refuses a side without runs"
-    point = change(base.median, now.median, metric.scale)
-    interval, source = _noise(metric, baseline, current, base_values, current_values, seed=f"{seed}:{metric.name}")
+    difference = compare(
+        base_values,
+        current_values,
+        metric.scale,
+        baseline_seconds=metric.seconds(baseline[0].result) if len(baseline) == 1 else (),
+        current_seconds=metric.seconds(current[0].result) if len(current) == 1 else (),
+    )
     return MetricVerdict(
         metric=metric,
         baseline=base,
         current=now,
-        change=point,
+        change=difference.change,
         allowed=allowed,
-        interval=interval,
-        noise_source=source,
-        verdict=decide(metric, point, allowed, interval),
+        interval=difference.interval,
+        noise_source=difference.source,
+        verdict=decide(metric, difference.change, allowed, difference.interval),
     )
 
 
-def _noise(
-    metric: Metric,
-    baseline: Sequence[Run],
-    current: Sequence[Run],
-    base_values: list[float],
-    current_values: list[float],
-    *,
-    seed: str,
-) -> tuple[Interval | None, str]:
-    """The widest of a hierarchical bootstrap and a t interval over the runs (see the module docstring)."""
-    if metric.per_second is not None:
-        base_seconds = [metric.per_second(run.document["timeline"]) for run in baseline]
-        current_seconds = [metric.per_second(run.document["timeline"]) for run in current]
-        if all(base_seconds) and all(current_seconds):
-            bootstrap = bootstrap_change(
-                base_seconds, current_seconds, metric.run_statistic, scale=metric.scale, seed=seed
-            )
-            per_run = runs_interval(
-                [metric.run_statistic(seconds) for seconds in base_seconds],
-                [metric.run_statistic(seconds) for seconds in current_seconds],
-                metric.scale,
-            )
-            return widest(bootstrap, per_run), "per-second"
-    per_run = runs_interval(base_values, current_values, metric.scale)
-    if per_run is not None and len(base_values) >= 2 and len(current_values) >= 2:
-        only_runs = bootstrap_change(
-            [[value] for value in base_values],
-            [[value] for value in current_values],
-            _only,
-            scale=metric.scale,
-            seed=seed,
-        )
-        return widest(only_runs, per_run), "repeats"
-    return None, "none"
-
-
-def _only(samples: Sequence[float]) -> float:
-    return samples[0]
-
-
 def _summary(metric: Metric, run: Run) -> float:
-    value = metric.value(run.document)
+    value = metric.value(run.result)
     if value is None:
-        hint = "Service time is measured in the open model (--rate) only." if metric.open_model_only else None
+        hint = "Service time is measured in the open model (--rate) only." if metric.service_time else None
         raise UsageError(f"{run.path}: has no {metric.label} (--metric {metric.name}).", hint=hint)
     return float(value)
 
@@ -224,23 +171,18 @@ def judge(
     for verdict in verdicts:
         if verdict.noise_source == "none":
             notes.append(
-                f"{verdict.metric.name}: no per-second values and fewer than two runs a side, so no noise "
-                "estimate; the change alone decides. Give each side repeats (a directory of runs)."
+                f"{verdict.metric.name}: one run a side and no per-second values, so no noise estimate; "
+                "the change alone decides. Give each side repeats (a directory of runs)."
             )
-    tagged = [
-        verdict.metric.name
-        for verdict in verdicts
-        if (verdict.metric.request or verdict.metric.status) and verdict.noise_source != "none"
-    ]
-    if tagged:
+    if len(baseline) == 1 and len(current) == 1:
         notes.append(
-            f"{', '.join(tagged)}: a named request or a status code has no per-second timeline, so its noise "
-            "comes from the repeats only (ᴿ)."
+            "one run a side: the noise interval covers second-to-second variation only, not run to run; "
+            "repeats (a directory of three result files per side) make the gate steadier."
         )
-    if len(baseline) == 1 or len(current) == 1:
+    elif len(baseline) == 1 or len(current) == 1:
         notes.append(
-            "one run on a side: the noise interval covers second-to-second variation only, not run to run; "
-            "repeats (a directory of result files per side) make the gate steadier."
+            "one run on a side: its run-to-run noise is taken to be the other side's; repeats on both sides "
+            "make the gate steadier."
         )
     return GateReport(
         verdicts=verdicts,

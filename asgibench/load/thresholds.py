@@ -17,6 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from asgibench.results.metrics import metric as registry_metric
+from asgibench.results.model import Counts, Latency
+
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
     ">=": operator.ge,
@@ -126,38 +129,21 @@ def observe(
     requests: Sequence[Mapping[str, Any]] = (),
     statuses: Sequence[Mapping[str, Any]] = (),
 ) -> float | None:
-    """The value of the threshold's metric in a result summary, or in its request's or status's row (None: missing)."""
-    figures: Mapping[str, Any] = summary
+    """The value of the threshold's metric in a result summary, or in its request's or status's row (None: missing).
+
+    The metric is read as the registry reads it (asgibench.results.metrics), so ``p99`` here is gate's ``p99``.
+    """
+    metric = registry_metric(threshold.metric)
     if threshold.status is not None:
-        rows = [row for row in statuses if row.get("status") == threshold.status]
-        if not rows:
-            return None
-        figures = rows[0]
-    elif threshold.name is not None:
-        rows = [row for row in requests if row.get("name") == threshold.name]
-        if not rows:
-            return None
-        figures = rows[0]
-    metric = threshold.metric
-    if metric == "rps":
-        return float(figures["rps"])
-    if metric == "requests":
-        return float(figures["requests"])
-    if metric == "errors":
-        return float(figures["errors"]["total"])
-    if metric == "error_rate":
-        return float(figures["error_rate"])
-    table = figures.get("service_time_ms") if metric.startswith("service_") else figures.get("latency_ms")
-    if not table:
+        row = next((row for row in statuses if row.get("status") == threshold.status), None)
+        table = None if row is None else Latency.from_json(row.get("latency_ms"))
+        return None if table is None or metric.latency_key is None else table.get(metric.latency_key)
+    figures: Mapping[str, Any] | None = summary
+    if threshold.name is not None:
+        figures = next((row for row in requests if row.get("name") == threshold.name), None)
+    if figures is None or metric.of_counts is None:
         return None
-    name = metric.removeprefix("service_")
-    if name in table:
-        value = table[name]
-        return None if value is None else float(value)
-    percentiles = table.get("percentiles", {})
-    key = percentile_key(float(name[1:]))
-    value = percentiles.get(key)
-    return None if value is None else float(value)
+    return metric.of_counts(Counts.of(figures))
 
 
 def evaluate(

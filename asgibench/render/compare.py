@@ -12,7 +12,12 @@ from rich.text import Text
 
 from asgibench.compare.stats import TABLE_COLUMNS, Column, Standing, eligible, standings
 from asgibench.render.load import LiveView, describe_load
+from asgibench.render.tables import print_table
 from asgibench.results.figures import caveats
+from asgibench.results.model import Result
+
+# Left out, in this order, when the table is too wide for the terminal: what a server costs before how fast it is.
+NARROW_DROPS = ("server_peak_rss_mib", "server_cpu_per_request_us")
 
 if TYPE_CHECKING:
     from asgibench.compare.plan import PlannedRun
@@ -55,7 +60,7 @@ class TerminalView:
         line.append(f" · errors {summary['errors']['total']:,}")
         if server:
             line.append(f" · server CPU {server['cpu_fraction']:.2f} cores, {server['peak_rss_mib']:.0f} MiB")
-        for caveat in caveats([result]):
+        for caveat in caveats([Result.from_json(result)]):
             line.append(f"  {caveat.mark}", style="bold red")
         if server.get("exit_code") is not None:
             line.append(f"  server exited (code {server['exit_code']})", style="bold red")
@@ -86,37 +91,25 @@ def render_compare_plan(console: Console, spec: ComparisonSpec, cpus: CpuPlan, s
 def render_comparison(console: Console, document: dict[str, Any]) -> None:
     """The table: each column's median (and range for req/s), relative to the best; winners starred.
 
-    A failed server has a row of its own, with its error, and no figures: its
-    runs before it failed are not set against the others.
+    A failed server has a row of its own, with no figures: its runs before it
+    failed are not set against the others; its error is printed under the table.
+    Too narrow a terminal first loses the server's CPU and memory columns (a
+    footnote says so), then gets a block per server.
     """
     ran = {server["name"]: server for server in document["servers"] if server["stats"] and server["status"] == "ok"}
     stats = {name: server["stats"] for name, server in ran.items()}
-    table = Table(title=Text("Comparison", style="bold"), title_justify="left")
-    table.add_column("server", no_wrap=True)
-    for column in TABLE_COLUMNS:
-        table.add_column(column.label, justify="right", no_wrap=True)
-    table.add_column("errors", justify="right")
     by_column = {column.key: standings(stats, column) for column in TABLE_COLUMNS}
-    for server in document["servers"]:
-        if server["status"] == "failed":
-            table.add_row(*_failed_row(server))
-            continue
-        name = server["name"]
-        if name not in ran:
-            continue
-        label = Text(name)
-        if not eligible(server["stats"]):
-            label.append(" " + "".join(sorted({mark[0] for mark in server["stats"]["marks"]})), style="bold red")
-        label.append(f"\n{server['version'] or ''}", style="dim")
-        cells = [_cell(column, server["stats"], by_column[column.key].get(name)) for column in TABLE_COLUMNS]
-        errors, rate = server["stats"]["errors"], server["stats"]["error_rate"]
-        error_cell = Text(f"{errors:,}" + (f" ({rate:.2%})" if errors else ""), style="red" if errors else "")
-        table.add_row(label, *cells, error_cell)
+    layouts = [
+        [column for column in TABLE_COLUMNS if column.key not in NARROW_DROPS[:dropped]]
+        for dropped in range(len(NARROW_DROPS) + 1)
+    ]
+    tables = [_comparison_table(document, ran, by_column, columns) for columns in layouts]
     console.print()
-    console.print(table)
+    labels = {column.key: column.label for column in TABLE_COLUMNS}
+    print_table(console, *tables, left_out=[labels[key] for key in NARROW_DROPS])
     console.print(
         Text("medians over the runs (req/s: and their min–max) · ★ best · ×: against the best · "
-             "≈ within the best one's range over the runs: a tie on this machine", style="dim")
+             "≈ not different from the best beyond the runs' noise: a tie on this machine", style="dim")
     )  # fmt: skip
     flagged = [server for server in ran.values() if not eligible(server["stats"])]
     for server in flagged:  # why a server is never ★, whatever its figures
@@ -132,15 +125,46 @@ def render_comparison(console: Console, document: dict[str, Any]) -> None:
                 console.print(Text(f"  | {line}", style="red"))
 
 
-def _failed_row(server: dict[str, Any]) -> list[Text]:
+def render_interrupted(console: Console, what: str) -> None:
+    console.print(Text(f"{what}: the servers were stopped; what was measured is kept", style="yellow"))
+
+
+def _comparison_table(
+    document: dict[str, Any],
+    ran: dict[str, dict[str, Any]],
+    by_column: dict[str, dict[str, Standing]],
+    columns: list[Column],
+) -> Table:
+    table = Table(title=Text("Comparison", style="bold"), title_justify="left")
+    table.add_column("server", no_wrap=True)
+    for column in columns:
+        # The unit under the name ("p99" over "ms"): the header is then no wider than the figures.
+        table.add_column(column.label.replace(" ", "\n", 1), justify="right", no_wrap=True)
+    table.add_column("errors", justify="right", no_wrap=True)
+    for server in document["servers"]:
+        if server["status"] == "failed":
+            table.add_row(*_failed_row(server, len(columns)))
+            continue
+        name = server["name"]
+        if name not in ran:
+            continue
+        label = Text(name)
+        if not eligible(server["stats"]):
+            label.append(" " + "".join(sorted({mark[0] for mark in server["stats"]["marks"]})), style="bold red")
+        label.append(f"\n{server['version'] or ''}", style="dim")
+        cells = [_cell(column, server["stats"], by_column[column.key].get(name)) for column in columns]
+        errors, rate = server["stats"]["errors"], server["stats"]["error_rate"]
+        # The share under the count, as a ratio sits under a median.
+        error_cell = Text(f"{errors:,}" + (f"\n({rate:.2%})" if errors else ""), style="red" if errors else "")
+        table.add_row(label, *cells, error_cell)
+    return table
+
+
+def _failed_row(server: dict[str, Any], figures: int) -> list[Text]:
     label = Text(server["name"])
     label.append(" failed", style="bold red")
     label.append(f"\n{server['version'] or ''}", style="dim")
-    return [
-        label,
-        *(Text("-", style="dim") for _ in TABLE_COLUMNS),
-        Text(server["error"] or "failed", style="red", justify="left"),
-    ]
+    return [label, *(Text("-", style="dim") for _ in range(figures + 1))]
 
 
 def _cell(column: Column, stats: dict[str, Any], standing: Standing | None) -> Text:

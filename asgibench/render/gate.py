@@ -9,6 +9,7 @@ from rich.text import Text
 
 from asgibench.gate import format as figures
 from asgibench.gate.verdict import GateReport, Verdict
+from asgibench.render.tables import print_table
 
 VERDICT_STYLES = {
     Verdict.OK: "green",
@@ -16,13 +17,10 @@ VERDICT_STYLES = {
     Verdict.WITHIN_NOISE: "yellow",
     Verdict.REGRESSION: "bold red",
 }
-NOISE_SOURCES = {"per-second": "", "repeats": " ᴿ", "none": ""}
-CAPTION = (
-    "median (min–max) over the runs · noise: 95% interval of the change over the runs and their "
-    "seconds (ᴿ: over the runs only)"
-)
-# Tagged metrics (p99{name:slow}, p99{status:200}) have no per-second timeline: their noise is always ᴿ.
-NAMED_CAPTION = " · {name:…}, {status:…}: one named request or status code, no per-second timeline"
+NOISE_SOURCES = {"runs": "", "seconds": " ˢ", "none": ""}
+CAPTION = "median (min–max) over the runs · change: of the medians · noise: its 95% interval from the runs' spread"
+SECONDS_CAPTION = " (ˢ: from the seconds of one run a side, which misses run-to-run noise)"
+NAMED_CAPTION = " · {name:…}, {status:…}: one named request or status code"
 
 
 def render_gate(console: Console, report: GateReport) -> None:
@@ -31,28 +29,41 @@ def render_gate(console: Console, report: GateReport) -> None:
     for warning in report.warnings:
         console.print(Text(f"warning: {warning}", style="yellow"))
     tagged = any(verdict.metric.request or verdict.metric.status for verdict in report.verdicts)
-    caption = CAPTION + (NAMED_CAPTION if tagged else "")
+    seconds = any(verdict.noise_source == "seconds" for verdict in report.verdicts)
+    caption = CAPTION + (SECONDS_CAPTION if seconds else "") + (NAMED_CAPTION if tagged else "")
+    # Too narrow a terminal loses the ranges under the medians first, then gets a block per metric.
+    full, medians = (_verdict_table(report, caption, ranges=ranges) for ranges in (True, False))
+    print_table(console, full, medians, left_out=["min–max"])
+    console.print(_closing_line(report))
+
+
+def _verdict_table(report: GateReport, caption: str, *, ranges: bool) -> Table:
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False, caption=caption, caption_justify="left")
     table.add_column("metric", no_wrap=True)
-    table.add_column("baseline", justify="right")
-    table.add_column("current", justify="right")
+    table.add_column("baseline", justify="right", no_wrap=True)
+    table.add_column("current", justify="right", no_wrap=True)
     table.add_column("change", justify="right", no_wrap=True)
     table.add_column("allowed", justify="right", no_wrap=True)
-    table.add_column("noise (95%)", justify="right", no_wrap=True)
+    table.add_column("noise\n(95%)", justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     for verdict in report.verdicts:
         metric = verdict.metric
+        baseline, current = (
+            figures.spread(metric, spread, unit=False, stacked=True)
+            if ranges
+            else figures.value(metric, spread.median, unit=False)
+            for spread in (verdict.baseline, verdict.current)
+        )
         table.add_row(
             Text(f"{metric.name} {figures.UNITS[metric.unit]}"),  # Text: a request's name is not markup
-            figures.spread(metric, verdict.baseline, unit=False, stacked=True),
-            figures.spread(metric, verdict.current, unit=False, stacked=True),
+            baseline,
+            current,
             figures.change(metric, verdict.change),
             figures.allowed(metric, verdict.allowed),
             figures.interval(metric, verdict.interval, stacked=True) + NOISE_SOURCES[verdict.noise_source],
             Text(verdict.verdict.value, style=VERDICT_STYLES[verdict.verdict]),
         )
-    console.print(table)
-    console.print(_closing_line(report))
+    return table
 
 
 def _closing_line(report: GateReport) -> Text:

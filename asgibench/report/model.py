@@ -27,6 +27,7 @@ from asgibench.report.describe import load_line, machine_line
 from asgibench.report.sources import ComparisonSource, Source
 from asgibench.report.spectrum import merged_histogram, merged_latency, request_histograms, status_histograms
 from asgibench.results.figures import Caveat, caveats, is_failed, is_target_behind, pooled_error_rate, rate
+from asgibench.results.model import Result
 from asgibench.results.spread import Spread
 
 Document = Mapping[str, Any]
@@ -147,7 +148,7 @@ class Series:
     @property
     def caveats(self) -> tuple[Caveat, ...]:
         """Why this series may not be ranked the best (generator-bound, target behind, failed); empty if it may."""
-        return caveats([run.result for run in self.runs])
+        return caveats([Result.from_json(run.result) for run in self.runs])
 
     @property
     def eligible(self) -> bool:
@@ -180,14 +181,14 @@ class Series:
         notes = []
         for run in self.runs:
             summary = run.result["summary"]
-            if is_target_behind(run.result):
+            if is_target_behind(Result.from_json(run.result)):
                 offered = summary.get("offered_rps")
                 of = f" of the {rate(float(offered))} offered" if offered is not None else ""
                 notes.append(
                     f"{self.run_name(run)}: the target fell behind, completing {rate(float(summary['rps']))}{of} "
                     "requests/s; its latency is that of an overloaded target"
                 )
-            if is_failed(run.result):
+            if is_failed(Result.from_json(run.result)):
                 notes.append(f"{self.run_name(run)}: no request succeeded ({int(summary['errors']['total']):,} errors)")
         return notes
 

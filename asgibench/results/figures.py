@@ -14,7 +14,10 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # the model imports error_rate from here
+    from asgibench.results.model import Result
 
 Document = Mapping[str, Any]
 CaveatKind = Literal["generator_bound", "target_behind", "partial", "mostly_failing", "failed"]
@@ -54,32 +57,29 @@ class Caveat:
         return f"{self.symbol} {self.text}"
 
 
-def is_generator_bound(result: Document) -> bool:
-    return bool((result.get("generator") or {}).get("bottleneck"))
+def is_generator_bound(result: Result) -> bool:
+    return result.generator.bottleneck
 
 
-def is_target_behind(result: Document) -> bool:
-    return bool(result["summary"].get("target_behind"))
+def is_target_behind(result: Result) -> bool:
+    return bool(result.summary.target_behind)
 
 
-def is_failed(result: Document) -> bool:
+def is_failed(result: Result) -> bool:
     """Nothing succeeded: such a run never passes, whatever its latency says."""
-    return int(result["summary"]["ok"]) == 0
+    return result.summary.ok == 0
 
 
-def is_partial(result: Document) -> bool:
-    return bool(result.get("partial"))
+def is_partial(result: Result) -> bool:
+    return result.partial
 
 
-def is_mostly_failing(result: Document) -> bool:
+def is_mostly_failing(result: Result) -> bool:
     """More than half the requests failed, but not all (that is ``is_failed``)."""
-    summary = result["summary"]
-    return (
-        not is_failed(result) and error_rate(int(summary["errors"]["total"]), int(summary["requests"])) > MOSTLY_FAILING
-    )
+    return not is_failed(result) and result.summary.error_rate > MOSTLY_FAILING
 
 
-def caveats(results: Sequence[Document]) -> tuple[Caveat, ...]:
+def caveats(results: Sequence[Result]) -> tuple[Caveat, ...]:
     """The caveats of runs ranked together (one series, one server); empty when they are eligible for the best."""
     found = []
     bound = [result for result in results if is_generator_bound(result)]
@@ -87,8 +87,8 @@ def caveats(results: Sequence[Document]) -> tuple[Caveat, ...]:
         found.append(Caveat("generator_bound", "⚠", "generator-bound" + _share(bound, results)))
     behind = [result for result in results if is_target_behind(result)]
     if behind:
-        achieved = statistics.median(float(result["summary"]["rps"]) for result in behind)
-        offered = [float(value) for result in behind if (value := result["summary"].get("offered_rps")) is not None]
+        achieved = statistics.median(result.summary.rps for result in behind)
+        offered = [value for result in behind if (value := result.summary.offered_rps) is not None]
         of = f" of {rate(statistics.median(offered))}" if offered else ""
         text = f"target behind{_share(behind, results)}: achieved {rate(achieved)}{of} req/s"
         found.append(Caveat("target_behind", "⚠", text))
@@ -97,7 +97,9 @@ def caveats(results: Sequence[Document]) -> tuple[Caveat, ...]:
         found.append(Caveat("partial", "⚠", "partial" + _share(partial, results)))
     mostly = [result for result in results if is_mostly_failing(result)]
     if mostly:
-        share = pooled_error_rate(result["summary"] for result in mostly)
+        share = error_rate(
+            sum(result.summary.errors.total for result in mostly), sum(result.summary.requests for result in mostly)
+        )
         found.append(Caveat("mostly_failing", "✗", f"{share:.0%} of requests failed" + _share(mostly, results)))
     failed = [result for result in results if is_failed(result)]
     if failed:
@@ -105,6 +107,6 @@ def caveats(results: Sequence[Document]) -> tuple[Caveat, ...]:
     return tuple(found)
 
 
-def _share(some: Sequence[Document], every: Sequence[Document]) -> str:
+def _share(some: Sequence[Result], every: Sequence[Result]) -> str:
     """`` in 1 of 3 runs`` when only some runs have the caveat."""
     return "" if len(some) == len(every) else f" in {len(some)} of {len(every)} runs"
