@@ -6,15 +6,18 @@ derived from ``AsgibenchError`` become a message and their exit code.
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from asgibench import __version__
+from asgibench.cli.command import Group, closed_pipe, quiet_on_closed_pipe
 from asgibench.errors import AsgibenchError
 
 app = typer.Typer(
     name="asgibench",
+    cls=Group,
     help="ASGI conformance, load and server comparison: does it follow the spec, how fast is it at the tail.",
     no_args_is_help=True,
     add_completion=False,
@@ -25,7 +28,8 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"asgibench {__version__}")
+        with quiet_on_closed_pipe():
+            typer.echo(f"asgibench {__version__}")
         raise typer.Exit()
 
 
@@ -50,9 +54,15 @@ __all__ = ["app", "main", "_compare", "_conform", "_gate", "_load", "_report", "
 
 def main() -> None:
     try:
-        app()
+        try:
+            app()
+        finally:
+            # A closed pipe that only the interpreter's last flush would meet is met here, and handled below.
+            sys.stdout.flush()
     except AsgibenchError as error:  # raised outside a command (standalone_mode edge cases)
         from asgibench.render.console import print_error
 
         print_error(error.message, error.hint)
         raise SystemExit(error.exit_code) from None
+    except BrokenPipeError:
+        raise SystemExit(closed_pipe().exit_code) from None

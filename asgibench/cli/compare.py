@@ -22,7 +22,9 @@ def compare(
     servers: Annotated[
         str | None,
         typer.Option(
-            "--servers", help="Comma-separated; default: every installed ASGI server (see `asgibench servers`)."
+            "--servers",
+            metavar="NAMES",
+            help="Comma-separated; default: every installed ASGI server (see `asgibench servers`).",
         ),
     ] = None,
     wsgi_app: Annotated[
@@ -31,27 +33,48 @@ def compare(
             "--wsgi-app", metavar="MODULE:ATTR", help="The app's WSGI twin, served by WSGI servers (gunicorn-sync)."
         ),
     ] = None,
-    repeat: Annotated[int, typer.Option("--repeat", "-r", min=1, help="Measured runs per server.")] = 3,
-    server_workers: Annotated[int, typer.Option("--server-workers", min=1, help="Processes per server.")] = 1,
+    repeat: Annotated[
+        int, typer.Option("--repeat", "-r", min=1, metavar="INTEGER", help="Measured runs per server.")
+    ] = 3,
+    server_workers: Annotated[
+        int, typer.Option("--server-workers", min=1, metavar="INTEGER", help="Processes per server.")
+    ] = 1,
     path: Annotated[
-        str | None, typer.Option("--path", help="The request path (default /, or the scenario's requests).")
+        str | None,
+        typer.Option("--path", metavar="/PATH", help="The request path (default /, or the scenario's requests)."),
     ] = None,
-    vus: Annotated[int | None, typer.Option("--vus", help="Closed model: virtual users.")] = None,
-    rate: Annotated[float | None, typer.Option("--rate", help="Open model: requests per second.")] = None,
-    duration: Annotated[str | None, typer.Option("--duration", "-d", help="Measured time per run, e.g. 10s.")] = None,
+    vus: Annotated[int | None, typer.Option("--vus", metavar="INTEGER", help="Closed model: virtual users.")] = None,
+    rate: Annotated[
+        float | None, typer.Option("--rate", metavar="FLOAT", help="Open model: requests per second.")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", "-d", metavar="SECONDS", help="Measured time per run, e.g. 10s.")
+    ] = None,
     warmup: Annotated[
-        str | None, typer.Option("--warmup", help=f"Unrecorded load before each run (default {DEFAULT_WARMUP}).")
+        str | None,
+        typer.Option(
+            "--warmup", metavar="SECONDS", help=f"Unrecorded load before each run (default {DEFAULT_WARMUP})."
+        ),
     ] = None,
-    timeout: Annotated[str | None, typer.Option("--timeout", help="Per request (default 10s).")] = None,
-    workers: Annotated[str | None, typer.Option("--workers", help="Load generator processes.")] = None,
-    connections: Annotated[int | None, typer.Option("--connections", help="Open model: connections up front.")] = None,
+    timeout: Annotated[
+        str | None, typer.Option("--timeout", metavar="SECONDS", help="Per request (default 10s).")
+    ] = None,
+    workers: Annotated[
+        str | None, typer.Option("--workers", metavar="INTEGER|auto", help="Load generator processes.")
+    ] = None,
+    connections: Annotated[
+        int | None, typer.Option("--connections", metavar="INTEGER", help="Open model: connections up front.")
+    ] = None,
     headers: Annotated[
         list[str] | None, typer.Option("--header", "-H", metavar="'NAME: VALUE'", help="Add a header (repeatable).")
     ] = None,
-    method: Annotated[str | None, typer.Option("--method", "-X", help="HTTP method (default GET).")] = None,
-    body: Annotated[str | None, typer.Option("--body", help="Request body.")] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", "-X", metavar="METHOD", help="HTTP method (default GET).")
+    ] = None,
+    body: Annotated[str | None, typer.Option("--body", metavar="TEXT", help="Request body.")] = None,
     scenario: Annotated[
-        Path | None, typer.Option("--scenario", "-s", help="A scenario file (TOML): model, stages, requests.")
+        Path | None,
+        typer.Option("--scenario", "-s", metavar="FILE", help="A scenario file (TOML): model, stages, requests."),
     ] = None,
     out: Annotated[
         Path | None,
@@ -69,7 +92,8 @@ def compare(
     Exit 0 when every server ran; 2 for bad usage; 3 when a server could not
     be started or exited during a run (the others still run, and their results
     are kept); 128 + the signal when interrupted: 130 Ctrl-C, 143 SIGTERM, 129
-    SIGHUP (the servers are stopped, what was measured is kept).
+    SIGHUP (the servers are stopped, what was measured is kept); 141 when the
+    output's reader left early (| head), once every run is done and kept.
     """
     from asgibench.interrupts import describe, exit_code_for, signals_as_interrupts
     from asgibench.load.settings import LoadFlags
@@ -111,8 +135,9 @@ def _run(
     from asgibench.interrupts import describe, exit_code_for
     from asgibench.launch.cpus import plan_cpus, usable_cpus
     from asgibench.load.settings import resolve
-    from asgibench.render.compare import TerminalView, render_compare_plan, render_comparison
+    from asgibench.render.compare import TerminalView, render_compare_plan, render_comparison, render_interrupted
     from asgibench.render.console import make_console
+    from asgibench.render.load import render_note
 
     if not looks_like_app(target_app):
         raise UsageError(f"APP must be module:attribute (e.g. main:app), not {target_app!r}.")
@@ -139,15 +164,14 @@ def _run(
     comparison = run_comparison(spec, TerminalView(console, live=console.is_terminal and not quiet))
     render_comparison(console, comparison.document)
     if comparison.interrupted_by is not None:
-        console.print(f"[yellow]{describe(comparison.interrupted_by)}: the servers were stopped; "
-                      "what was measured is kept[/]")  # fmt: skip
+        render_interrupted(console, describe(comparison.interrupted_by))
     if comparison.path is not None and out is not None:
         from asgibench.report import write_reports
 
         title = f"asgibench compare: {target_app}"
         write_reports([comparison.path], markdown=out / "report.md", html=out / "report.html", title=title,
                       markdown_option="--out", html_option="--out")  # fmt: skip
-        console.print(f"[dim]results in {out}/: comparison.json, one result file per run, report.md, report.html[/]")
+        render_note(console, f"results in {out}/: comparison.json, one result file per run, report.md, report.html")
     if comparison.interrupted_by is not None:
         return exit_code_for(comparison.interrupted_by)
     if any(record.failed for record in comparison.records.values()):

@@ -15,10 +15,15 @@ from asgibench.errors import AsgibenchError, UsageError
 def conform(
     target: Annotated[
         str | None,
-        typer.Argument(metavar="APP", help="The ASGI app as module:attribute, resolved like uvicorn (e.g. main:app)."),
+        typer.Argument(
+            metavar="[APP]", help="The ASGI app as module:attribute, resolved like uvicorn (e.g. main:app)."
+        ),
     ] = None,
     app_dir: Annotated[
-        Path, typer.Option("--app-dir", help="Directory put first on the import path (default: current directory).")
+        Path,
+        typer.Option(
+            "--app-dir", metavar="DIR", help="Directory put first on the import path (default: current directory)."
+        ),
     ] = Path("."),
     factory: Annotated[
         bool, typer.Option("--factory", help="APP is a factory: call it with no arguments to get the app.")
@@ -43,7 +48,12 @@ def conform(
     ] = None,
     timeout: Annotated[
         float,
-        typer.Option("--timeout", min=0.05, help="Deadline per scenario, in seconds; an app still running then fails."),
+        typer.Option(
+            "--timeout",
+            min=0.05,
+            metavar="SECONDS",
+            help="Deadline per scenario, in seconds; an app still running then fails.",
+        ),
     ] = 2.0,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings (SHOULD rules) fail too.")] = False,
     json_path: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write the report as JSON.")] = None,

@@ -25,42 +25,64 @@ def load(
         str | None,
         typer.Argument(
             metavar="[TARGET]",
+            # "\\[": a bracket, where Typer's help reads Rich markup.
             help="http(s)://host:port/path or unix:/path.sock. Default: --scenario's target, else "
-            "[tool.asgibench] target in ./pyproject.toml, else http://127.0.0.1:8000/.",
+            "\\[tool.asgibench] target in ./pyproject.toml, else http://127.0.0.1:8000/.",
         ),
     ] = None,
     vus: Annotated[
-        int | None, typer.Option("--vus", help="Closed model: virtual users, each on its own keep-alive connection.")
+        int | None,
+        typer.Option(
+            "--vus", metavar="INTEGER", help="Closed model: virtual users, each on its own keep-alive connection."
+        ),
     ] = None,
     rate: Annotated[
         float | None,
-        typer.Option("--rate", help="Open model: requests per second, latency measured from when each was due."),
+        typer.Option(
+            "--rate", metavar="FLOAT", help="Open model: requests per second, latency measured from when each was due."
+        ),
     ] = None,
-    duration: Annotated[str | None, typer.Option("--duration", "-d", help="Measured time, e.g. 30s, 2m.")] = None,
-    warmup: Annotated[str | None, typer.Option("--warmup", help="Load run first and not recorded, e.g. 5s.")] = None,
-    timeout: Annotated[str | None, typer.Option("--timeout", help="Per request (default 10s).")] = None,
+    duration: Annotated[
+        str | None, typer.Option("--duration", "-d", metavar="SECONDS", help="Measured time, e.g. 30s, 2m.")
+    ] = None,
+    warmup: Annotated[
+        str | None, typer.Option("--warmup", metavar="SECONDS", help="Load run first and not recorded, e.g. 5s.")
+    ] = None,
+    timeout: Annotated[
+        str | None, typer.Option("--timeout", metavar="SECONDS", help="Per request (default 10s).")
+    ] = None,
     drain: Annotated[
         str | None,
         typer.Option(
             "--drain",
+            metavar="SECONDS",
             help="After the window, how long requests still in flight may finish (default: the timeout); "
             "those still in flight then are counted abandoned.",
         ),
     ] = None,
-    think: Annotated[str | None, typer.Option("--think", help="Closed model: pause between a VU's requests.")] = None,
+    think: Annotated[
+        str | None, typer.Option("--think", metavar="SECONDS", help="Closed model: pause between a VU's requests.")
+    ] = None,
     workers: Annotated[
-        str | None, typer.Option("--workers", help="Generator processes: a number, or 'auto' for one per core.")
+        str | None,
+        typer.Option(
+            "--workers", metavar="INTEGER|auto", help="Generator processes: a number, or 'auto' for one per core."
+        ),
     ] = None,
     connections: Annotated[
-        int | None, typer.Option("--connections", help="Open model: connections opened before the start.")
+        int | None,
+        typer.Option("--connections", metavar="INTEGER", help="Open model: connections opened before the start."),
     ] = None,
     max_connections: Annotated[
-        int | None, typer.Option("--max-connections", help="Open model: the most connections (default 1024).")
+        int | None,
+        typer.Option("--max-connections", metavar="INTEGER", help="Open model: the most connections (default 1024)."),
     ] = None,
     headers: Annotated[
         list[str] | None, typer.Option("--header", "-H", metavar="'NAME: VALUE'", help="Add a header (repeatable).")
     ] = None,
-    method: Annotated[str | None, typer.Option("--method", "-X", help="HTTP method (default GET).")] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", "-X", metavar="METHOD", help="HTTP method (default GET).")
+    ] = None,
     paths: Annotated[
         list[str] | None,
         typer.Option(
@@ -89,10 +111,15 @@ def load(
             help="A check: the header's value must contain TEXT (repeatable).",
         ),
     ] = None,
-    body: Annotated[str | None, typer.Option("--body", help="Request body.")] = None,
-    body_file: Annotated[Path | None, typer.Option("--body-file", help="Request body from a file.")] = None,
+    body: Annotated[str | None, typer.Option("--body", metavar="TEXT", help="Request body.")] = None,
+    body_file: Annotated[
+        Path | None, typer.Option("--body-file", metavar="FILE", help="Request body from a file.")
+    ] = None,
     scenario: Annotated[
-        Path | None, typer.Option("--scenario", "-s", help="A scenario file (TOML): target, model, stages, requests.")
+        Path | None,
+        typer.Option(
+            "--scenario", "-s", metavar="FILE", help="A scenario file (TOML): target, model, stages, requests."
+        ),
     ] = None,
     thresholds: Annotated[
         list[str] | None,
@@ -115,19 +142,23 @@ def load(
     hdr_log: Annotated[
         Path | None, typer.Option("--hdr-log", metavar="FILE", help="Write an HdrHistogram interval log.")
     ] = None,
-    http: Annotated[str, typer.Option("--http", help="HTTP version (1.1).")] = "1.1",
+    http: Annotated[str, typer.Option("--http", metavar="VERSION", help="HTTP version (1.1).")] = "1.1",
     insecure: Annotated[bool, typer.Option("--insecure", "-k", help="https: do not verify the certificate.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress; only the summary.")] = False,
     server: Annotated[
         str | None,
         typer.Option(
             "--server",
+            metavar="NAME",
             help="Launch TARGET (an app, module:attr) under this server on a free port, load it, stop it. "
             "See `asgibench servers`.",
         ),
     ] = None,
     server_workers: Annotated[
-        int, typer.Option("--server-workers", min=1, help="With --server: the server's worker processes.")
+        int,
+        typer.Option(
+            "--server-workers", min=1, metavar="INTEGER", help="With --server: the server's worker processes."
+        ),
     ] = 1,
     server_log: Annotated[
         Path | None, typer.Option("--server-log", metavar="FILE", help="With --server: keep the server's log here.")
@@ -147,7 +178,8 @@ def load(
     fallback file); 3 when the target cannot be reached, or the launched
     server does not start or dies during the run; 128 + the signal when
     interrupted: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the partial result is
-    still written).
+    still written); 141 when the output's reader left early (| head), once
+    the run is over and its files are written.
     """
     from asgibench.interrupts import exit_code_for, signals_as_interrupts
     from asgibench.load.settings import LoadFlags
@@ -284,6 +316,7 @@ def _run(
         with_server(result, launched_run)
     render_result(console, result)
     # Outputs last: a failure to write one is reported after the summary, and the result is saved elsewhere.
+    # A reader that has gone (| head -1) only silenced the console: the files are written all the same.
     failed_outputs: list[OutputError] = []
     if log is not None:
         try:

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from asgibench.load.aggregate import Aggregate, Second
 from asgibench.load.config import LoadConfig
+from asgibench.render.tables import print_table
 from asgibench.results.outcomes import ERROR_KINDS, UNSENT_MEANINGS
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ ERROR_LABELS = {
     "unsent": "due but never sent",
     "abandoned": "abandoned in flight",
 }
+BY_NAME_COLUMNS = ("name", "requests", "ok", "errors", "req/s", "p50", "p99", "max")
+# Left out, in this order, when the table of requests by name is too wide: ok and requests follow from the others.
+BY_NAME_DROPS = ("ok", "requests", "max")
 
 
 def describe_load(config: LoadConfig) -> str:
@@ -85,16 +89,18 @@ class LiveView:
 
     def __init__(self, console: Console, config: LoadConfig) -> None:
         self.config = config
+        label = "warming up + load" if config.warmup else "load"
+        # Rich narrows a column it may wrap, and made "0:0…" of the elapsed time at 80 columns: the label and the
+        # time keep their width (H:MM:SS), and the per-second figures wrap at spaces under their own column.
         self.progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(bar_width=24),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[stats]}"),
+            TextColumn("{task.description}", table_column=Column(no_wrap=True, min_width=len(label))),
+            BarColumn(bar_width=24 if console.width >= 110 else 10),
+            TimeElapsedColumn(table_column=Column(no_wrap=True, min_width=7)),
+            TextColumn("{task.fields[stats]}", table_column=Column(overflow="fold")),
             console=console,
             transient=False,
             refresh_per_second=4,
         )
-        label = "warming up + load" if config.warmup else "load"
         self.task = self.progress.add_task(label, total=config.measured_duration, stats="starting…")
 
     def __enter__(self) -> LiveView:
@@ -175,8 +181,8 @@ def behind_message(summary: dict[str, Any]) -> str:
 
 def _render_throughput(console: Console, summary: dict[str, Any]) -> None:
     overview = Table(title=Text("Throughput", style="bold"), title_justify="left", show_header=False, box=None)
-    overview.add_column(style="dim")
-    overview.add_column(justify="right")
+    overview.add_column(style="dim", no_wrap=True)
+    overview.add_column(justify="right", no_wrap=True)
     overview.add_column(style="dim")
     scheduled = summary.get("scheduled")
     overview.add_row("requests", f"{summary['requests']:,}", "due in the window" if scheduled is not None else "")
@@ -206,56 +212,67 @@ def _render_throughput(console: Console, summary: dict[str, Any]) -> None:
 def _render_latency(console: Console, summary: dict[str, Any], *, corrected: bool) -> None:
     latency, service = summary["latency_ms"], summary["service_time_ms"]
     table = Table(title=Text("Latency", style="bold"), title_justify="left")
-    table.add_column("")
-    table.add_column("latency (from due time)" if corrected else "latency", justify="right")
+    table.add_column("", no_wrap=True)
+    table.add_column("latency\n(from due time)" if corrected else "latency", justify="right", no_wrap=True)
     if corrected:
-        table.add_column("service time (from send)", justify="right")
+        table.add_column("service time\n(from send)", justify="right", no_wrap=True)
     for label, key in LATENCY_ROWS:
         cells = [_ms(latency[key]) if latency else "-"]
         if corrected:
             cells.append(_ms(service[key]) if service else "-")
         table.add_row(label, *cells)
-    console.print(table)
+    print_table(console, table)
 
 
 def _render_by_name(console: Console, requests: list[dict[str, Any]]) -> None:
+    """A row per name; too narrow a terminal loses columns (``BY_NAME_DROPS``), then gets a block per name."""
+    layouts = [
+        _by_name_table(requests, [header for header in BY_NAME_COLUMNS if header not in BY_NAME_DROPS[:dropped]])
+        for dropped in range(len(BY_NAME_DROPS) + 1)
+    ]
+    print_table(console, *layouts, left_out=BY_NAME_DROPS)
+
+
+def _by_name_table(requests: list[dict[str, Any]], headers: list[str]) -> Table:
     table = Table(title=Text("Requests by name", style="bold"), title_justify="left")
-    for header in ("name", "requests", "ok", "errors", "req/s", "p50", "p99", "max"):
-        table.add_column(header, justify="left" if header == "name" else "right")
+    for header in headers:
+        table.add_column(header, justify="left" if header == "name" else "right", no_wrap=True)
     for row in requests:
         latency = row["latency_ms"] or {}
         errors = row["errors"]["total"]
-        table.add_row(
-            Text(row["name"]),
-            f"{row['requests']:,}",
-            f"{row['ok']:,}",
-            Text(f"{errors:,} ({row['error_rate']:.1%})", style="red") if errors else "0",
-            f"{row['rps']:,.1f}",
-            _ms(latency.get("p50")),
-            _ms(latency.get("p99")),
-            _ms(latency.get("max")),
-        )
-    console.print(table)
+        cells: dict[str, Text | str] = {
+            "name": Text(row["name"]),
+            "requests": f"{row['requests']:,}",
+            "ok": f"{row['ok']:,}",
+            # The share under the count: the column stays as narrow as its figures.
+            "errors": Text(f"{errors:,}\n({row['error_rate']:.1%})", style="red") if errors else "0",
+            "req/s": f"{row['rps']:,.1f}",
+            "p50": _ms(latency.get("p50")),
+            "p99": _ms(latency.get("p99")),
+            "max": _ms(latency.get("max")),
+        }
+        table.add_row(*(cells[header] for header in headers))
+    return table
 
 
 def _render_statuses(console: Console, statuses: list[dict[str, Any]]) -> None:
     table = Table(title=Text("Statuses", style="bold"), title_justify="left")
     for header in ("status", "count", "p50", "p99", "max"):
-        table.add_column(header, justify="left" if header == "status" else "right")
+        table.add_column(header, justify="left" if header == "status" else "right", no_wrap=True)
     for row in statuses:
         latency = row["latency_ms"] or {}
         style = "red" if int(row["status"]) >= 400 else ""
         table.add_row(Text(row["status"], style=style), f"{row['responses']:,}", _ms(latency.get("p50")),
                       _ms(latency.get("p99")), _ms(latency.get("max")))  # fmt: skip
-    console.print(table)
+    print_table(console, table)
 
 
 def _render_errors(console: Console, summary: dict[str, Any]) -> None:
     errors, examples = summary["errors"], summary.get("error_examples") or {}
     kinds = Table(title=Text("Errors", style="bold red"), title_justify="left")
-    kinds.add_column("kind")
-    kinds.add_column("count", justify="right")
-    kinds.add_column("first seen")
+    kinds.add_column("kind", no_wrap=True)
+    kinds.add_column("count", justify="right", no_wrap=True)
+    kinds.add_column("first seen", overflow="fold")  # a message: wraps at spaces, and never ends in "…"
     for kind in ERROR_KINDS:
         if not errors.get(kind):
             continue
@@ -266,7 +283,7 @@ def _render_errors(console: Console, summary: dict[str, Any]) -> None:
                     kinds.add_row(Text(f"  {UNSENT_MEANINGS[reason]}"), f"{count:,}", "")
             continue
         kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}", Text(examples.get(kind, "")))
-    console.print(kinds)
+    print_table(console, kinds)
     if errors.get("tls"):
         console.print(Text("hint: for a self-signed or untrusted certificate, add --insecure", style="dim"))
 
@@ -274,12 +291,14 @@ def _render_errors(console: Console, summary: dict[str, Any]) -> None:
 def _render_checks(console: Console, checks: list[tuple[str, dict[str, Any]]]) -> None:
     table = Table(title=Text("Checks", style="bold"), title_justify="left")
     for header in ("request", "check", "passed", "failed"):
-        table.add_column(header, justify="right" if header in ("passed", "failed") else "left")
+        # The check is prose (body contains '...'): it wraps; the name and the counts stay whole.
+        table.add_column(header, justify="right" if header in ("passed", "failed") else "left",
+                         no_wrap=header != "check", overflow="fold")  # fmt: skip
     for name, check in checks:
         failed = check["failed"]
         table.add_row(Text(name), Text(check["check"]), f"{check['passed']:,}",
                       Text(f"{failed:,}", style="red" if failed else ""))  # fmt: skip
-    console.print(table)
+    print_table(console, table)
 
 
 def render_launch(console: Console, server: LaunchedServer, plan: CpuPlan) -> None:
@@ -332,9 +351,9 @@ def _render_generator(console: Console, generator: dict[str, Any]) -> None:
 
 def _render_thresholds(console: Console, verdicts: list[dict[str, Any]]) -> None:
     table = Table(title=Text("Thresholds", style="bold"), title_justify="left")
-    table.add_column("threshold")
-    table.add_column("observed", justify="right")
-    table.add_column("verdict")
+    table.add_column("threshold", no_wrap=True)
+    table.add_column("observed", justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     for verdict in verdicts:
         observed = verdict["observed"]
         if observed is None:
@@ -351,7 +370,7 @@ def _render_thresholds(console: Console, verdicts: list[dict[str, Any]]) -> None
             shown,
             Text("pass" if passed else "FAIL", style="green" if passed else "bold red"),
         )
-    console.print(table)
+    print_table(console, table)
 
 
 def _bytes(count: int) -> str:
