@@ -21,9 +21,10 @@ from asgibench.report.charts import Bar, SpectrumLine, TimelineLine, percentile_
 from asgibench.report.model import Run, Series, relative_to_best
 from asgibench.report.sources import ResultSource, load_sources
 from asgibench.report.spectrum import merged_latency, spectrum
+from asgibench.report.svg import TICK_SIZE, legend, series_key, text_width
 from asgibench.report.tables import named_rows, status_rows, summary_table
 from tests.loadkit import asgibench, read, uvicorn
-from tests.resultkit import histogram_of, named, result_document, with_statuses
+from tests.resultkit import histogram_of, named, result_document, timeline_row, with_statuses
 
 # --- documents --------------------------------------------------------------------------------------------------
 
@@ -333,7 +334,8 @@ def test_comparison_report_has_header_failure_and_profile_links(comparison: Path
     assert f"]({expected_link})" in markdown and f'href="{expected_link}"' in page
     assert "**Comparison:** app reference\\_apps.raw\\_app:app · 2 measured runs per server" in markdown
     assert "server on CPU 0, generator on CPU 1" in markdown
-    assert "| daphne 4.0 | 0 | failed |" in markdown and "did not start within 10 s" in markdown
+    assert "| daphne 4.0 ✗ | 0 | failed |" in markdown and "did not start within 10 s" in markdown
+    assert "| ✗ failed |" in markdown and "### daphne 4.0 ✗" in markdown  # marked in its row and its section
     assert "server CPU" in markdown and "| 63% | 42.5 MiB |" in markdown  # hypercorn (the same runs: a tie, not best)
     assert "ImportError: no module named &lt;twisted&gt;" in page  # the log tail, escaped
     assert "No flame graph: py-spy could not attach" in markdown
@@ -410,8 +412,90 @@ def test_bad_output_paths_exit_two_before_reading(tmp_path: Path) -> None:
     result = write_json(tmp_path / "r.json", crafted())
     done = asgibench("report", str(result), "--md", str(tmp_path / "missing" / "report.md"))
     assert done.returncode == 2 and "--md" in done.stderr and "does not exist" in done.stderr
-    done = asgibench("report", str(result), "--out", str(tmp_path / "nowhere"))
-    assert done.returncode == 2 and "--out" in done.stderr
+    done = asgibench("report", str(result), "--out", str(result))  # a file, not a directory
+    assert done.returncode == 2 and "--out" in done.stderr and "not a directory" in done.stderr
+    done = asgibench("report", str(result), "--out", str(result / "under-a-file"))
+    assert done.returncode == 2 and "Cannot create --out directory" in done.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["r.json"]
+
+
+def test_out_creates_the_directory_and_its_parents(tmp_path: Path) -> None:
+    result = write_json(tmp_path / "r.json", crafted())
+    out = tmp_path / "reports" / "2026" / "main"
+    done = asgibench("report", str(result), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["report.html", "report.md"]
+    done = asgibench("report", str(result), "--out", str(out))  # and writes into one that exists
+    assert done.returncode == 0, done.stderr
+
+
+def test_out_leaves_no_directory_behind_for_bad_input(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"hello": 1}')
+    done = asgibench("report", str(bad), "--out", str(tmp_path / "new" / "reports"))
+    assert done.returncode == 2 and "bad.json" in done.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_directory_stands_for_its_result_and_comparison_files(comparison: Path, tmp_path: Path) -> None:
+    """`report DIR` as `gate DIR`: the comparison in it, its runs once, other JSON (gate, conformance) skipped."""
+    directory = tmp_path / "cmp"
+    shutil.copytree(comparison.parent, directory)
+    write_json(directory / "gate.json", {"schema": "asgibench.gate/1", "passed": True})
+    write_json(directory / "conform.json", {"schema": "asgibench.conformance/1", "checks": []})
+    write_json(directory / "other.json", {"hello": "world"})
+    done = asgibench("report", str(directory))
+    assert done.returncode == 0, done.stderr
+    alone = asgibench("report", str(directory / "comparison.json"))
+    assert done.stdout == alone.stdout  # the run files it lists are not a second section
+    assert done.stdout.count("### uvicorn") == 1 and "<sub>4 runs · generated" in done.stdout
+
+
+def test_a_directory_of_result_files_is_read_in_name_order(tmp_path: Path) -> None:
+    for name, rps in (("b", 2000.0), ("a", 1000.0), ("c", 3000.0)):
+        write_json(tmp_path / "runs" / f"{name}.json", crafted(rps))
+    report = build_report(load_sources([tmp_path / "runs"]))
+    assert [one.label for one in report.series] == ["a", "b", "c"]
+
+
+def test_a_directory_without_results_is_named_in_the_error(tmp_path: Path) -> None:
+    directory = tmp_path / "empty-ish"
+    write_json(directory / "gate.json", {"schema": "asgibench.gate/1"})
+    done = asgibench("report", str(directory))
+    assert done.returncode == 2
+    assert f"Directory '{directory}' holds no asgibench result or comparison files" in done.stderr
+
+
+def test_duplicate_inputs_count_once(comparison: Path, tmp_path: Path) -> None:
+    """`report cmp/*.json` names the comparison and, again, the runs it lists; and a file named twice is one run."""
+    runs = sorted(comparison.parent.glob("*-*.json"))
+    assert len(runs) == 4
+    globbed = load_sources([*runs[:2], comparison, *runs[2:]])  # a run named before its comparison too
+    assert len(globbed) == 1 and [len(one.runs) for one in build_report(globbed).series] == [2, 2, 0]
+    result = write_json(tmp_path / "x" / "r.json", crafted())
+    twice = load_sources([result, tmp_path / "x" / ".." / "x" / "r.json", tmp_path / "x"])
+    assert len(twice) == 1 and [len(one.runs) for one in build_report(twice).series] == [1]
+    markdown = asgibench("report", *map(str, sorted(comparison.parent.glob("*.json")))).stdout
+    sections = [line for line in markdown.splitlines() if line.startswith("## ")]
+    assert "<sub>4 runs · generated" in markdown and sections == ["## Results"]  # one section, each run once
+
+
+@pytest.mark.parametrize(
+    ("document", "what", "writer"),
+    [
+        ({"schema": "asgibench.conformance/1", "target": "m:app", "checks": []}, "conformance report", "conform"),
+        ({"target": "m:app", "summary": {}, "checks": [], "scenarios": []}, "conformance report", "conform"),
+        ({"schema": "asgibench.gate/1", "passed": True}, "gate report", "gate"),
+    ],
+)
+def test_another_asgibench_file_is_named_with_what_it_is(
+    tmp_path: Path, document: dict[str, Any], what: str, writer: str
+) -> None:
+    path = write_json(tmp_path / "mine.json", document)
+    done = asgibench("report", str(path))
+    assert done.returncode == 2
+    assert f"mine.json is an asgibench {what}, which asgibench report does not read" in done.stderr
+    assert f"asgibench {writer} --json wrote it" in done.stderr and "Upgrade" not in done.stderr
 
 
 def test_md_and_html_options_write_atomically(tmp_path: Path) -> None:
@@ -457,9 +541,9 @@ def test_an_overloaded_generator_bound_or_failed_series_is_never_the_best(tmp_pa
     table = summary_table(section)
     against = {row[0]: row[-1] for row in table.rows}
     assert against == {
-        "overloaded": "0.25× ⚠ target behind: achieved 1,650 of 5,000 req/s; ✗ 67% of requests failed",
-        "bound": "0.50× ⚠ generator-bound",
-        "failed": "0.75× ✗ no request succeeded",
+        "overloaded ⚠✗": "0.25× ⚠ target behind: achieved 1,650 of 5,000 req/s; ✗ 67% of requests failed",
+        "bound ⚠": "0.50× ⚠ generator-bound",
+        "failed ✗": "0.75× ✗ no request succeeded",
         "steady": "1.00× ★",
     }
     assert table.best_row == 3 and table.flagged_rows == (0, 1, 2)
@@ -470,7 +554,7 @@ def test_an_overloaded_generator_bound_or_failed_series_is_never_the_best(tmp_pa
     assert "overloaded.json: the target fell behind, completing 1,650 of the 5,000 offered requests/s" in markdown
     assert "failed.json: no request succeeded (15,000 errors)" in markdown
     page = render_html(report, report_directory=tmp_path)
-    assert '<tr class="flagged"><td>overloaded</td>' in page and '<tr class="best"><td>steady</td>' in page
+    assert '<tr class="flagged"><td>overloaded ⚠✗</td>' in page and '<tr class="best"><td>steady</td>' in page
     assert "✗ no request succeeded" in page and "⚠ generator-bound" in page
 
 
@@ -484,7 +568,7 @@ def test_a_caveat_in_some_runs_says_how_many_and_rps_ranking_skips_it_too() -> N
     section = build_report(sources).sections[0]
     assert section.best == "slow"
     rows = {row[0]: row[-1] for row in summary_table(section).rows}
-    assert rows == {"fast": "3.10× ⚠ generator-bound in 1 of 2 runs", "slow": "1.00× ★"}
+    assert rows == {"fast ⚠": "3.10× ⚠ generator-bound in 1 of 2 runs", "slow": "1.00× ★"}
 
 
 def test_with_no_eligible_series_there_is_no_best_but_the_ratios_stay() -> None:
@@ -553,6 +637,116 @@ def test_each_status_code_has_its_latency_over_the_runs() -> None:
     assert table.headers == ("status", "count", "p50 ms", "p99 ms", "max ms")
     slow = next(row for row in table.rows if row[0] == "500")
     assert float(slow[2]) == pytest.approx(20.0, rel=1e-2) and float(slow[4]) == pytest.approx(22.0, rel=1e-2)
+
+
+# --- marks, the offered rate, ties (pure) --------------------------------------------------------------------
+
+
+def flawed_runs() -> dict[str, dict[str, Any]]:
+    """Closed model: each flawed series serves more than the clean one, so only the marks keep it from ★."""
+    partial = crafted(5000)
+    partial |= {"partial": True, "partial_reason": "interrupted (SIGTERM)"}
+    return {
+        "clean": crafted(1000),
+        "cut": partial,
+        "failing": crafted(4000, errors=30_000),  # 12,000 answered, 30,000 timed out: 71% failed
+    }
+
+
+def test_every_kind_of_mark_follows_the_series_everywhere_and_is_never_best(tmp_path: Path) -> None:
+    report = build_report([ResultSource(Path(f"{name}.json"), doc) for name, doc in flawed_runs().items()])
+    section = report.sections[0]
+    assert section.best == "clean"
+    table = summary_table(section)
+    rows = {row[0]: row[-1] for row in table.rows}
+    assert rows == {"clean": "1.00× ★", "cut ⚠": "5.00× ⚠ partial", "failing ✗": "4.00× ✗ 71% of requests failed"}
+    markdown = render_markdown(report, report_directory=tmp_path)
+    # The legend lists the kinds that occur, and only those.
+    legend = next(line for line in markdown.splitlines() if "Never ★" in line)
+    assert "⚠ partial (the run was cut short)" in legend and "✗ most requests failed" in legend
+    assert "generator-bound" not in legend and "target behind" not in legend and "no request succeeded" not in legend
+    assert "### cut ⚠" in markdown and "### failing ✗" in markdown
+    assert "failing.json: 71% of requests failed, so its latency is mostly that of errors" in markdown
+    page = render_html(report, report_directory=tmp_path)
+    assert "<h3>cut ⚠</h3>" in page and "<h3>failing ✗</h3>" in page
+    assert "<td>cut.json</td>" in page and "<td>⚠ partial</td>" in page  # its run, marked
+    assert '<tr class="flagged"><td>cut ⚠</td>' in page and '<tr class="best"><td>clean</td>' in page
+    legend_labels = re.findall(r'<text [^>]*class="legend-label">([^<]*)</text>', page)
+    assert legend_labels.count("cut ⚠") == 2 and legend_labels.count("failing ✗") == 2  # spectrum and timeline
+    assert '<text x="' in page and ">cut ⚠</text>" in page.split('id="throughput"')[1].split("</svg>")[0]
+
+
+def test_the_legend_line_names_a_failed_server(comparison: Path, tmp_path: Path) -> None:
+    markdown = render_markdown(build_report(load_sources([comparison])), report_directory=tmp_path)
+    legend = next(line for line in markdown.splitlines() if "Never ★" in line)
+    assert "✗ failed (the server did not start, or stopped during a run" in legend
+
+
+def test_a_series_tied_with_the_best_is_marked_like_compare_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the model says a series ties with the best, both reports show ≈ after its ratio and explain it."""
+    import asgibench.report.tables as tables
+
+    sources = [ResultSource(Path("a.json"), crafted(1000)), ResultSource(Path("b.json"), crafted(980))]
+    report = build_report(sources)
+    assert summary_table(report.sections[0]).tied_rows == ()  # the model does not expose ties yet
+
+    def tied_b(series: Series, best: str | None) -> tables.Standing:
+        return tables.Standing(best=series.label == best, tied=series.label == "b", caveats=series.caveats)
+
+    monkeypatch.setattr(tables, "standing", tied_b)
+    markdown = render_markdown(report, report_directory=tmp_path)
+    assert "| 0.98× ≈ |" in markdown and "≈: within the best one's range over the runs" in markdown
+    page = render_html(report, report_directory=tmp_path)
+    assert '<tr class="tied"><td>b</td>' in page and "0.98× ≈" in page
+
+
+def test_open_model_throughput_is_the_achieved_rate_against_the_offered_one(tmp_path: Path) -> None:
+    """The charts draw what was completed each second, and the offered rate as a labelled reference line."""
+    seconds = [timeline_row(second, requests=5000, rps=1650.0 + 10 * second, p99_ms=40.0) for second in range(3)]
+    runs = {
+        "kept-up": at(2000, rps=5000.0),
+        "behind": at(500, rps=1650.0, errors={"unsent": 10_050}, timeline=seconds),
+    }
+    report = build_report([ResultSource(Path(f"{name}.json"), document) for name, document in runs.items()])
+    page = render_html(report, report_directory=tmp_path)
+    throughput = page.split('id="throughput"')[1].split("</svg>")[0]
+    each_second = page.split('id="timeline"')[1].split("</svg>")[0]
+    for chart in (throughput, each_second):
+        assert chart.count('<line class="reference"') == 1  # one rate offered to both: one line across
+        assert ">offered rate (5,000 req/s)</text>" in chart and ">achieved requests/s</text>" in chart
+    reference_y = float(re.findall(r'<line class="reference" x1="[^"]+" y1="([^"]+)"', each_second)[0])
+    behind = re.findall(r'<polyline class="series" data-series="behind"[^>]* points="([^"]+)"', each_second)[0]
+    ys = [float(y) for y in re.findall(r"[\d.]+,([\d.]+)", behind)]  # the first line: the requests/s panel
+    assert len(ys) == 3 and all(y > reference_y + 50 for y in ys)  # drawn at 1,650/s, well below 5,000/s
+    assert "against the offered rate (dashed)" in page
+    closed = render_html(build_report([ResultSource(Path("c.json"), crafted())]), report_directory=tmp_path)
+    assert 'class="reference"' not in closed and "offered rate" not in closed
+
+
+def test_each_series_offered_its_own_rate_gets_its_own_reference() -> None:
+    bars = [Bar("a", 900.0, 900.0, 900.0, 1, offered=1000.0), Bar("b", 1800.0, 1800.0, 1800.0, 1, offered=2000.0)]
+    chart = throughput_bars(bars)
+    assert chart.count('<line class="reference"') == 2 and ">offered rate (of each series)</text>" in chart
+
+
+def test_edge_tick_labels_are_moved_inside_the_chart() -> None:
+    """99.99999% centred on the last tick would stick out of the SVG; it is moved in by its (generous) width."""
+    many = histogram_of([])
+    many.record_value(1000, 2_000_000)  # two million requests: the axis runs to 99.99999%
+    markup = percentile_spectrum([SpectrumLine("a", tuple(spectrum(many)))])
+    width = float(re.search(r'viewBox="0 0 ([\d.]+) ', markup).group(1))  # type: ignore[union-attr]
+    label = "99.99999%"
+    x = float(re.search(rf'<text x="([\d.]+)" [^>]*>{re.escape(label)}</text>', markup).group(1))  # type: ignore[union-attr]
+    assert x + text_width(label, TICK_SIZE) / 2 <= width
+
+
+def test_legend_wraps_to_rows_and_cuts_a_label_longer_than_a_row() -> None:
+    keys = [series_key(label, index) for index, label in enumerate(["a" * 10, "b" * 10, "c" * 300])]
+    markup, height = legend(keys, 0, 10, 200)
+    assert markup.count('class="legend-item"') == 3 and height == 3 * 22  # three rows: each too wide to share
+    assert "…</text>" in markup and f"<title>{'c' * 300}</title>" in markup
 
 
 # --- the page in a real browser -------------------------------------------------------------------------------

@@ -244,7 +244,7 @@ BAD_INPUTS: list[tuple[str, bytes | str, list[str]]] = [
     ("v1 timeline row lacks a key", with_change(_set("timeline.0.rps", DELETE), "v1"), ["lacks 'timeline[0].rps'"]),
     ("config null", with_change(_set("config", None)), ["config: expected an object, found null"]),
     ("p99 NaN", with_change(_set("summary.latency_ms.p99", math.nan)), ["summary.latency_ms.p99: NaN is not a number"]),
-    ("conformance report", conformance_report(), ["is an asgibench conformance report, not a result file"]),
+    ("conformance report", conformance_report(), ["is an asgibench conformance report"]),
     ("newer version", '{"schema": "asgibench.result/9"}', ["has schema 'asgibench.result/9'", "Upgrade asgibench"]),
     ("TOML brackets", "[[load.stages]]\n", ["not valid JSON"]),
 ]
@@ -268,8 +268,8 @@ def test_dev_zero_and_a_directory_are_refused_by_report_and_gate(tmp_path: Path)
     for command in (["report", "/dev/zero", "--md", str(tmp_path / "out.md")], ["gate", str(V2_FILE), "/dev/zero"]):
         done = asgibench(*command, timeout=60)
         assert done.returncode == 2 and "'/dev/zero' is larger than 256 MiB" in done.stderr, done.stderr
-    done = asgibench("report", str(tmp_path), "--md", str(tmp_path / "out.md"))
-    assert done.returncode == 2 and "is a directory" in done.stderr and "Traceback" not in done.stderr
+    done = asgibench("report", str(tmp_path), "--md", str(tmp_path / "out.md"))  # a directory of no result files
+    assert done.returncode == 2 and "holds no asgibench result" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_the_golden_files_are_reported_and_gated(tmp_path: Path) -> None:

@@ -3,8 +3,14 @@
 - ``percentile_spectrum``: latency against percentile on HdrHistogram's
   log(1/(1-p)) axis, one line per series;
 - ``throughput_bars``: median requests/s per series, whiskers from the slowest to
-  the fastest run;
-- ``timeline``: requests/s and p99 each second, one line per series.
+  the fastest run; in the open model the offered rate as a reference line;
+- ``timeline``: requests/s and p99 each second, one line per series (and the
+  offered rate, in the open model).
+
+A series' ``mark`` (the symbols of its caveats: ⚠, ✗) follows its name in the
+legend and under its bar, so a flawed series is flagged in the charts as in the tables.
+Every text is kept inside the SVG's box: margins are sized from the labels'
+estimated widths (``svg.text_width``) and edge labels are moved inwards.
 """
 
 from __future__ import annotations
@@ -16,22 +22,34 @@ from html import escape
 
 from asgibench.report.spectrum import STANDARD, Point
 from asgibench.report.svg import (
+    EDGE,
+    LABEL_SIZE,
+    TICK_SIZE,
+    Key,
     Scale,
     colour,
     dash,
+    fit,
     frame,
     horizontal_grid,
     legend,
     log_ticks,
     nice_ticks,
     number,
+    reference_key,
+    series_key,
     svg,
     text,
+    text_width,
+    tick_label,
     vertical_grid,
 )
+from asgibench.results.figures import rate
 
-WIDTH = 880
-LEFT, RIGHT = 78, 860
+WIDTH = 800
+RIGHT = WIDTH - 24
+MIN_LEFT = 72
+Y_LABEL_X = 16  # the rotated y-axis label's baseline: room for its ascenders (about 0.8 em) to its left
 # A latency range wider than this ratio is drawn on a log axis, so the median is not squashed flat.
 LOG_RATIO = 20.0
 MOST_MARKERS = 120
@@ -41,6 +59,11 @@ MOST_MARKERS = 120
 class SpectrumLine:
     label: str
     points: tuple[Point, ...]
+    mark: str = ""  # the symbols of the series' caveats (⚠ ✗), shown after its name
+
+    @property
+    def key(self) -> str:
+        return marked(self.label, self.mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +74,8 @@ class Bar:
     high: float
     runs: int
     note: str = ""  # why the series is not eligible for the best (⚠ target behind …), shown in the tooltip
+    mark: str = ""  # the symbols of its caveats, shown under the bar
+    offered: float | None = None  # open model: the rate offered to it (requests/s), drawn as a reference
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +84,44 @@ class TimelineLine:
 
     label: str
     seconds: tuple[tuple[float, float, float | None], ...]
+    mark: str = ""
+
+    @property
+    def key(self) -> str:
+        return marked(self.label, self.mark)
+
+
+def marked(label: str, mark: str) -> str:
+    return f"{label} {mark}" if mark else label
+
+
+def _left(*tick_sets: Sequence[float]) -> float:
+    """The plot's left edge: room for the widest y tick label, and the rotated axis label left of it."""
+    widest = max((text_width(tick_label(tick), TICK_SIZE) for ticks in tick_sets for tick in ticks), default=0.0)
+    # The rotated label's descenders reach about 0.3 em right of its baseline; then a gap, the ticks, a gap.
+    # At most 40% of the chart, so absurd figures (a 300-digit rate) cannot squeeze the plot out of it.
+    return min(max(MIN_LEFT, Y_LABEL_X + 0.3 * LABEL_SIZE + 6 + widest + 8), WIDTH * 0.4)
+
+
+def _offered_key(rates: Sequence[float]) -> Key:
+    shown = f"offered rate ({rate(rates[0])} req/s)" if len(rates) == 1 else "offered rate (of each series)"
+    return reference_key(shown)
+
+
+def distinct(values: Sequence[float]) -> list[float]:
+    """The values, those within 0.5% of an earlier one dropped (one offered rate measured twice is one rate)."""
+    kept: list[float] = []
+    for value in values:
+        if not any(abs(value - other) <= 0.005 * max(abs(other), 1e-9) for other in kept):
+            kept.append(value)
+    return kept
+
+
+def _reference(x1: float, x2: float, y: float, tooltip: str) -> str:
+    return (
+        f'<line class="reference" x1="{number(x1)}" y1="{number(y)}" x2="{number(x2)}" y2="{number(y)}">'
+        f"<title>{escape(tooltip)}</title></line>"
+    )
 
 
 def percentile_label(decades: float) -> str:
@@ -75,7 +138,7 @@ def _latency_scale(values: Sequence[float], top: float, bottom: float) -> tuple[
     low = max(min(values), 0.001)
     high = max(max(values), low * 1.01)
     if high / low > LOG_RATIO:
-        ticks = log_ticks(low, high)
+        ticks = log_ticks(low, high, bottom - top)
         return Scale(ticks[0], ticks[-1], bottom, top, log=True), ticks, True
     ticks = nice_ticks(0.0, high)
     return Scale(0.0, ticks[-1], bottom, top), ticks, False
@@ -87,23 +150,26 @@ def percentile_spectrum(lines: Sequence[SpectrumLine], *, chart_id: str = "perce
     drawn = [one for one in lines if one.points]
     values = [point.ms for one in drawn for point in one.points] or [1.0]
     decades = max(2, min(7, math.ceil(max((point.x for one in drawn for point in one.points), default=2.0))))
-    xscale = Scale(0.0, float(decades), LEFT, RIGHT)
     yscale, yticks, is_log = _latency_scale(values, top, bottom)
-    body = [horizontal_grid(yscale, yticks, LEFT, RIGHT)]
-    body.append(vertical_grid(xscale, [(float(k), percentile_label(k)) for k in range(decades + 1)], top, bottom))
-    body.append(frame(LEFT, top, RIGHT, bottom))
-    body.append(text((LEFT + RIGHT) / 2, bottom + 42, "percentile (log scale of 1/(1−p))", css="axis-label"))
+    left = _left(yticks)
+    xscale = Scale(0.0, float(decades), left, RIGHT)
+    body = [horizontal_grid(yscale, yticks, left, RIGHT)]
+    xticks = [(float(k), percentile_label(k)) for k in range(decades + 1)]
+    body.append(vertical_grid(xscale, xticks, top, bottom, width=WIDTH))
+    body.append(frame(left, top, RIGHT, bottom))
+    body.append(text((left + RIGHT) / 2, bottom + 42, "percentile (log scale of 1/(1−p))", css="axis-label"))
     body.append(_y_label("latency (ms" + (", log scale)" if is_log else ")"), (top + bottom) / 2))
     for index, one in enumerate(drawn):
         coordinates = " ".join(f"{number(xscale(p.x))},{number(yscale(p.ms))}" for p in one.points)
         body.append(f'<g class="series-group" data-series="{escape(one.label)}">')
-        body.append(f"<title>{escape(one.label)}: latency by percentile</title>")
+        body.append(f"<title>{escape(one.key)}: latency by percentile</title>")
         body.append(_polyline(coordinates, index, one.label))
         for point in _marked(one.points):
             name = "max" if point.percentile >= 100 else f"p{point.percentile:g}"
-            body.append(_marker(xscale(point.x), yscale(point.ms), index, f"{one.label}: {name} = {point.ms:g} ms"))
+            body.append(_marker(xscale(point.x), yscale(point.ms), index, f"{one.key}: {name} = {point.ms:g} ms"))
         body.append("</g>")
-    keys, height = legend([one.label for one in drawn], LEFT, bottom + 66, RIGHT - LEFT)
+    keys, height = legend([series_key(one.key, index) for index, one in enumerate(drawn)], left, bottom + 66,
+                          WIDTH - left - EDGE)  # fmt: skip
     body.append(keys)
     return svg(
         chart_id,
@@ -124,20 +190,30 @@ def _marked(points: Sequence[Point]) -> list[Point]:
 
 
 def throughput_bars(bars: Sequence[Bar], *, chart_id: str = "throughput") -> str:
-    """Median requests/s per series as bars; whiskers span the slowest to the fastest run."""
+    """Median requests/s per series as bars; whiskers span the slowest to the fastest run.
+
+    In the open model the bars are the achieved rate (responses completed per second) and the offered
+    rate is a dashed reference line: across the plot when every series was offered the same rate, else
+    one across each bar.
+    """
     top, bottom = 24, 330
-    ticks = nice_ticks(0.0, max((bar.high for bar in bars), default=1.0) * 1.08)
+    offered = [bar.offered for bar in bars if bar.offered is not None and bar.offered > 0]
+    rates = distinct(offered)
+    ticks = nice_ticks(0.0, max([bar.high for bar in bars] + offered + [0.0]) * 1.08 or 1.0)
     yscale = Scale(0.0, ticks[-1], bottom, top)
-    body = [horizontal_grid(yscale, ticks, LEFT, RIGHT), frame(LEFT, top, RIGHT, bottom)]
-    body.append(_y_label("requests per second", (top + bottom) / 2))
-    band = (RIGHT - LEFT) / max(len(bars), 1)
+    left = _left(ticks)
+    body = [horizontal_grid(yscale, ticks, left, RIGHT), frame(left, top, RIGHT, bottom)]
+    body.append(_y_label("achieved requests/s" if offered else "requests per second", (top + bottom) / 2))
+    band = (RIGHT - left) / max(len(bars), 1)
     width = min(band * 0.6, 120)
     for index, bar in enumerate(bars):
-        centre = LEFT + band * (index + 0.5)
+        centre = left + band * (index + 0.5)
         y = yscale(bar.median)
-        tooltip = f"{bar.label}: {bar.median:,.1f} requests/s"
+        tooltip = f"{marked(bar.label, bar.mark)}: {bar.median:,.1f} requests/s"
         if bar.runs > 1:
             tooltip += f" (median of {bar.runs} runs, {bar.low:,.1f}–{bar.high:,.1f})"
+        if bar.offered:
+            tooltip += f" of {bar.offered:,.1f} offered"
         if bar.note:
             tooltip += f" · {bar.note}"
         body.append(f'<g class="bar-group" data-series="{escape(bar.label)}"><title>{escape(tooltip)}</title>')
@@ -153,43 +229,88 @@ def throughput_bars(bars: Sequence[Bar], *, chart_id: str = "throughput") -> str
                 f"M{number(centre - cap)},{number(high)}H{number(centre + cap)}"
                 f'M{number(centre - cap)},{number(low)}H{number(centre + cap)}"/>'
             )
-        label_y = min(y, yscale(bar.high)) - 8
-        body.append(text(centre, label_y, f"{bar.median:,.0f}", css="value-label"))
-        body.append(text(centre, bottom + 20, _short(bar.label, band), css="tick"))
+        value = _value_label(bar.median, band - 4)
+        if value:
+            body.append(text(centre, min(y, yscale(bar.high)) - 8, value, css="value-label"))
+        body.append(text(centre, bottom + 20, _bar_label(bar, band - 4), css="tick"))
+        if len(rates) > 1 and bar.offered:
+            body.append(_reference(centre - band * 0.45, centre + band * 0.45, yscale(bar.offered),
+                                   f"{bar.label}: offered {bar.offered:,.1f} requests/s"))  # fmt: skip
         body.append("</g>")
+    height: float = bottom + 40
+    if rates:
+        if len(rates) == 1:
+            body.append(_reference(left, RIGHT, yscale(rates[0]), f"offered rate: {rates[0]:,.1f} requests/s"))
+        keys, legend_height = legend([_offered_key(rates)], left, bottom + 52, WIDTH - left - EDGE)
+        body.append(keys)
+        height = bottom + 52 + legend_height
     return svg(
         chart_id,
         WIDTH,
-        bottom + 40,
+        height,
         "Throughput",
-        "Median requests per second of each series; whiskers span the slowest to the fastest run.",
+        "Median requests per second of each series; whiskers span the slowest to the fastest run."
+        + (" The dashed line is the offered rate." if rates else ""),
         "".join(body),
     )
 
 
-def timeline(lines: Sequence[TimelineLine], *, chart_id: str = "timeline") -> str:
-    """Two panels over the run's seconds: requests/s above, p99 latency below; one line per series."""
-    panels = (("requests/s", 20, 220), ("p99 latency (ms)", 262, 462))
+def _bar_label(bar: Bar, room: float) -> str:
+    """The series' name under its bar, cut short where the bar is narrow; its mark is kept whole."""
+    if not bar.mark:
+        return fit(bar.label, room, TICK_SIZE)
+    return marked(fit(bar.label, room - text_width(" " + bar.mark, TICK_SIZE), TICK_SIZE), bar.mark)
+
+
+def _value_label(value: float, room: float) -> str:
+    """The bar's figure (25,626), shorter (25.6k) where its bar is narrow, or nothing where even that won't fit."""
+    for shown in (f"{value:,.0f}", _compact(value)):
+        if text_width(shown, TICK_SIZE) <= room:
+            return shown
+    return ""
+
+
+def _compact(value: float) -> str:
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def timeline(lines: Sequence[TimelineLine], *, chart_id: str = "timeline", offered: float | None = None) -> str:
+    """Two panels over the run's seconds: requests/s above, p99 latency below; one line per series.
+
+    ``offered`` (open model, a fixed rate): the upper panel is the achieved rate (responses completed each
+    second) and the offered rate is a dashed reference line across it.
+    """
+    offered = offered if offered is not None and offered > 0 else None
+    rps_title = "achieved requests/s" if offered else "requests/s"
+    panels = ((rps_title, 20, 220), ("p99 latency (ms)", 262, 462))
     # The x axis runs to the end of the last second: points sit in the middle of their second.
     end = max((second[0] + 0.5 for one in lines for second in one.seconds), default=1.0)
-    xscale = Scale(0.0, end, LEFT, RIGHT)
     xticks = [(tick, f"{tick:g} s") for tick in nice_ticks(0.0, end, 8) if tick <= end + 1e-9]
-    body = []
-    for panel, (title, top, bottom) in enumerate(panels):
+    scales = []
+    for panel, (_, top, bottom) in enumerate(panels):
         values = [value for one in lines for second in one.seconds if (value := second[1 + panel]) is not None] or [1.0]
         if panel == 0:
-            ticks = nice_ticks(0.0, max(values) * 1.08)
-            yscale, is_log = Scale(0.0, ticks[-1], bottom, top), False
+            ticks = nice_ticks(0.0, max([*values, offered or 0.0]) * 1.08 or 1.0)
+            scales.append((Scale(0.0, ticks[-1], bottom, top), ticks, False))
         else:
-            yscale, ticks, is_log = _latency_scale(values, top, bottom)
-        body.append(horizontal_grid(yscale, ticks, LEFT, RIGHT))
-        body.append(vertical_grid(xscale, xticks, top, bottom))
-        body.append(frame(LEFT, top, RIGHT, bottom))
+            scales.append(_latency_scale(values, top, bottom))
+    left = _left(*(ticks for _, ticks, _ in scales))
+    xscale = Scale(0.0, end, left, RIGHT)
+    body = []
+    for panel, ((title, top, bottom), (yscale, ticks, is_log)) in enumerate(zip(panels, scales, strict=True)):
+        body.append(horizontal_grid(yscale, ticks, left, RIGHT))
+        body.append(vertical_grid(xscale, xticks, top, bottom, width=WIDTH))
+        body.append(frame(left, top, RIGHT, bottom))
         body.append(_y_label(title.replace(")", ", log scale)") if is_log else title, (top + bottom) / 2))
+        if panel == 0 and offered:
+            body.append(_reference(left, RIGHT, yscale(offered), f"offered rate: {offered:,.1f} requests/s"))
         metric = "rps" if panel == 0 else "p99"
         for index, one in enumerate(lines):
             body.append(f'<g class="series-group {metric}" data-series="{escape(one.label)}">')
-            body.append(f"<title>{escape(one.label)}: {escape(title)} each second</title>")
+            body.append(f"<title>{escape(one.key)}: {escape(title)} each second</title>")
             for segment in _segments(one.seconds, 1 + panel):
                 coordinates = " ".join(f"{number(xscale(t))},{number(yscale(v))}" for t, v in segment)
                 body.append(_polyline(coordinates, index, one.label))
@@ -198,13 +319,16 @@ def timeline(lines: Sequence[TimelineLine], *, chart_id: str = "timeline") -> st
                     value = second[1 + panel]
                     if value is not None:
                         unit = " requests/s" if panel == 0 else " ms"
-                        tooltip = f"{one.label}: {value:,.3g}{unit} around {second[0]:g} s"
+                        tooltip = f"{one.key}: {value:,.3g}{unit} around {second[0]:g} s"
                         body.append(_marker(xscale(second[0]), yscale(value), index, tooltip, radius=2.5))
             body.append("</g>")
     bottom = panels[-1][2]
-    body.append(text((LEFT + RIGHT) / 2, bottom + 42, "time since the measured window began (s)", css="axis-label"))
-    keys, height = legend([one.label for one in lines], LEFT, bottom + 66, RIGHT - LEFT)
-    body.append(keys)
+    body.append(text((left + RIGHT) / 2, bottom + 42, "time since the measured window began (s)", css="axis-label"))
+    keys = [series_key(one.key, index) for index, one in enumerate(lines)]
+    if offered:
+        keys.append(_offered_key([offered]))
+    markup, height = legend(keys, left, bottom + 66, WIDTH - left - EDGE)
+    body.append(markup)
     return svg(
         chart_id,
         WIDTH,
@@ -244,9 +368,10 @@ def _marker(x: float, y: float, index: int, tooltip: str, *, radius: float = 3.5
 
 
 def _y_label(label: str, middle: float) -> str:
-    return text(18, middle, label, css="axis-label", extra=f' transform="rotate(-90 18 {number(middle)})"')
-
-
-def _short(label: str, room: float) -> str:
-    most = max(int(room / 7.5), 6)
-    return label if len(label) <= most else label[: most - 1] + "…"
+    return text(
+        Y_LABEL_X,
+        middle,
+        label,
+        css="axis-label",
+        extra=f' transform="rotate(-90 {Y_LABEL_X} {number(middle)})"',
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from asgibench.results.figures import rate
+
 
 def machine_line(environment: Mapping[str, Any] | None) -> str:
     """CPU model, cores, OS, Python and asgibench version, on one line."""
@@ -31,7 +33,9 @@ def load_line(config: Mapping[str, Any] | None) -> str:
     if not config:
         return "load not recorded"
     if config.get("model") == "open":
-        shape = "open model, ramping rate" if config.get("stages") else f"open model, {config.get('rate'):g} requests/s"
+        offered = config.get("rate")
+        fixed = f"open model, {rate(float(offered))} requests/s" if offered is not None else "open model"
+        shape = "open model, ramping rate" if config.get("stages") else fixed
     else:
         shape = "closed model, ramping VUs" if config.get("stages") else f"closed model, {config.get('vus')} VUs"
     length = f"{config.get('duration_s', 0):g} s measured"

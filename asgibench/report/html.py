@@ -6,24 +6,36 @@ images, styles from elsewhere), so opening the file never touches the network.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import statistics
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
-from asgibench.report.charts import Bar, SpectrumLine, TimelineLine, percentile_spectrum, throughput_bars, timeline
+from asgibench.report.charts import (
+    Bar,
+    SpectrumLine,
+    TimelineLine,
+    distinct,
+    percentile_spectrum,
+    throughput_bars,
+    timeline,
+)
 from asgibench.report.describe import load_line, machine_line
 from asgibench.report.links import relative_link
-from asgibench.report.model import Report, Section, Series
+from asgibench.report.model import Report, Run, Section, Series
 from asgibench.report.spectrum import merged_latency, spectrum
 from asgibench.report.tables import (
+    Standing,
     Table,
     comparison_line,
+    marked_name,
     named_rows,
     run_rows,
     series_warnings,
     status_rows,
     summary_table,
+    symbols,
     table_notes,
     threshold_rows,
 )
@@ -34,7 +46,7 @@ STYLE = """
 *{box-sizing:border-box}
 body{margin:0;background:#f6f7f9;color:var(--ink);
  font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif}
-main{max-width:1120px;margin:0 auto;padding:32px 24px 48px}
+main{max-width:1200px;margin:0 auto;padding:32px 24px 48px}
 h1{font-size:26px;margin:0 0 12px}
 h2{font-size:19px;margin:36px 0 12px;padding-bottom:6px;border-bottom:1px solid var(--line)}
 h3{font-size:16px;margin:24px 0 8px}
@@ -44,21 +56,34 @@ dl.meta dt{color:var(--muted)}dl.meta dd{margin:0}
 .warning{background:var(--warn-bg);border-left:4px solid #E69F00;color:var(--warn);padding:10px 14px;
  border-radius:4px;margin:10px 0}
 .failed{color:#b42318;font-weight:600}
+.card>h3:first-child{margin-top:0}
+h4{font-size:14px;margin:16px 0 6px}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:13.5px}
-th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
-th{color:var(--muted);font-weight:600;font-size:13px;white-space:normal;vertical-align:bottom}
-.range{display:block;font-size:11.5px;color:var(--muted);font-weight:400}
+th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th{color:var(--muted);font-weight:600;font-size:13px;vertical-align:bottom}
+td.num{white-space:nowrap}
+.range{display:block;font-size:11.5px;color:var(--muted);font-weight:400;white-space:normal}
 td.num,th.num{text-align:right}
 tr.best td{font-weight:700;background:#eef6fc}
-tr.flagged td:last-child{color:var(--warn);white-space:normal}
-table.statuses{width:auto}
-.scroll{overflow-x:auto}
+tr.tied td:last-child{color:#05603a}
+tr.flagged td:first-child,tr.flagged td:last-child{color:var(--warn)}
+.marks{display:block;text-align:left;white-space:normal;min-width:9em;font-size:12.5px}
+table.statuses,table.thresholds{width:auto}
+/* Wide tables scroll inside their own box; the page itself never scrolls sideways. */
+.table-scroll{overflow-x:auto;max-width:100%}
 ul.notes{color:var(--muted);font-size:13px;padding-left:18px;margin:8px 0 0}
 figure{margin:0}figcaption{color:var(--muted);font-size:13px;margin-top:6px}
-svg.chart{width:100%;max-width:880px;height:auto;display:block;margin:0 auto}
+svg.chart{width:100%;max-width:960px;height:auto;display:block;margin:0 auto}
 pre{background:#111827;color:#e5e7eb;padding:12px;border-radius:6px;overflow-x:auto;font-size:12px}
+code{overflow-wrap:anywhere}
 footer{color:var(--muted);font-size:12px;margin-top:40px}
 a{color:var(--accent)}
+@media (max-width:900px){
+ main{padding:20px 12px 40px}
+ .card{padding:12px}
+ table{font-size:13px}
+ th,td{padding:5px 5px}
+}
 """
 
 
@@ -98,9 +123,11 @@ def _setting(section: Section) -> list[tuple[str, str]]:
 def _section(section: Section, report_directory: Path, suffix: str, single: bool) -> str:
     heading = "h2" if single else "h3"
     parts = [f'<div class="warning">{escape(note)}</div>' for note in section.notes]
-    parts.append(f'<{heading}>Results</{heading}><div class="card scroll">')
-    parts.append(table(summary_table(section), css="summary"))
-    parts.append('<ul class="notes">' + "".join(f"<li>{escape(n)}</li>" for n in table_notes(section)) + "</ul>")
+    summary = summary_table(section)
+    parts.append(f'<{heading}>Results</{heading}><div class="card">')
+    parts.append(scrolling(table(summary, css="summary")))
+    notes = table_notes(section, summary)
+    parts.append('<ul class="notes">' + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>")
     parts.append("</div>")
     parts.append(_charts(section, suffix, heading))
     details = "".join(_details(series, report_directory) for series in section.series)
@@ -114,18 +141,43 @@ def table(data: Table, *, css: str = "") -> str:
     head = "".join(f"<th{align}>{escape(header)}</th>" for header, align in zip(data.headers, aligned, strict=True))
     rows = []
     for index, row in enumerate(data.rows):
-        cells = "".join(f"<td{align}>{_cell(cell)}</td>" for cell, align in zip(row, aligned, strict=True))
-        css_class = "best" if index == data.best_row else "flagged" if index in data.flagged_rows else ""
+        shown = [_cell(cell) for cell in row]
+        if index < len(data.standings) and data.standings[index].caveats:
+            shown[-1] = _against(row[-1], data.standings[index])
+        cells = "".join(f"<td{align}>{cell}</td>" for cell, align in zip(shown, aligned, strict=True))
+        css_class = _row_class(data, index)
         rows.append(f'<tr class="{css_class}">{cells}</tr>' if css_class else f"<tr>{cells}</tr>")
     return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _row_class(data: Table, index: int) -> str:
+    if index == data.best_row:
+        return "best"
+    if index in data.flagged_rows:
+        return "flagged"
+    return "tied" if index in data.tied_rows else ""
+
+
+def _against(text: str, standing: Standing) -> str:
+    """A marked row's last cell: the ratio, right-aligned like the others, then its marks as a block of prose."""
+    marks = "; ".join(caveat.mark for caveat in standing.caveats)
+    ratio = text.removesuffix(marks).rstrip()
+    if ratio == text:  # not the layout summary_table writes: shown as it is
+        return escape(text)
+    return f'{escape(ratio)}<span class="marks">{escape(marks)}</span>'
+
+
+def scrolling(markup: str) -> str:
+    """A table in a box of its own that scrolls sideways when the table is wider than the page."""
+    return f'<div class="table-scroll">{markup}</div>'
+
+
 def _cell(text: str) -> str:
-    """A cell; a trailing "(low–high)" goes on its own smaller line, so wide tables stay on screen."""
+    """A cell; a trailing "(low–high)" goes on its own smaller line, which may break after its dash."""
     value, bracket, rest = text.partition(" (")
     if not bracket or not rest.endswith(")"):
         return escape(text)
-    return f'{escape(value)}<span class="range">({escape(rest)}</span>'
+    return f'{escape(value)}<span class="range">({escape(rest).replace("–", "–<wbr>")}</span>'
 
 
 def _meta(items: list[tuple[str, str]]) -> str:
@@ -138,23 +190,71 @@ def _charts(section: Section, suffix: str, heading: str) -> str:
     for series in measured:
         histogram = merged_latency(run.result for run in series.runs)
         if histogram is not None:
-            lines.append(SpectrumLine(series.label, tuple(spectrum(histogram))))
+            lines.append(SpectrumLine(series.label, tuple(spectrum(histogram)), symbols(series)))
     bars = [
-        Bar(series.label, rps.median, rps.low, rps.high, len(series.runs), _marks(series))
+        Bar(
+            series.label,
+            rps.median,
+            rps.low,
+            rps.high,
+            len(series.runs),
+            _marks(series),
+            symbols(series),
+            _median([offered_rate(run) for run in series.runs]),
+        )
         for series in measured
         if (rps := series.rps) is not None
     ]
-    seconds = [TimelineLine(series.label, _seconds(series.runs[0].result)) for series in measured]
+    seconds = [TimelineLine(series.label, _seconds(series.runs[0].result), symbols(series)) for series in measured]
+    offered = _timeline_offered([series.runs[0] for series in measured])
+    open_model = any(bar.offered for bar in bars)
     figures = [
         ("Latency by percentile", percentile_spectrum(lines, chart_id=f"percentile-spectrum{suffix}"), _SPECTRUM),
-        ("Throughput", throughput_bars(bars, chart_id=f"throughput{suffix}"), _THROUGHPUT_CAPTION),
-        ("Each second", timeline(seconds, chart_id=f"timeline{suffix}"), _TIMELINE_CAPTION),
+        (
+            "Throughput",
+            throughput_bars(bars, chart_id=f"throughput{suffix}"),
+            _OPEN_THROUGHPUT_CAPTION if open_model else _THROUGHPUT_CAPTION,
+        ),
+        (
+            "Each second",
+            timeline(seconds, chart_id=f"timeline{suffix}", offered=offered),
+            _OPEN_TIMELINE_CAPTION if offered else _TIMELINE_CAPTION,
+        ),
     ]
     return "".join(
         f'<section class="chart-section"><{heading}>{escape(name)}</{heading}><figure class="card">{chart}'
         f"<figcaption>{escape(caption)}</figcaption></figure></section>"
         for name, chart, caption in figures
     )
+
+
+def offered_rate(run: Run) -> float | None:
+    """The rate offered in an open-model run (requests/s): its summary's ``offered_rps``, else its config's rate."""
+    offered = run.result["summary"].get("offered_rps")
+    if offered is None and (run.result.get("config") or {}).get("model") == "open":
+        offered = run.result["config"].get("rate")
+    return float(offered) if offered is not None and offered > 0 else None
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return statistics.median(present) if present else None
+
+
+def _timeline_offered(first_runs: Sequence[Run]) -> float | None:
+    """The one fixed rate offered in every series' first run, for a reference line; None when there is none.
+
+    A ramping rate (stages) has no one rate to draw, and runs offered different rates have no common line
+    (the throughput chart draws each one's).
+    """
+    if any((run.result.get("config") or {}).get("stages") for run in first_runs):
+        return None
+    rates = [offered_rate(run) for run in first_runs]
+    present = [rate for rate in rates if rate is not None]
+    if not present or len(present) != len(rates):
+        return None
+    found = distinct(present)
+    return found[0] if len(found) == 1 else None
 
 
 def _marks(series: Series) -> str:
@@ -175,7 +275,15 @@ def _seconds(result: Mapping[str, Any]) -> tuple[tuple[float, float, float | Non
 
 
 _THROUGHPUT_CAPTION = "Median requests/s; whiskers span the slowest and fastest run."
+_OPEN_THROUGHPUT_CAPTION = (
+    "Achieved requests/s (responses completed per second), the median of the runs; whiskers span the slowest "
+    "and fastest run. The dashed line is the rate offered: a bar below it is a target that fell behind."
+)
 _TIMELINE_CAPTION = "Requests/s and p99 in each second of the first run of each series."
+_OPEN_TIMELINE_CAPTION = (
+    "Achieved requests/s (responses completed in each second) against the offered rate (dashed), and p99, "
+    "in each second of the first run of each series."
+)
 _SPECTRUM = (
     "HdrHistogram percentile distribution: each line is a series' runs merged by adding their histograms. "
     "Further right is rarer: 99.9% means one request in a thousand was slower. The line ends at the maximum."
@@ -183,7 +291,7 @@ _SPECTRUM = (
 
 
 def _details(series: Series, report_directory: Path) -> str:
-    parts = [f'<div class="card series-detail"><h3>{escape(series.name)}</h3>']
+    parts = [f'<div class="card series-detail"><h3>{escape(marked_name(series))}</h3>']
     if series.app:
         parts.append(f"<p>App: <code>{escape(series.app)}</code></p>")
     if series.failed:
@@ -198,15 +306,15 @@ def _details(series: Series, report_directory: Path) -> str:
             f"{escape(series.profile.name)}</a></p>"
         )
     if series.runs:
-        parts.append('<div class="scroll">' + table(run_rows(series), css="runs") + "</div>")
+        parts.append(scrolling(table(run_rows(series), css="runs")))
     named = named_rows(series)
     if named.rows:
-        parts.append('<h4>Requests by name</h4><div class="scroll">' + table(named, css="named") + "</div>")
+        parts.append("<h4>Requests by name</h4>" + scrolling(table(named, css="named")))
     statuses = status_rows(series)
     if statuses.rows:
-        parts.append("<h4>Status codes</h4>" + table(statuses, css="statuses"))
+        parts.append("<h4>Status codes</h4>" + scrolling(table(statuses, css="statuses")))
     verdicts = threshold_rows(series)
     if verdicts.rows:
-        parts.append("<h4>Thresholds</h4>" + table(verdicts, css="thresholds"))
+        parts.append("<h4>Thresholds</h4>" + scrolling(table(verdicts, css="thresholds")))
     parts.append("</div>")
     return "".join(parts)

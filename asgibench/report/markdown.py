@@ -11,6 +11,7 @@ from asgibench.report.model import Report, Section, Series
 from asgibench.report.tables import (
     Table,
     comparison_line,
+    marked_name,
     named_rows,
     run_rows,
     series_warnings,
@@ -58,8 +59,9 @@ def _section(section: Section, report_directory: Path) -> list[str]:
     lines = []
     for note in section.notes:
         lines += [f"> [!WARNING]\n> {escape(note)}", ""]
-    lines += [*table(summary_table(section), bold_best=True), ""]
-    lines += [f"<sub>{escape(note)}</sub><br>" for note in table_notes(section)]
+    summary = summary_table(section)
+    lines += [*table(summary, bold_best=True), ""]
+    lines += [f"<sub>{escape(note)}</sub><br>" for note in table_notes(section, summary)]
     lines.append("")
     for series in section.series:
         lines += _details(series, report_directory)
@@ -90,7 +92,7 @@ def _details(series: Series, report_directory: Path) -> list[str]:
     more = len(series.runs) > 1 or warnings or verdicts.rows or named.rows or statuses.rows
     if not (more or series.failed or series.profile or series.app):
         return []
-    lines = [f"### {escape(series.name)}", ""]
+    lines = [f"### {escape(marked_name(series))}", ""]
     if series.app:
         lines += [f"App: `{series.app}`", ""] if "`" not in series.app else [f"App: {escape(series.app)}", ""]
     if series.failed:

@@ -8,6 +8,7 @@ deficiencies) and lines also differ by dash pattern, so they survive greyscale.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -18,6 +19,16 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, s
 GRID = "#e3e6ea"
 AXIS = "#6b7280"
 INK = "#1f2937"
+# A reference line (the offered rate): dark red and finely dashed, unlike any series' colour and pattern.
+REFERENCE = "#7f1d1d"
+REFERENCE_DASH = "5 3"
+# Font sizes (px) in the charts' own units; the CSS in ``STYLE`` and the layout's estimates both use them.
+TICK_SIZE = 12
+LABEL_SIZE = 13
+LEGEND_SIZE = 13
+EDGE = 2  # the least room between a label and the chart's edge
+MIN_TICK_GAP = 18  # px between the baselines of two y tick labels: a label is about 14 px tall
+SWATCH, SWATCH_GAP, LEGEND_GAP, LEGEND_ROW = 24, 6, 22, 22
 
 
 def colour(index: int) -> str:
@@ -27,6 +38,40 @@ def colour(index: int) -> str:
 def dash(index: int) -> str:
     # The ninth series and later repeat colours, so they take another dash pattern from then on.
     return DASHES[(index + index // len(PALETTE)) % len(DASHES)]
+
+
+# Widths in em, on the generous side of common sans-serif fonts (DejaVu Sans is among the widest), so text
+# laid out from these estimates does not run into its neighbour whatever font the reader's system picks.
+_NARROW = frozenset("ijlI.,:;'|!ft()[]{} ")
+_WIDE = frozenset("mwMW%@")
+ELLIPSIS = "…"
+
+
+def text_width(content: str, size: float) -> float:
+    """An upper estimate of the width in px of ``content`` set at ``size`` px (no font metrics in a pure module)."""
+    ems = 0.0
+    for char in content:
+        if unicodedata.combining(char):
+            continue
+        if char in _NARROW:
+            ems += 0.42
+        elif char in _WIDE:
+            ems += 1.0
+        elif char.isascii():
+            ems += 0.82 if char.isupper() else 0.66
+        else:  # symbols (★ ⚠ ✗ ≈ ×), accented and CJK letters: a full em, more for East Asian wide ones
+            ems += 1.15 if unicodedata.east_asian_width(char) in "WF" else 1.0
+    return ems * size
+
+
+def fit(content: str, room: float, size: float) -> str:
+    """``content``, cut short with an ellipsis so that it is at most ``room`` px wide at ``size`` px."""
+    if text_width(content, size) <= room:
+        return content
+    kept = content
+    while kept and text_width(kept + ELLIPSIS, size) > room:
+        kept = kept[:-1]
+    return kept.rstrip() + ELLIPSIS if kept else ""
 
 
 def number(value: float) -> str:
@@ -57,22 +102,30 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     if high <= low:
         high = low + 1.0
     raw = (high - low) / max(count, 1)
+    if not raw > 0 or not math.isfinite(raw):  # a span too small (or too large) for a float to step through
+        return [low, low + 1.0]
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(factor * magnitude for factor in (1, 2, 2.5, 5, 10) if factor * magnitude >= raw)
-    first = math.floor(low / step) * step
-    ticks = []
-    value = first
-    while value <= high + step * 0.5:
-        ticks.append(round(value, 10))
+    # From the step at or below ``low`` to the first at or above ``high``: an axis ending below its largest
+    # value would draw that value outside the plot.
+    value = math.floor(low / step) * step
+    ticks = [round(value, 10)]
+    while value < high - step * 1e-9:
         value += step
+        ticks.append(round(value, 10))
     return ticks
 
 
-def log_ticks(low: float, high: float) -> list[float]:
-    """1-2-5 ticks on a log axis, from the decade at or below ``low`` to the one at or above ``high``."""
+def log_ticks(low: float, high: float, room: float = 360.0) -> list[float]:
+    """1-2-5 ticks on a log axis, from the decade at or below ``low`` to the one at or above ``high``.
+
+    Only powers of ten when 1 and 2 (0.3 of a decade apart) would be drawn closer than ``MIN_TICK_GAP`` on an
+    axis ``room`` px long: their labels would touch.
+    """
     first = math.floor(math.log10(low))
     last = math.ceil(math.log10(high))
-    factors = (1, 2, 5) if last - first <= 4 else (1,)
+    decades = max(last - first, 1)
+    factors = (1, 2, 5) if decades <= 4 and room / decades * math.log10(2) >= MIN_TICK_GAP else (1,)
     ticks = [factor * 10.0**power for power in range(first, last + 1) for factor in factors]
     lower = max((tick for tick in ticks if tick <= low), default=ticks[0])
     upper = min((tick for tick in ticks if tick >= high), default=ticks[-1])
@@ -106,13 +159,19 @@ def horizontal_grid(scale: Scale, ticks: Sequence[float], left: float, right: fl
     return "".join(parts)
 
 
-def vertical_grid(scale: Scale, ticks: Sequence[tuple[float, str]], top: float, bottom: float) -> str:
-    """Gridlines down the plot at each x tick, with its label below."""
+def vertical_grid(scale: Scale, ticks: Sequence[tuple[float, str]], top: float, bottom: float, *, width: float) -> str:
+    """Gridlines down the plot at each x tick, with its label below, kept inside the chart's ``width``.
+
+    A label centred on a tick near the edge (99.9999% at the right end) would stick out of the SVG's box and
+    be clipped, so it is moved inwards by as much as it would stick out.
+    """
     parts = []
     for value, label in ticks:
         x = scale(value)
         parts.append(line(x, top, x, bottom, css="grid"))
-        parts.append(text(x, bottom + 18, label, css="tick"))
+        half = text_width(label, TICK_SIZE) / 2
+        centre = min(max(x, half + EDGE), width - half - EDGE)
+        parts.append(text(centre, bottom + 20, label, css="tick"))  # clear of the lowest y tick label
     return "".join(parts)
 
 
@@ -121,30 +180,56 @@ def frame(left: float, top: float, right: float, bottom: float) -> str:
     return line(left, bottom, right, bottom, css="axis") + line(left, top, left, bottom, css="axis")
 
 
-def legend(labels: Sequence[str], x: float, y: float, width: float, *, swatch: str = "line") -> tuple[str, float]:
-    """A legend flowing left to right, wrapping at ``width``; returns its markup and its height."""
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One legend entry: its text and a line drawn as what it names is drawn in the chart."""
+
+    label: str
+    colour: str
+    dash: str = ""
+    reference: bool = False  # a thin reference line (the offered rate), not a series
+
+
+def series_key(label: str, index: int) -> Key:
+    """The legend entry of the ``index``-th series: its colour and dash pattern."""
+    return Key(label, colour(index), dash(index))
+
+
+def reference_key(label: str) -> Key:
+    return Key(label, REFERENCE, REFERENCE_DASH, reference=True)
+
+
+def legend(keys: Sequence[Key], x: float, y: float, width: float) -> tuple[str, float]:
+    """Entries flowing left to right, a new row when the next would not fit in ``width``; markup and height.
+
+    Each entry is measured generously (``text_width``) and followed by a gap, so entries never touch; one
+    too long for a row of its own is cut short with an ellipsis, its full text in a tooltip.
+    """
     parts = ['<g class="legend">']
     cursor, row = x, 0
-    for index, label in enumerate(labels):
-        item_width = 34 + 7.2 * len(label)
-        if cursor + item_width > x + width and cursor > x:
+    for key in keys:
+        room = width - SWATCH - SWATCH_GAP
+        shown = fit(key.label, room, LEGEND_SIZE)
+        item_width = SWATCH + SWATCH_GAP + text_width(shown, LEGEND_SIZE)
+        if cursor > x and cursor + item_width > x + width:
             cursor, row = x, row + 1
-        top = y + row * 20
-        if swatch == "line":
-            pattern = f' stroke-dasharray="{dash(index)}"' if dash(index) else ""
-            parts.append(
-                f'<line x1="{number(cursor)}" y1="{number(top)}" x2="{number(cursor + 24)}" y2="{number(top)}" '
-                f'stroke="{colour(index)}" stroke-width="2.5"{pattern}/>'
-            )
-        else:
-            parts.append(
-                f'<rect x="{number(cursor + 6)}" y="{number(top - 6)}" width="12" height="12" rx="2" '
-                f'fill="{colour(index)}"/>'
-            )
-        parts.append(text(cursor + 30, top + 4, label, anchor="start", css="legend-label"))
-        cursor += item_width
+        middle = y + row * LEGEND_ROW
+        tooltip = f"<title>{escape(key.label)}</title>" if shown != key.label else ""
+        parts.append(f'<g class="legend-item">{tooltip}{_swatch(key, cursor, middle)}')
+        parts.append(text(cursor + SWATCH + SWATCH_GAP, middle + 4.5, shown, anchor="start", css="legend-label"))
+        parts.append("</g>")
+        cursor += item_width + LEGEND_GAP
     parts.append("</g>")
-    return "".join(parts), (row + 1) * 20
+    return "".join(parts), (row + 1) * LEGEND_ROW
+
+
+def _swatch(key: Key, x: float, middle: float) -> str:
+    pattern = f' stroke-dasharray="{key.dash}"' if key.dash else ""
+    thickness = "1.5" if key.reference else "2.5"
+    return (
+        f'<line x1="{number(x)}" y1="{number(middle)}" x2="{number(x + SWATCH)}" y2="{number(middle)}" '
+        f'stroke="{key.colour}" stroke-width="{thickness}"{pattern}/>'
+    )
 
 
 def svg(chart_id: str, width: float, height: float, title: str, description: str, body: str) -> str:
@@ -161,14 +246,14 @@ def svg(chart_id: str, width: float, height: float, title: str, description: str
 
 STYLE = (
     f"text{{font-family:{FONT};fill:{INK}}}"
-    ".tick{font-size:12px;fill:#4b5563}"
-    ".axis-label{font-size:13px;fill:#374151}"
-    ".legend-label{font-size:13px}"
-    ".panel-title{font-size:13px;font-weight:600}"
-    ".value-label{font-size:12px;font-weight:600}"
+    f".tick{{font-size:{TICK_SIZE}px;fill:#4b5563}}"
+    f".axis-label{{font-size:{LABEL_SIZE}px;fill:#374151}}"
+    f".legend-label{{font-size:{LEGEND_SIZE}px}}"
+    f".value-label{{font-size:{TICK_SIZE}px;font-weight:600}}"
     f".grid{{stroke:{GRID};stroke-width:1}}"
     f".axis{{stroke:{AXIS};stroke-width:1}}"
     ".series{fill:none;stroke-width:2.2;stroke-linejoin:round;stroke-linecap:round}"
     ".whisker{stroke:#111827;stroke-width:1.5}"
     ".marker{stroke:#fff;stroke-width:1}"
+    f".reference{{stroke:{REFERENCE};stroke-width:1.5;stroke-dasharray:{REFERENCE_DASH};fill:none}}"
 )

@@ -6,29 +6,67 @@ format it for their medium, so both reports always say the same thing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
-from asgibench.report.model import Section, Series
-from asgibench.results.figures import rate
+from asgibench.report.model import Run, Section, Series
+from asgibench.results.figures import Caveat, CaveatKind, rate
 from asgibench.results.spread import Spread
 
 BEST_MARK = "★"
+TIE_MARK = "≈"
+FAILED_MARK = "✗"
 DASH = "–"
+# What each kind of caveat means, for the legend under the table; its symbol comes from the caveat itself.
+CAVEAT_MEANINGS: dict[CaveatKind, str] = {
+    "generator_bound": "generator-bound (the generator, not the target, was the limit)",
+    "target_behind": "target behind (it completed under 95% of the offered rate: overloaded)",
+    "partial": "partial (the run was cut short)",
+    "mostly_failing": "most requests failed (over half were errors, so its latency is mostly theirs)",
+    "failed": "no request succeeded",
+}
+SERVER_FAILED = "failed (the server did not start, or stopped during a run: see below)"
 NAMED_HEADERS = ("name", "requests", "ok", "errors", "error rate", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms")
 NAMED_NUMERIC = (False, *(True,) * (len(NAMED_HEADERS) - 1))
 
 
 @dataclass(frozen=True, slots=True)
+class Standing:
+    """How a summary row stands against the best: the best (★), tied with it (≈), or kept from ★ by its marks."""
+
+    best: bool = False
+    tied: bool = False  # within the best one's range over the runs, as compare's ≈; set where the model exposes ties
+    caveats: tuple[Caveat, ...] = ()
+    failed: bool = False  # the server failed: nothing measured to rank
+
+    @property
+    def flagged(self) -> bool:
+        return self.failed or bool(self.caveats)
+
+
+@dataclass(frozen=True, slots=True)
 class Table:
-    """A table as text: its header, its rows, which columns are numeric, which row is the best, which are marked."""
+    """A table as text: its header, its rows, which columns are numeric, and (a summary) how each row stands."""
 
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     numeric: tuple[bool, ...]
-    best_row: int | None = None
-    flagged_rows: tuple[int, ...] = ()  # rows not eligible for the best, their mark in the last cell
+    standings: tuple[Standing, ...] = ()  # one per row in a summary table; none in the others
+
+    @property
+    def best_row(self) -> int | None:
+        return next((index for index, standing in enumerate(self.standings) if standing.best), None)
+
+    @property
+    def tied_rows(self) -> tuple[int, ...]:
+        return tuple(index for index, standing in enumerate(self.standings) if standing.tied)
+
+    @property
+    def flagged_rows(self) -> tuple[int, ...]:
+        """Rows never eligible for the best; their marks follow the name and fill the last cell."""
+        return tuple(index for index, standing in enumerate(self.standings) if standing.flagged)
 
 
 def milliseconds(value: float | None) -> str:
@@ -75,10 +113,31 @@ def _cpus(cpus: list[int]) -> str:
     return ",".join(str(cpu) for cpu in cpus)
 
 
+def standing(series: Series, best: str | None) -> Standing:
+    """How ``series`` stands in its section, whose best eligible series is ``best``.
+
+    ``tied`` is left False: the report's model does not yet say which series tie with the best. The
+    renderers already show ``≈`` for a tied row (``summary_table``), so setting it here is all that is needed.
+    """
+    return Standing(best=series.label == best, caveats=series.caveats, failed=series.failed)
+
+
+def symbols(series: Series) -> str:
+    """The symbols of the series' marks, each once (⚠, ✗, ⚠✗), for wherever its name appears; "" if unmarked."""
+    marks = [caveat.symbol for caveat in series.caveats] + ([FAILED_MARK] if series.failed else [])
+    return "".join(dict.fromkeys(marks))
+
+
+def marked_name(series: Series) -> str:
+    shown = symbols(series)
+    return f"{series.name} {shown}" if shown else series.name
+
+
 def summary_table(section: Section) -> Table:
     """One row per series: throughput, latency percentiles, errors, server resources, and against the best.
 
-    A series not eligible for the best keeps its ratio, followed by its marks (⚠ generator-bound …).
+    A series not eligible for the best keeps its ratio, followed by its marks (⚠ generator-bound …), and
+    its name carries their symbols; a series tied with the best gets ``≈`` after its ratio.
     """
     relative, best = section.ranked()
     with_server = any(one.server_cpu is not None or one.peak_rss_mib is not None for one in section.series)
@@ -91,12 +150,13 @@ def summary_table(section: Section) -> Table:
         headers.append("thresholds")
     headers.append(against)
     rows = []
-    best_row = None
-    flagged = []
+    standings = []
     for one in section.series:
+        place = standing(one, best)
+        standings.append(place)
         if one.failed:
-            cells = [one.name, str(len(one.runs)), "failed"] + [DASH] * (len(headers) - 3)
-            rows.append(tuple(cells))
+            cells = [marked_name(one), str(len(one.runs)), "failed"] + [DASH] * (len(headers) - 4)
+            rows.append((*cells, f"{FAILED_MARK} failed"))
             continue
         runs = len(one.runs)
         pooled = one.pooled_latency()
@@ -105,7 +165,7 @@ def summary_table(section: Section) -> Table:
         if runs > 1 and p99_runs is not None and p99_runs.low != p99_runs.high:
             p99 += f" ({milliseconds(p99_runs.low)}{DASH}{milliseconds(p99_runs.high)})"
         cells = [
-            one.name,
+            marked_name(one),
             str(runs),
             with_range(one.rps, rate, runs),
             milliseconds(pooled.get("p50")),
@@ -121,18 +181,21 @@ def summary_table(section: Section) -> Table:
             cells.append(f"{rss.median:,.1f} MiB" if rss else DASH)
         if with_thresholds:
             cells.append(threshold_cell(one))
-        value = relative.get(one.label)
-        against = DASH if value is None else f"{value:.2f}×" + (f" {BEST_MARK}" if one.label == best else "")
-        marks = [caveat.mark for caveat in one.caveats]
-        if marks:
-            flagged.append(len(rows))
-            against = "; ".join([f"{against} {marks[0]}", *marks[1:]])
-        cells.append(against)
-        if one.label == best:
-            best_row = len(rows)
+        cells.append(against_cell(relative.get(one.label), place))
         rows.append(tuple(cells))
     numeric = tuple(index > 0 for index in range(len(headers)))
-    return Table(tuple(headers), tuple(rows), numeric, best_row, tuple(flagged))
+    return Table(tuple(headers), tuple(rows), numeric, tuple(standings))
+
+
+def against_cell(value: float | None, place: Standing) -> str:
+    """``1.00× ★``, ``1.02× ≈``, ``0.25× ⚠ target behind …; ✗ …`` or ``0.80×``."""
+    cell = DASH if value is None else f"{value:.2f}×"
+    if place.best:
+        cell += f" {BEST_MARK}"
+    elif place.tied:
+        cell += f" {TIE_MARK}"
+    marks = [caveat.mark for caveat in place.caveats]
+    return "; ".join([f"{cell} {marks[0]}", *marks[1:]]) if marks else cell
 
 
 def threshold_cell(series: Series) -> str:
@@ -144,8 +207,22 @@ def threshold_cell(series: Series) -> str:
     return f"FAIL {failed}/{len(verdicts)}" if failed else f"pass {len(verdicts)}/{len(verdicts)}"
 
 
-def table_notes(section: Section) -> list[str]:
-    """What the table's columns mean, for the footnote under it."""
+def caveat_legend(section: Section) -> str | None:
+    """``Never ★: ⚠ generator-bound (…), ✗ no request succeeded.``: the kinds of mark the section's rows carry."""
+    found: dict[CaveatKind, str] = {}  # kind -> its symbol, as the caveats give it
+    for one in section.series:
+        for caveat in one.caveats:
+            found.setdefault(caveat.kind, caveat.symbol)
+    order = list(get_args(CaveatKind))
+    kinds = sorted(found, key=lambda kind: order.index(kind) if kind in order else len(order))
+    entries = [f"{found[kind]} {CAVEAT_MEANINGS.get(kind, kind.replace('_', ' '))}" for kind in kinds]
+    if any(one.failed for one in section.series):
+        entries.append(f"{FAILED_MARK} {SERVER_FAILED}")
+    return f"Never {BEST_MARK}: " + ", ".join(entries) + "." if entries else None
+
+
+def table_notes(section: Section, summary: Table) -> list[str]:
+    """What the columns and marks of ``summary`` (the section's ``summary_table``) mean, for the footnote under it."""
     notes = ["Latency is over all of a series' requests (its runs' histograms added, percentiles never averaged)."]
     if any(len(one.runs) > 1 for one in section.series):
         notes.append("With repeats, req/s shows the runs' median and (min–max); p99 adds the runs' (min–max).")
@@ -153,21 +230,35 @@ def table_notes(section: Section) -> list[str]:
         notes.append(f"Open model (fixed rate): best is the lowest p99 ({BEST_MARK}); 1.50× is 50% slower.")
     else:
         notes.append(f"Best is the most requests/s ({BEST_MARK}); 0.50× serves half as many.")
-    if any(one.caveats for one in section.measured):
-        notes.append(
-            f"Never {BEST_MARK}: ⚠ generator-bound (the generator, not the target, was the limit), ⚠ target behind "
-            "(it completed under 95% of the offered rate: overloaded), ✗ no request succeeded."
-        )
+    if summary.tied_rows:
+        notes.append(f"{TIE_MARK}: within the best one's range over the runs, a tie on this machine.")
+    legend = caveat_legend(section)
+    if legend:
+        notes.append(legend)
     if any(one.server_cpu is not None for one in section.series):
         notes.append("Server CPU is a share of one core (all of the server's processes); memory is peak RSS.")
     return notes
 
 
+def run_caveats(series: Series, run: Run) -> tuple[Caveat, ...]:
+    """The caveats of one run of ``series`` (as the series' own, for that run alone)."""
+    return dataclasses.replace(series, runs=(run,)).caveats
+
+
 def series_warnings(series: Series) -> list[str]:
-    """Generator-bound, overloaded, failed, partial-run and missing-profile notes of one series."""
+    """Generator-bound, overloaded, failed, partial, mostly failing and missing-profile notes of one series.
+
+    Every kind of caveat in the series' marks has a line here naming its runs.
+    """
     warnings = [f"Generator-bound, the figures understate the server: {reason}" for reason in series.generator_warnings]
     warnings += series.run_caveats
     warnings += series.partial_notes
+    for run in series.runs:
+        warnings += [
+            f"{series.run_name(run)}: {caveat.text}, so its latency is mostly that of errors"
+            for caveat in run_caveats(series, run)
+            if caveat.kind == "mostly_failing"
+        ]
     if series.profile_error:
         warnings.append(f"No flame graph: {series.profile_error}")
     return warnings
@@ -206,11 +297,14 @@ def run_rows(series: Series) -> Table:
                 milliseconds(latency.get("p999")),
                 milliseconds(latency.get("max")),
                 f"{summary['errors']['total']:,}",
-                "partial" if run.result.get("partial") else "",
+                "; ".join(caveat.mark for caveat in run_caveats(series, run)),
             )
         )
-    headers = ("run", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "")
-    return Table(headers, tuple(rows), (False, True, True, True, True, True, True, False))
+    headers = ("run", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors", "marks")
+    numeric = (False, True, True, True, True, True, True, False)
+    if not any(row[-1] for row in rows):  # no run is marked: no empty column
+        return Table(headers[:-1], tuple(row[:-1] for row in rows), numeric[:-1])
+    return Table(headers, tuple(rows), numeric)
 
 
 def named_rows(series: Series) -> Table:
