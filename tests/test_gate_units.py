@@ -14,7 +14,7 @@ from rich.console import Console
 from asgibench.errors import UsageError
 from asgibench.gate import GateConfig, run_gate
 from asgibench.gate.format import describe
-from asgibench.gate.inputs import Run, check_judgeable, collect
+from asgibench.gate.inputs import Run, check_partial, collect
 from asgibench.gate.junit import to_junit
 from asgibench.gate.metrics import DEFAULT_METRICS, parse_allowances, parse_metrics
 from asgibench.gate.verdict import Verdict, decide, judge
@@ -98,20 +98,25 @@ def runs(*documents: dict[str, Any]) -> list[Run]:
     return [Run(Path(f"run{index}.json"), Result.from_json(document)) for index, document in enumerate(documents)]
 
 
-def test_the_gate_refuses_a_generator_bound_run_naming_the_file_and_why() -> None:
-    bound = result()
+def test_a_generator_bound_run_is_left_out_and_named_and_a_side_of_only_such_runs_is_refused(tmp_path: Path) -> None:
+    bound = result(p99=50.0)  # a stalled generator inflates latency: judged, it would read as a regression
     bound["generator"] |= {"bottleneck": True, "reasons": ["schedule lag p99 40 ms"]}
-    with pytest.raises(
-        UsageError, match=r"run1.json: the load generator was the bottleneck \(schedule lag p99 40 ms\)"
-    ):
-        check_judgeable(runs(result(), bound), allow_partial=False)
+    baseline = write_runs(tmp_path / "baseline", result(1.0), result(1.05), result(0.95))
+    current = write_runs(tmp_path / "current", result(1.0), bound, result(1.02))
+    report = run_gate(gate_config(baseline, current, "p99"))
+    assert report.passed and len(report.current_files) == 2
+    [warning] = [warning for warning in report.warnings if "left out" in warning]
+    assert warning.startswith(str(current / "run1.json") + ": left out, the load generator was the bottleneck")
+    only_bound = write_runs(tmp_path / "bound", bound)
+    with pytest.raises(UsageError, match=r"refuses every current run: .*run0.json: the load generator was the bottle"):
+        run_gate(gate_config(baseline, only_bound, "p99"))
 
 
 def test_the_gate_refuses_a_partial_run_unless_allowed() -> None:
     partial = result(partial=True, partial_reason="interrupted after 2.0 s")
     with pytest.raises(UsageError, match=r"run0.json: the run is partial \(interrupted after 2.0 s\)"):
-        check_judgeable(runs(partial), allow_partial=False)
-    check_judgeable(runs(partial), allow_partial=True)
+        check_partial(runs(partial), allow_partial=False)
+    check_partial(runs(partial), allow_partial=True)
 
 
 def test_a_directory_holds_the_result_files_and_passes_over_other_json(tmp_path: Path) -> None:

@@ -57,30 +57,48 @@ def _result_in(path: Path) -> dict[str, Any] | None:
     return result_from(document, path) if is_result(document) else None
 
 
-def refusals(run: Run, *, allow_partial: bool) -> list[str]:
-    """Why the gate will not judge ``run``: a generator-bound run understates the target; a partial one is short."""
-    reasons = []
+def generator_bound(run: Run) -> str | None:
+    """Why ``run``'s generator was the bottleneck, or None: its figures then understate the target."""
     generator = run.result.generator
-    if generator.bottleneck:
-        why = "; ".join(generator.reasons) or "no reason recorded"
-        reasons.append(f"the load generator was the bottleneck ({why})")
-    if run.result.partial and not allow_partial:
-        reasons.append(f"the run is partial ({run.result.partial_reason or 'no reason recorded'})")
-    return reasons
+    if not generator.bottleneck:
+        return None
+    return "; ".join(generator.reasons) or "no reason recorded"
 
 
-def check_judgeable(runs: Sequence[Run], *, allow_partial: bool) -> None:
-    """A UsageError listing every refused file with its reasons, or nothing."""
-    refused = [(run, reasons) for run in runs if (reasons := refusals(run, allow_partial=allow_partial))]
-    if refused:
-        lines = "; ".join(f"{run.path}: {', '.join(reasons)}" for run, reasons in refused)
-        every = " ".join(reason for _, reasons in refused for reason in reasons)
-        hints = []
-        if "bottleneck" in every:
-            hints.append("Re-run generator-bound loads with more generator workers (--workers) or a lower load.")
-        if "partial" in every:
-            hints.append("--allow-partial judges partial runs anyway.")
-        raise UsageError(f"The gate refuses {len(refused)} result file(s): {lines}.", hint=" ".join(hints))
+def without_generator_bound(runs: Sequence[Run], *, side: str) -> tuple[tuple[Run, ...], list[str]]:
+    """The runs of one side whose generator kept up, and a warning for each left out.
+
+    A generator-bound run is left out rather than failing the whole gate: on a
+    shared CI runner one run in a few may meet a stall, and the other repeats
+    still measure the build. A side left with none is refused (UsageError).
+    """
+    kept = tuple(run for run in runs if generator_bound(run) is None)
+    left_out = [run for run in runs if generator_bound(run) is not None]
+    if not kept:
+        lines = "; ".join(f"{run.path}: the load generator was the bottleneck ({generator_bound(run)})" for run in runs)
+        raise UsageError(
+            f"The gate refuses every {side} run: {lines}.",
+            hint="Re-run generator-bound loads with more generator workers (--workers) or a lower load.",
+        )
+    warnings = [
+        f"{run.path}: left out, the load generator was the bottleneck ({generator_bound(run)}); "
+        f"{len(kept)} {side} run(s) judged"
+        for run in left_out
+    ]
+    return kept, warnings
+
+
+def check_partial(runs: Sequence[Run], *, allow_partial: bool) -> None:
+    """A UsageError listing every partial run (a run cut short measures less), unless ``allow_partial``."""
+    partial = [run for run in runs if run.result.partial]
+    if partial and not allow_partial:
+        lines = "; ".join(
+            f"{run.path}: the run is partial ({run.result.partial_reason or 'no reason recorded'})" for run in partial
+        )
+        raise UsageError(
+            f"The gate refuses {len(partial)} result file(s): {lines}.",
+            hint="--allow-partial judges partial runs anyway.",
+        )
 
 
 def config_values(result: Result) -> dict[str, Any]:

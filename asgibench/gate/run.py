@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from asgibench.errors import UsageError
-from asgibench.gate.inputs import CONFIG_KEYS, ENVIRONMENT_KEYS, Run, check_judgeable, collect, differing
+from asgibench.gate.inputs import (
+    CONFIG_KEYS,
+    ENVIRONMENT_KEYS,
+    Run,
+    check_partial,
+    collect,
+    differing,
+    without_generator_bound,
+)
 from asgibench.gate.verdict import GateReport, judge
 from asgibench.results.figures import caveats
 from asgibench.results.metrics import Metric
@@ -28,7 +36,9 @@ class GateConfig:
 def run_gate(config: GateConfig) -> GateReport:
     baseline = collect(config.baseline, side="baseline")
     current = collect(config.current, side="current")
-    check_judgeable((*baseline, *current), allow_partial=config.allow_partial)
+    check_partial((*baseline, *current), allow_partial=config.allow_partial)
+    baseline, left_out_baseline = without_generator_bound(baseline, side="baseline")
+    current, left_out_current = without_generator_bound(current, side="current")
     check_request_names(config.metrics, (*baseline, *current))
     config_differs = differing(baseline, current, CONFIG_KEYS, "config")
     if "model" in config_differs:
@@ -38,7 +48,7 @@ def run_gate(config: GateConfig) -> GateReport:
             "latency measure different things, so the gate will not compare them.",
             hint="Run baseline and current with the same --vus or --rate.",
         )
-    warnings = []
+    warnings = left_out_baseline + left_out_current
     if config_differs:
         warnings.append(f"configuration differs between the runs: {', '.join(config_differs)}")
     environment_differs = differing(baseline, current, ENVIRONMENT_KEYS, "environment")
@@ -52,7 +62,7 @@ def overload_warnings(runs: Sequence[Run]) -> list[str]:
     """Runs the gate judges but names: an overloaded target, and runs where nothing succeeded.
 
     An overloaded target is judged because a slower build is exactly what the gate
-    must catch; generator-bound runs never get here (``check_judgeable`` refuses them).
+    must catch; generator-bound runs never get here (``without_generator_bound`` leaves them out).
     """
     notes = []
     for run in runs:
