@@ -75,9 +75,9 @@ def load(url: str, out: Path) -> None:
     if document["generator"]["bottleneck"]:
         # On a busy machine the generator may judge itself the bottleneck (its event loop more than 10 ms
         # late at p99), and the gate leaves such runs out, refusing a side left with none
-        # (test_a_generator_bound_input_is_refused forges the flag to check that). That self-check is a timed outcome, not the gate under test, and a late
-        # generator only adds its lateness to the latencies of both apps, nowhere near the 200 ms between
-        # them; so the run is judged anyway.
+        # (test_a_generator_bound_input_is_refused forges the flag to check that). That self-check is a
+        # timed outcome, not the gate under test, and a late generator only adds its lateness to the
+        # latencies of both apps, nowhere near the 200 ms between them; so the run is judged anyway.
         document["generator"]["bottleneck"], document["generator"]["reasons"] = False, []
         out.write_text(json.dumps(document, indent=2))
 

@@ -18,11 +18,12 @@ import pytest
 
 from asgibench.report import build_report, render_html, render_markdown, write_reports
 from asgibench.report.charts import Bar, SpectrumLine, TimelineLine, percentile_spectrum, throughput_bars, timeline
-from asgibench.report.model import Run, Series, relative_to_best
+from asgibench.report.model import Run, Series
 from asgibench.report.sources import ResultSource, load_sources
 from asgibench.report.spectrum import merged_latency, spectrum
 from asgibench.report.svg import TICK_SIZE, legend, series_key, text_width
 from asgibench.report.tables import named_rows, status_rows, summary_table
+from asgibench.results.model import Result
 from tests.loadkit import asgibench, read, uvicorn
 from tests.resultkit import histogram_of, named, result_document, timeline_row, with_statuses
 
@@ -54,6 +55,19 @@ def write_json(path: Path, document: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document))
     return path
+
+
+def typed(document: dict[str, Any] | Result) -> Result:
+    """The report holds typed results (asgibench.report.sources converts each file once, where it is read)."""
+    return document if isinstance(document, Result) else Result.from_json(document)
+
+
+def result_source(path: Path, document: dict[str, Any] | Result) -> ResultSource:
+    return ResultSource(path, typed(document))
+
+
+def typed_run(path: Path, document: dict[str, Any] | Result) -> Run:
+    return Run(path, typed(document))
 
 
 # --- real runs -------------------------------------------------------------------------------------------------
@@ -122,11 +136,11 @@ def test_results_group_by_server_name_else_file_stem() -> None:
     named_in_environment = crafted()
     named_in_environment["environment"]["server"] = {"name": "hypercorn", "version": "0.17"}
     sources = [
-        ResultSource(Path("x/run-1.json"), crafted(900, server="uvicorn")),
-        ResultSource(Path("x/baseline.json"), no_server),
-        ResultSource(Path("y/run-2.json"), crafted(1100, server="uvicorn")),
-        ResultSource(Path("z/h.json"), named_in_environment),
-        ResultSource(Path("other/baseline.json"), crafted(1200)),
+        result_source(Path("x/run-1.json"), crafted(900, server="uvicorn")),
+        result_source(Path("x/baseline.json"), no_server),
+        result_source(Path("y/run-2.json"), crafted(1100, server="uvicorn")),
+        result_source(Path("z/h.json"), named_in_environment),
+        result_source(Path("other/baseline.json"), crafted(1200)),
     ]
     report = build_report(sources)
     assert [(one.label, len(one.runs)) for one in report.series] == [("uvicorn", 2), ("baseline", 2), ("hypercorn", 1)]
@@ -166,17 +180,23 @@ def test_each_comparison_is_a_section_ranked_alone(comparison: Path, tmp_path: P
     assert "## json" in markdown and "## Result files" in markdown
 
 
-def test_relative_to_best_by_throughput_or_by_p99() -> None:
-    fast = Series("fast", (Run(Path("f.json"), crafted(2000, p99=8.0)),))
-    slow = Series("slow", (Run(Path("s.json"), crafted(500, p99=2.0)),))
-    assert relative_to_best([fast, slow], "rps") == {"fast": 1.0, "slow": 0.25}
-    assert relative_to_best([fast, slow], "p99") == {"fast": pytest.approx(4.0, rel=1e-2), "slow": 1.0}
+@pytest.mark.parametrize(
+    ("model", "relative"), [("closed", {"fast": 1.0, "slow": 0.25}), ("open", {"fast": 4.0, "slow": 1.0})]
+)
+def test_relative_to_best_by_throughput_or_by_p99(model: str, relative: dict[str, float]) -> None:
+    """compare's standings: against the most requests/s (closed model), or the lowest p99 (open model)."""
+    sources = [
+        result_source(Path("fast.json"), crafted(2000, p99=8.0, model=model)),
+        result_source(Path("slow.json"), crafted(500, p99=2.0, model=model)),
+    ]
+    places = build_report(sources).sections[0].standings()
+    assert {label: place.relative for label, place in places.items()} == pytest.approx(relative, rel=1e-2)
 
 
 def test_open_model_ranks_by_p99_and_marks_the_best_row() -> None:
     sources = [
-        ResultSource(Path("a.json"), crafted(500, p99=4.0, model="open")),
-        ResultSource(Path("b.json"), crafted(500, p99=2.0, model="open")),
+        result_source(Path("a.json"), crafted(500, p99=4.0, model="open")),
+        result_source(Path("b.json"), crafted(500, p99=2.0, model="open")),
     ]
     table = summary_table(build_report(sources).sections[0])
     assert table.headers[-1] == "p99 vs best"
@@ -187,7 +207,7 @@ def test_open_model_ranks_by_p99_and_marks_the_best_row() -> None:
 def test_error_rate_pools_runs() -> None:
     one = crafted(100, errors=30)  # 300 answered + 30 timed out: 330 requests
     two = crafted(100, errors=0)
-    series = Series("s", (Run(Path("1.json"), one), Run(Path("2.json"), two)))
+    series = Series("s", (typed_run(Path("1.json"), one), typed_run(Path("2.json"), two)))
     assert series.errors == 30 and series.ok == 600
     assert series.error_rate == pytest.approx(30 / 630)
 
@@ -209,8 +229,9 @@ def test_spectrum_is_monotonic_and_ends_at_the_maximum() -> None:
 
 
 def test_repeats_merge_by_adding_histograms_not_averaging() -> None:
-    quick = crafted(values_us=[1000] * 900)
-    slow = crafted(values_us=[100_000] * 100)
+    """The spectrum chart pools its series' requests (the tables show medians over the runs, as compare does)."""
+    quick = typed(crafted(values_us=[1000] * 900))
+    slow = typed(crafted(values_us=[100_000] * 100))
     merged = merged_latency([quick, slow])
     assert merged is not None and merged.get_total_count() == 1000
     assert merged.get_value_at_percentile(50) == pytest.approx(1000, rel=1e-3)  # an average would say 50.5 ms
@@ -272,8 +293,8 @@ def test_spectrum_chart_draws_one_line_per_series_with_labelled_axes() -> None:
         assert f">{label}</text>" in markup
     assert "latency (ms, log scale)" in markup  # 0.2 ms to 90 ms is a wide range
     assert "a &amp; b" in markup and "a & b" not in markup
-    assert f"c: max = {outlier.get_max_value() / 1000:g} ms" in found.titles
-    assert "c: p50 = 0.2 ms" in found.titles
+    assert f"c: max = {outlier.get_max_value() / 1000:.2f} ms" in found.titles  # 90.05: as the tables print ms
+    assert "c: p50 = 0.200 ms" in found.titles
 
 
 def test_throughput_chart_has_bars_and_whiskers_for_repeats() -> None:
@@ -297,20 +318,13 @@ def test_markdown_table_from_real_runs(real_runs: list[Path]) -> None:
     assert done.returncode == 0, done.stderr
     markdown = done.stdout
     results = [read(path) for path in real_runs]
-    rates = [result["summary"]["rps"] for result in results]
-    p99s = [result["summary"]["latency_ms"]["p99"] for result in results]
     row = next(line for line in markdown.splitlines() if line.startswith("| **uvicorn"))
     cells = [cell.strip().strip("*") for cell in row.strip("|").split("|")]
     assert cells[0] == "uvicorn" and cells[1] == "2"
-    spread = f" ({min(rates):,.0f}–{max(rates):,.0f})" if min(rates) != max(rates) else ""
-    assert cells[2] == f"{statistics.median(rates):,.0f}{spread}"
-    pooled = merged_latency(results)
-    assert pooled is not None
-    assert cells[4] == _ms(pooled.get_value_at_percentile(90) / 1000)
-    assert cells[5].split(" (")[0] == _ms(pooled.get_value_at_percentile(99) / 1000)  # pooled, not an average
-    if min(p99s) != max(p99s):
-        assert cells[5].endswith(f"({_ms(min(p99s))}–{_ms(max(p99s))})")
-    assert cells[7] == _ms(max(result["summary"]["latency_ms"]["max"] for result in results))
+    assert cells[2] == _ranged([result["summary"]["rps"] for result in results], lambda value: f"{value:,.0f}")
+    # Each run's own percentile, then their median (min–max) over the runs: as compare shows them.
+    for index, key in enumerate(("p50", "p90", "p99", "p999", "max"), start=3):
+        assert cells[index] == _ranged([result["summary"]["latency_ms"][key] for result in results], _ms), key
     assert cells[8] == "0"
     assert cells[9] == "pass 2/2" and cells[10] == "1.00× ★"
     machine = results[0]["environment"]
@@ -321,6 +335,12 @@ def test_markdown_table_from_real_runs(real_runs: list[Path]) -> None:
 
 def _ms(value: float) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.2f}" if value < 100 else f"{value:.1f}"
+
+
+def _ranged(values: list[float], shown: Any) -> str:
+    """The median of ``values``, and their (min–max) when they differ."""
+    middle = shown(statistics.median(values))
+    return middle if min(values) == max(values) else f"{middle} ({shown(min(values))}–{shown(max(values))})"
 
 
 def test_comparison_report_has_header_failure_and_profile_links(comparison: Path, tmp_path: Path) -> None:
@@ -336,7 +356,9 @@ def test_comparison_report_has_header_failure_and_profile_links(comparison: Path
     assert "server on CPU 0, generator on CPU 1" in markdown
     assert "| daphne 4.0 ✗ | 0 | failed |" in markdown and "did not start within 10 s" in markdown
     assert "| ✗ failed |" in markdown and "### daphne 4.0 ✗" in markdown  # marked in its row and its section
-    assert "server CPU" in markdown and "| 63% | 42.5 MiB |" in markdown  # hypercorn (the same runs: a tie, not best)
+    # hypercorn's server: cores busy and peak memory, compare's figures by compare's names
+    assert "| CPU cores | memory MiB |" in markdown and "| 0.63 | 42.5 |" in markdown
+    assert "| 1.00× ≈ |" in markdown  # hypercorn ran uvicorn's very runs: a tie by the noise rule, not a loss
     assert "ImportError: no module named &lt;twisted&gt;" in page  # the log tail, escaped
     assert "No flame graph: py-spy could not attach" in markdown
     assert "App: `reference_apps.wsgi_app:app`" in markdown  # differs from the comparison's app
@@ -363,7 +385,7 @@ def test_text_from_files_is_escaped(tmp_path: Path) -> None:
 
 
 def test_errors_show_count_and_pooled_rate() -> None:
-    report = build_report([ResultSource(Path("e.json"), crafted(100, errors=30))])
+    report = build_report([result_source(Path("e.json"), crafted(100, errors=30))])
     row = summary_table(report.sections[0]).rows[0]
     assert row[8] == "30 (9.09%)"  # 30 of 330 requests: 300 answered, 30 timed out
 
@@ -513,7 +535,7 @@ def test_generator_bound_and_partial_runs_are_flagged(tmp_path: Path) -> None:
     bound["generator"] |= {"bottleneck": True, "reasons": ["generator CPU at 98% of a core"]}
     partial = copy.deepcopy(bound)
     partial["partial"], partial["partial_reason"] = True, "interrupted after 1.2 s"
-    report = build_report([ResultSource(Path("s/x.json"), bound), ResultSource(Path("t/x.json"), partial)])
+    report = build_report([result_source(Path("s/x.json"), bound), result_source(Path("t/x.json"), partial)])
     markdown = render_markdown(report, report_directory=tmp_path)
     assert "Generator-bound, the figures understate the server: generator CPU at 98% of a core" in markdown
     assert "t/x.json: partial run (interrupted after 1.2 s)" in markdown
@@ -535,7 +557,7 @@ def test_an_overloaded_generator_bound_or_failed_series_is_never_the_best(tmp_pa
         "failed": at(1500, rps=5000.0, errors={"status": 15_000}),  # every response a 500
         "steady": at(2000, rps=5000.0),
     }
-    report = build_report([ResultSource(Path(f"{name}.json"), document) for name, document in runs.items()])
+    report = build_report([result_source(Path(f"{name}.json"), document) for name, document in runs.items()])
     section = report.sections[0]
     assert section.best == "steady"
     table = summary_table(section)
@@ -561,9 +583,9 @@ def test_an_overloaded_generator_bound_or_failed_series_is_never_the_best(tmp_pa
 def test_a_caveat_in_some_runs_says_how_many_and_rps_ranking_skips_it_too() -> None:
     """Closed model, ranked by req/s: a series generator-bound in one of its two runs is still not the best."""
     sources = [
-        ResultSource(Path("a/fast.json"), crafted(3000)),
-        ResultSource(Path("b/fast.json"), crafted(3200, bottleneck=True)),
-        ResultSource(Path("slow.json"), crafted(1000)),
+        result_source(Path("a/fast.json"), crafted(3000)),
+        result_source(Path("b/fast.json"), crafted(3200, bottleneck=True)),
+        result_source(Path("slow.json"), crafted(1000)),
     ]
     section = build_report(sources).sections[0]
     assert section.best == "slow"
@@ -573,8 +595,8 @@ def test_a_caveat_in_some_runs_says_how_many_and_rps_ranking_skips_it_too() -> N
 
 def test_with_no_eligible_series_there_is_no_best_but_the_ratios_stay() -> None:
     sources = [
-        ResultSource(Path("one.json"), crafted(2000, bottleneck=True)),
-        ResultSource(Path("two.json"), crafted(1000, bottleneck=True)),
+        result_source(Path("one.json"), crafted(2000, bottleneck=True)),
+        result_source(Path("two.json"), crafted(1000, bottleneck=True)),
     ]
     section = build_report(sources).sections[0]
     table = summary_table(section)
@@ -593,21 +615,24 @@ def two_names(fast_rps: float, slow_us: int) -> dict[str, Any]:
     )
 
 
-def test_each_named_request_has_its_row_its_runs_pooled(tmp_path: Path) -> None:
-    runs = (Run(Path("1.json"), two_names(300.0, 20_000)), Run(Path("2.json"), two_names(320.0, 1000)))
+def test_each_named_request_has_its_row_counts_summed_figures_medians_of_the_runs(tmp_path: Path) -> None:
+    runs = (typed_run(Path("1.json"), two_names(300.0, 20_000)), typed_run(Path("2.json"), two_names(320.0, 1000)))
     series = Series("s", runs)
     assert series.request_names == ("fast", "slow")
     slow = series.named("slow")
     assert (slow.requests, slow.ok, slow.errors) == (2 * 310, 2 * 295, 2 * 15)
     assert slow.error_rate == pytest.approx(30 / 620)
-    assert slow.latency["p50"] == pytest.approx(1.0, rel=1e-3)  # 100 at 20 ms + 100 at 1 ms, histograms added
-    assert slow.latency["max"] == pytest.approx(20.0, rel=1e-3)
+    p50, most = slow.latency["p50"], slow.latency["max"]
+    assert p50 is not None and most is not None
+    # Each run's own p50 (20 ms, 1 ms), then their median: the rule of the summary row and of compare.
+    assert (p50.median, p50.low, p50.high) == pytest.approx((10.5, 1.0, 20.0), rel=1e-3)
+    assert most.median == pytest.approx(10.5, rel=1e-3)
     table = named_rows(series)
     assert table.headers == ("name", "requests", "ok", "errors", "error rate", "req/s", "p50 ms", "p99 ms",
                              "p99.9 ms", "max ms")  # fmt: skip
-    assert table.rows[0][:6] == ("fast", "1,860", "1,860", "0", "0.00%", "310 (300–320)")
-    assert table.rows[1][:6] == ("slow", "620", "590", "30", "4.84%", "100")
-    report = build_report([ResultSource(Path(f"{index}/s.json"), run.result) for index, run in enumerate(runs)])
+    assert table.rows[0][:7] == ("fast", "1,860", "1,860", "0", "0.00%", "310 (300–320)", "1.000")
+    assert table.rows[1][:7] == ("slow", "620", "590", "30", "4.84%", "100", "10.51 (1.000–20.02)")
+    report = build_report([result_source(Path(f"{index}/s.json"), run.result) for index, run in enumerate(runs)])
     markdown = render_markdown(report, report_directory=tmp_path)
     assert "<summary>runs, requests by name and status codes</summary>" in markdown
     assert "| slow | 620 | 590 | 30 | 4.84% | 100 |" in markdown
@@ -617,17 +642,17 @@ def test_each_named_request_has_its_row_its_runs_pooled(tmp_path: Path) -> None:
 
 def test_status_codes_are_counted_over_the_runs_and_one_name_has_no_name_table(tmp_path: Path) -> None:
     one = result_document(rps=100.0, requests=[named("only", rps=100.0)], errors={"status": 7, "unsent": 3})
-    series = Series("s", (Run(Path("1.json"), one), Run(Path("2.json"), copy.deepcopy(one))))
+    series = Series("s", (typed_run(Path("1.json"), one), typed_run(Path("2.json"), copy.deepcopy(one))))
     assert named_rows(series).rows == ()  # one name: the summary row already says it all
     assert [row[:2] for row in status_rows(series).rows] == [("200", "586"), ("500", "14")]
-    markdown = render_markdown(build_report([ResultSource(Path("x.json"), one)]), report_directory=tmp_path)
+    markdown = render_markdown(build_report([result_source(Path("x.json"), one)]), report_directory=tmp_path)
     assert "Status codes:" in markdown and "| 500 | 7 |" in markdown and "Requests by name" not in markdown
 
 
 def test_each_status_code_has_its_latency_over_the_runs() -> None:
-    """The 500s are slow, the 200s fast: the status table shows each code's own percentiles, histograms added."""
+    """The 500s are slow, the 200s fast: the status table shows each code's own percentiles, medians of the runs."""
     runs = [
-        Run(
+        typed_run(
             Path(f"{index}.json"),
             with_statuses(result_document(errors={"status": 10}), s200=[1000] * 90, s500=[20_000 + step] * 10),
         )
@@ -636,7 +661,10 @@ def test_each_status_code_has_its_latency_over_the_runs() -> None:
     table = status_rows(Series("s", tuple(runs)))
     assert table.headers == ("status", "count", "p50 ms", "p99 ms", "max ms")
     slow = next(row for row in table.rows if row[0] == "500")
-    assert float(slow[2]) == pytest.approx(20.0, rel=1e-2) and float(slow[4]) == pytest.approx(22.0, rel=1e-2)
+    # Each run's own figure (20 ms, then 22 ms), then their median (min–max), as everywhere in the report.
+    assert slow[2] == slow[4] == "21.02 (20.02–22.02)"
+    fast = next(row for row in table.rows if row[0] == "200")
+    assert fast[2] == "1.000"
 
 
 # --- marks, the offered rate, ties (pure) --------------------------------------------------------------------
@@ -654,7 +682,7 @@ def flawed_runs() -> dict[str, dict[str, Any]]:
 
 
 def test_every_kind_of_mark_follows_the_series_everywhere_and_is_never_best(tmp_path: Path) -> None:
-    report = build_report([ResultSource(Path(f"{name}.json"), doc) for name, doc in flawed_runs().items()])
+    report = build_report([result_source(Path(f"{name}.json"), doc) for name, doc in flawed_runs().items()])
     section = report.sections[0]
     assert section.best == "clean"
     table = summary_table(section)
@@ -682,22 +710,23 @@ def test_the_legend_line_names_a_failed_server(comparison: Path, tmp_path: Path)
     assert "✗ failed (the server did not start, or stopped during a run" in legend
 
 
-def test_a_series_tied_with_the_best_is_marked_like_compare_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Where the model says a series ties with the best, both reports show ≈ after its ratio and explain it."""
-    import asgibench.report.tables as tables
-
-    sources = [ResultSource(Path("a.json"), crafted(1000)), ResultSource(Path("b.json"), crafted(980))]
+def test_a_series_tied_with_the_best_is_marked_as_compare_marks_it(tmp_path: Path) -> None:
+    """Not different from the best beyond the runs' noise (compare's standings): ≈ after its ratio, explained."""
+    runs = {"a": (1000.0, 1020.0, 990.0), "b": (980.0, 1005.0, 965.0), "c": (500.0, 510.0, 495.0)}
+    sources = [
+        result_source(Path(f"{n}/{label}.json"), crafted(rps))
+        for label, rates in runs.items()
+        for n, rps in enumerate(rates)
+    ]
     report = build_report(sources)
-    assert summary_table(report.sections[0]).tied_rows == ()  # the model does not expose ties yet
-
-    def tied_b(series: Series, best: str | None) -> tables.Standing:
-        return tables.Standing(best=series.label == best, tied=series.label == "b", caveats=series.caveats)
-
-    monkeypatch.setattr(tables, "standing", tied_b)
+    section = report.sections[0]
+    places = section.standings()
+    assert places["a"].best and places["b"].tied and not places["c"].tied
+    table = summary_table(section)
+    assert table.best_row == 0 and table.tied_rows == (1,)
     markdown = render_markdown(report, report_directory=tmp_path)
-    assert "| 0.98× ≈ |" in markdown and "≈: within the best one's range over the runs" in markdown
+    assert "| 0.98× ≈ |" in markdown and "| 0.50× |" in markdown
+    assert "≈: not different from the best beyond the runs' noise" in markdown
     page = render_html(report, report_directory=tmp_path)
     assert '<tr class="tied"><td>b</td>' in page and "0.98× ≈" in page
 
@@ -709,7 +738,7 @@ def test_open_model_throughput_is_the_achieved_rate_against_the_offered_one(tmp_
         "kept-up": at(2000, rps=5000.0),
         "behind": at(500, rps=1650.0, errors={"unsent": 10_050}, timeline=seconds),
     }
-    report = build_report([ResultSource(Path(f"{name}.json"), document) for name, document in runs.items()])
+    report = build_report([result_source(Path(f"{name}.json"), document) for name, document in runs.items()])
     page = render_html(report, report_directory=tmp_path)
     throughput = page.split('id="throughput"')[1].split("</svg>")[0]
     each_second = page.split('id="timeline"')[1].split("</svg>")[0]
@@ -721,7 +750,7 @@ def test_open_model_throughput_is_the_achieved_rate_against_the_offered_one(tmp_
     ys = [float(y) for y in re.findall(r"[\d.]+,([\d.]+)", behind)]  # the first line: the requests/s panel
     assert len(ys) == 3 and all(y > reference_y + 50 for y in ys)  # drawn at 1,650/s, well below 5,000/s
     assert "against the offered rate (dashed)" in page
-    closed = render_html(build_report([ResultSource(Path("c.json"), crafted())]), report_directory=tmp_path)
+    closed = render_html(build_report([result_source(Path("c.json"), crafted())]), report_directory=tmp_path)
     assert 'class="reference"' not in closed and "offered rate" not in closed
 
 

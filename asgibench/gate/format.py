@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from asgibench.gate.verdict import MetricVerdict, Verdict
+from asgibench.results.figures import milliseconds, rate
 from asgibench.results.metrics import Metric
 from asgibench.results.noise import Interval
 from asgibench.results.spread import Spread
@@ -15,10 +16,8 @@ UNITS = {"ms": "ms", "rps": "/s", "fraction": "%"}
 def value(metric: Metric, number: float, *, unit: bool = True) -> str:
     if metric.unit == "fraction":
         text = f"{number * 100:.3f}"
-    elif metric.unit == "ms":
-        text = f"{number:,.3f}" if number < 100 else f"{number:,.1f}"
-    else:
-        text = f"{number:,.1f}"
+    else:  # as compare and report print the same figure
+        text = milliseconds(number) if metric.unit == "ms" else rate(number)
     if not unit:
         return text
     return text + ("%" if metric.unit == "fraction" else "/s" if metric.unit == "rps" else " ms")

@@ -13,7 +13,7 @@ from rich.text import Text
 from asgibench.compare.stats import TABLE_COLUMNS, Column, Standing, eligible, standings
 from asgibench.render.load import LiveView, describe_load
 from asgibench.render.tables import print_table
-from asgibench.results.figures import caveats
+from asgibench.results.figures import caveats, cores, figure, mebibytes, milliseconds, rate, ratio, share
 from asgibench.results.model import Result
 
 # Left out, in this order, when the table is too wide for the terminal: what a server costs before how fast it is.
@@ -56,10 +56,10 @@ class TerminalView:
         summary, server = result["summary"], result.get("server") or {}
         latency = summary["latency_ms"] or {}
         line = Text("  ")
-        line.append(f"{summary['rps']:,.0f} req/s · p50 {_ms(latency.get('p50'))} · p99 {_ms(latency.get('p99'))}")
+        line.append(f"{rate(summary['rps'])} req/s · p50 {_ms(latency.get('p50'))} · p99 {_ms(latency.get('p99'))}")
         line.append(f" · errors {summary['errors']['total']:,}")
         if server:
-            line.append(f" · server CPU {server['cpu_fraction']:.2f} cores, {server['peak_rss_mib']:.0f} MiB")
+            line.append(f" · server CPU {cores(server['cpu_fraction'])} cores, {mebibytes(server['peak_rss_mib'])} MiB")
         for caveat in caveats([Result.from_json(result)]):
             line.append(f"  {caveat.mark}", style="bold red")
         if server.get("exit_code") is not None:
@@ -155,7 +155,7 @@ def _comparison_table(
         cells = [_cell(column, server["stats"], by_column[column.key].get(name)) for column in columns]
         errors, rate = server["stats"]["errors"], server["stats"]["error_rate"]
         # The share under the count, as a ratio sits under a median.
-        error_cell = Text(f"{errors:,}" + (f"\n({rate:.2%})" if errors else ""), style="red" if errors else "")
+        error_cell = Text(f"{errors:,}" + (f"\n({share(rate)})" if errors else ""), style="red" if errors else "")
         table.add_row(label, *cells, error_cell)
     return table
 
@@ -172,12 +172,12 @@ def _cell(column: Column, stats: dict[str, Any], standing: Standing | None) -> T
     spread = stats.get(column.key)
     if spread is None or standing is None:
         return Text("-", style="dim")
-    median = _value(column.key, spread["median"])
+    median = figure(column.metric.unit, spread["median"])
     text = Text(median, style="bold green" if standing.best else "")
     if standing.best:
         text.append("\n★", style="bold green")
     else:
-        text.append(f"\n{standing.relative:.2f}×", style="dim")
+        text.append(f"\n{ratio(standing.relative)}", style="dim")
         if standing.tied:
             text.append(" ≈", style="green")
     if column.key == "rps" and spread["min"] != spread["max"]:
@@ -189,17 +189,5 @@ def _compact(value: float) -> str:
     return f"{value / 1000:.1f}k" if value >= 10_000 else f"{value:,.0f}"
 
 
-def _value(key: str, value: float) -> str:
-    if key == "rps":
-        return f"{value:,.0f}"
-    if key.endswith("_ms"):
-        return f"{value:.3f}" if value < 10 else f"{value:,.1f}"
-    if key == "server_cpu":
-        return f"{value:.2f}"
-    return f"{value:,.0f}"
-
-
 def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.3f} ms" if value < 10 else f"{value:,.1f} ms"
+    return "-" if value is None else f"{milliseconds(value)} ms"

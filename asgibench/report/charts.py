@@ -44,7 +44,7 @@ from asgibench.report.svg import (
     tick_label,
     vertical_grid,
 )
-from asgibench.results.figures import rate
+from asgibench.results.figures import milliseconds, rate
 
 WIDTH = 800
 RIGHT = WIDTH - 24
@@ -166,7 +166,8 @@ def percentile_spectrum(lines: Sequence[SpectrumLine], *, chart_id: str = "perce
         body.append(_polyline(coordinates, index, one.label))
         for point in _marked(one.points):
             name = "max" if point.percentile >= 100 else f"p{point.percentile:g}"
-            body.append(_marker(xscale(point.x), yscale(point.ms), index, f"{one.key}: {name} = {point.ms:g} ms"))
+            tooltip = f"{one.key}: {name} = {milliseconds(point.ms)} ms"
+            body.append(_marker(xscale(point.x), yscale(point.ms), index, tooltip))
         body.append("</g>")
     keys, height = legend([series_key(one.key, index) for index, one in enumerate(drawn)], left, bottom + 66,
                           WIDTH - left - EDGE)  # fmt: skip
@@ -176,7 +177,7 @@ def percentile_spectrum(lines: Sequence[SpectrumLine], *, chart_id: str = "perce
         WIDTH,
         bottom + 66 + height,
         "Latency by percentile",
-        "Latency (ms) at each percentile of all requests, runs of a series merged by adding their histograms.",
+        "Latency (ms) at each percentile of all requests, runs of a series pooled by adding their histograms.",
         "".join(body),
     )
 
@@ -209,11 +210,11 @@ def throughput_bars(bars: Sequence[Bar], *, chart_id: str = "throughput") -> str
     for index, bar in enumerate(bars):
         centre = left + band * (index + 0.5)
         y = yscale(bar.median)
-        tooltip = f"{marked(bar.label, bar.mark)}: {bar.median:,.1f} requests/s"
+        tooltip = f"{marked(bar.label, bar.mark)}: {rate(bar.median)} requests/s"
         if bar.runs > 1:
-            tooltip += f" (median of {bar.runs} runs, {bar.low:,.1f}–{bar.high:,.1f})"
+            tooltip += f" (median of {bar.runs} runs, {rate(bar.low)}–{rate(bar.high)})"
         if bar.offered:
-            tooltip += f" of {bar.offered:,.1f} offered"
+            tooltip += f" of {rate(bar.offered)} offered"
         if bar.note:
             tooltip += f" · {bar.note}"
         body.append(f'<g class="bar-group" data-series="{escape(bar.label)}"><title>{escape(tooltip)}</title>')
@@ -235,12 +236,12 @@ def throughput_bars(bars: Sequence[Bar], *, chart_id: str = "throughput") -> str
         body.append(text(centre, bottom + 20, _bar_label(bar, band - 4), css="tick"))
         if len(rates) > 1 and bar.offered:
             body.append(_reference(centre - band * 0.45, centre + band * 0.45, yscale(bar.offered),
-                                   f"{bar.label}: offered {bar.offered:,.1f} requests/s"))  # fmt: skip
+                                   f"{bar.label}: offered {rate(bar.offered)} requests/s"))  # fmt: skip
         body.append("</g>")
     height: float = bottom + 40
     if rates:
         if len(rates) == 1:
-            body.append(_reference(left, RIGHT, yscale(rates[0]), f"offered rate: {rates[0]:,.1f} requests/s"))
+            body.append(_reference(left, RIGHT, yscale(rates[0]), f"offered rate: {rate(rates[0])} requests/s"))
         keys, legend_height = legend([_offered_key(rates)], left, bottom + 52, WIDTH - left - EDGE)
         body.append(keys)
         height = bottom + 52 + legend_height
@@ -264,7 +265,7 @@ def _bar_label(bar: Bar, room: float) -> str:
 
 def _value_label(value: float, room: float) -> str:
     """The bar's figure (25,626), shorter (25.6k) where its bar is narrow, or nothing where even that won't fit."""
-    for shown in (f"{value:,.0f}", _compact(value)):
+    for shown in (rate(value), _compact(value)):
         if text_width(shown, TICK_SIZE) <= room:
             return shown
     return ""
@@ -306,7 +307,7 @@ def timeline(lines: Sequence[TimelineLine], *, chart_id: str = "timeline", offer
         body.append(frame(left, top, RIGHT, bottom))
         body.append(_y_label(title.replace(")", ", log scale)") if is_log else title, (top + bottom) / 2))
         if panel == 0 and offered:
-            body.append(_reference(left, RIGHT, yscale(offered), f"offered rate: {offered:,.1f} requests/s"))
+            body.append(_reference(left, RIGHT, yscale(offered), f"offered rate: {rate(offered)} requests/s"))
         metric = "rps" if panel == 0 else "p99"
         for index, one in enumerate(lines):
             body.append(f'<g class="series-group {metric}" data-series="{escape(one.label)}">')
@@ -318,8 +319,8 @@ def timeline(lines: Sequence[TimelineLine], *, chart_id: str = "timeline", offer
                 for second in one.seconds:
                     value = second[1 + panel]
                     if value is not None:
-                        unit = " requests/s" if panel == 0 else " ms"
-                        tooltip = f"{one.key}: {value:,.3g}{unit} around {second[0]:g} s"
+                        figure = f"{rate(value)} requests/s" if panel == 0 else f"{milliseconds(value)} ms"
+                        tooltip = f"{one.key}: {figure} around {second[0]:g} s"
                         body.append(_marker(xscale(second[0]), yscale(value), index, tooltip, radius=2.5))
             body.append("</g>")
     bottom = panels[-1][2]

@@ -7,10 +7,9 @@ images, styles from elsewhere), so opening the file never touches the network.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
-from typing import Any
 
 from asgibench.report.charts import (
     Bar,
@@ -39,6 +38,7 @@ from asgibench.report.tables import (
     table_notes,
     threshold_rows,
 )
+from asgibench.results.model import Result
 
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 STYLE = """
@@ -230,9 +230,9 @@ def _charts(section: Section, suffix: str, heading: str) -> str:
 
 def offered_rate(run: Run) -> float | None:
     """The rate offered in an open-model run (requests/s): its summary's ``offered_rps``, else its config's rate."""
-    offered = run.result["summary"].get("offered_rps")
-    if offered is None and (run.result.get("config") or {}).get("model") == "open":
-        offered = run.result["config"].get("rate")
+    offered = run.result.summary.offered_rps
+    if offered is None and run.result.model == "open":
+        offered = run.result.config.get("rate")
     return float(offered) if offered is not None and offered > 0 else None
 
 
@@ -247,7 +247,7 @@ def _timeline_offered(first_runs: Sequence[Run]) -> float | None:
     A ramping rate (stages) has no one rate to draw, and runs offered different rates have no common line
     (the throughput chart draws each one's).
     """
-    if any((run.result.get("config") or {}).get("stages") for run in first_runs):
+    if any(run.result.config.get("stages") for run in first_runs):
         return None
     rates = [offered_rate(run) for run in first_runs]
     present = [rate for rate in rates if rate is not None]
@@ -261,17 +261,9 @@ def _marks(series: Series) -> str:
     return "; ".join(caveat.mark for caveat in series.caveats)
 
 
-def _seconds(result: Mapping[str, Any]) -> tuple[tuple[float, float, float | None], ...]:
+def _seconds(result: Result) -> tuple[tuple[float, float, float | None], ...]:
     """A run's timeline as (middle of the second, requests/s, p99 ms or None)."""
-    rows = result.get("timeline") or []
-    return tuple(
-        (
-            (float(row["start_s"]) + float(row["end_s"])) / 2,
-            float(row["rps"]),
-            None if row.get("p99_ms") is None else float(row["p99_ms"]),
-        )
-        for row in rows
-    )
+    return tuple(((row.start_s + row.end_s) / 2, row.rps, row.latency_ms.get("p99_ms")) for row in result.timeline)
 
 
 _THROUGHPUT_CAPTION = "Median requests/s; whiskers span the slowest and fastest run."
@@ -285,7 +277,8 @@ _OPEN_TIMELINE_CAPTION = (
     "in each second of the first run of each series."
 )
 _SPECTRUM = (
-    "HdrHistogram percentile distribution: each line is a series' runs merged by adding their histograms. "
+    "HdrHistogram percentile distribution of all runs' requests pooled: each line is a series' runs merged by "
+    "adding their histograms, so its percentiles may differ from the table's, which are medians over the runs. "
     "Further right is rarer: 99.9% means one request in a thousand was slower. The line ends at the maximum."
 )
 

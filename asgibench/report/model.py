@@ -1,46 +1,56 @@
-"""The report's model: loaded documents turned into series and their statistics. Pure.
+"""The report's model: loaded results turned into series and their figures. Pure.
 
 A series is what one row of the report describes: a server (or a result file)
 measured one or more times. Results are grouped by label, the server's name
 when the file records it, else the file's stem, so repeats of one server
-become one series with a median and a range. A comparison file yields one
-series per server, in its order, including the servers that failed.
+become one series. A comparison file yields one series per server, in its
+order, including the servers that failed.
+
+A series' figures are ``asgibench compare``'s, computed by the same code
+(asgibench.compare.stats.server_stats): each run's figure from the metric
+registry, then their median and min–max over the runs. The section's ranking
+is compare's too (``standings``: the best ★, ties ≈ by the noise rule of
+asgibench.results.noise, each against the best ×), so the terminal, the
+Markdown and the HTML say the same of the same runs.
 
 A series is eligible to be the best of its section unless a run of it was
-generator-bound, overloaded (the target fell behind the offered rate) or failed
-(no request succeeded): ``Series.caveats`` says which, and the ranking passes
-over it, while its figures stay in the table with the mark.
+generator-bound, overloaded (the target fell behind the offered rate),
+partial, mostly failing or failed: ``Series.caveats`` says which, and the
+ranking passes over it, while its figures stay in the table with the mark.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import statistics
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from hdrh.histogram import HdrHistogram
-
+from asgibench.compare.stats import COLUMNS, Column, Standing, server_stats, standings
 from asgibench.report.describe import load_line, machine_line
 from asgibench.report.sources import ComparisonSource, Source
-from asgibench.report.spectrum import merged_histogram, merged_latency, request_histograms, status_histograms
-from asgibench.results.figures import Caveat, caveats, is_failed, is_target_behind, pooled_error_rate, rate
-from asgibench.results.model import Result
+from asgibench.results.figures import Caveat, caveats, error_rate, is_failed, is_target_behind, rate
+from asgibench.results.metrics import METRICS, Metric
+from asgibench.results.model import Result, ThresholdOutcome
 from asgibench.results.spread import Spread
 
 Document = Mapping[str, Any]
 Ranking = Literal["rps", "p99"]
-POOLED_PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
+# What each ranking reads: compare's column of the same figure.
+RANKING_COLUMNS: dict[Ranking, Column] = {
+    "rps": next(column for column in COLUMNS if column.key == "rps"),
+    "p99": next(column for column in COLUMNS if column.key == "p99_ms"),
+}
+LATENCY_KEYS = ("p50", "p90", "p99", "p999", "max")
 
 
 @dataclass(frozen=True, slots=True)
 class Run:
-    """One measured run: the result file's path and its document."""
+    """One measured run: the result file's path and its result."""
 
     path: Path
-    result: Document
+    result: Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,108 +81,94 @@ class Series:
     def name(self) -> str:
         return f"{self.label} {self.version}" if self.version else self.label
 
-    def spread(self, pick: Callable[[Document], float | None]) -> Spread | None:
-        return Spread.of([pick(run.result) for run in self.runs])
+    @property
+    def results(self) -> tuple[Result, ...]:
+        return tuple(run.result for run in self.runs)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """compare's figures of these runs (asgibench.compare.stats.server_stats): medians, ranges, counts, marks."""
+        return server_stats(self.results)
+
+    def spread(self, metric: Metric) -> Spread | None:
+        """``metric`` of each run: its median and range over the runs (as ``server_stats`` takes each column's)."""
+        return Spread.of(metric.value(result) for result in self.results)
 
     @property
     def rps(self) -> Spread | None:
-        return self.spread(lambda result: result["summary"]["rps"])
+        return self.spread(METRICS["rps"])
 
     def latency(self, key: str) -> Spread | None:
-        """A latency percentile (``p50`` … ``p999``, ``max``) of each run, in ms: its median and range."""
-        return self.spread(lambda result: (result["summary"].get("latency_ms") or {}).get(key))
-
-    def pooled_latency(self) -> dict[str, float]:
-        """Latency percentiles (ms) of every run's requests together: histograms added, percentiles never averaged."""
-        return pooled_percentiles(merged_latency(run.result for run in self.runs), self._summaries())
-
-    def _summaries(self) -> list[Document]:
-        return [run.result["summary"] for run in self.runs]
+        """A latency figure (``p50`` … ``p999``, ``max``) of each run, in ms: its median and range over the runs."""
+        return self.spread(METRICS[key])
 
     @property
     def request_names(self) -> tuple[str, ...]:
         """The named requests of the runs (per-name statistics), in the order they first appear."""
-        names = (str(entry["name"]) for run in self.runs for entry in run.result.get("requests") or ())
-        return tuple(dict.fromkeys(names))
+        return tuple(dict.fromkeys(entry.name for result in self.results for entry in result.requests))
 
     def named(self, name: str) -> NamedRequest:
-        """One named request's figures over every run: counts summed, req/s as a spread, latency pooled."""
-        entries = [entry for run in self.runs for entry in run.result.get("requests") or () if entry["name"] == name]
-        histogram = merged_histogram(
-            encoded for run in self.runs for encoded in request_histograms(run.result, name, "latency")
-        )
+        """One named request's figures: counts summed over the runs; req/s and latency each run's, their median."""
+        entries = [entry for result in self.results if (entry := result.named(name)) is not None]
+        requests, errors = sum(entry.requests for entry in entries), sum(entry.errors.total for entry in entries)
         return NamedRequest(
             name=name,
-            requests=sum(int(entry["requests"]) for entry in entries),
-            ok=sum(int(entry["ok"]) for entry in entries),
-            errors=sum(int(entry["errors"]["total"]) for entry in entries),
-            error_rate=pooled_error_rate(entries),
-            rps=Spread.of(entry.get("rps") for entry in entries),
-            latency=pooled_percentiles(histogram, entries),
+            requests=requests,
+            ok=sum(entry.ok for entry in entries),
+            errors=errors,
+            error_rate=error_rate(errors, requests),
+            rps=self.spread(METRICS["rps"].tagged("name", name)),
+            latency={key: self.spread(METRICS[key].tagged("name", name)) for key in LATENCY_KEYS},
         )
 
-    def status_latency(self, status: str) -> dict[str, float]:
-        """The latency percentiles (ms) of one status code's responses over every run, histograms added."""
-        entries = [
-            entry for run in self.runs for entry in run.result.get("by_status") or () if entry["status"] == status
-        ]
-        histogram = merged_histogram(encoded for run in self.runs for encoded in status_histograms(run.result, status))
-        return pooled_percentiles(histogram, entries)
+    def status_latency(self, status: str) -> dict[str, Spread | None]:
+        """The latency of one status code's responses (ms): each run's figure, their median and range."""
+        return {key: self.spread(METRICS[key].tagged("status", status)) for key in LATENCY_KEYS}
 
     @property
     def statuses(self) -> dict[str, int]:
         """Final responses by status code over every run, in code order."""
         counts: dict[str, int] = {}
-        for run in self.runs:
-            for code, count in (run.result["summary"].get("statuses") or {}).items():
-                counts[str(code)] = counts.get(str(code), 0) + int(count)
+        for result in self.results:
+            for code, count in result.summary.statuses.items():
+                counts[code] = counts.get(code, 0) + count
         return dict(sorted(counts.items()))
 
     @property
     def requests(self) -> int:
-        return sum(int(run.result["summary"]["requests"]) for run in self.runs)
+        return sum(result.summary.requests for result in self.results)
 
     @property
     def errors(self) -> int:
-        return sum(int(run.result["summary"]["errors"]["total"]) for run in self.runs)
+        return sum(result.summary.errors.total for result in self.results)
 
     @property
     def ok(self) -> int:
-        return sum(int(run.result["summary"]["ok"]) for run in self.runs)
+        return sum(result.summary.ok for result in self.results)
 
     @property
     def error_rate(self) -> float:
-        """Errors over requests across every run (the runs pooled, as a summary computes its own)."""
-        return pooled_error_rate(self._summaries())
+        """Errors over requests across every run, as ``server_stats`` counts them."""
+        return error_rate(self.errors, self.requests)
 
     @property
     def caveats(self) -> tuple[Caveat, ...]:
         """Why this series may not be ranked the best (generator-bound, target behind, failed); empty if it may."""
-        return caveats([Result.from_json(run.result) for run in self.runs])
+        return caveats(self.results)
 
     @property
     def eligible(self) -> bool:
         return not self.failed and not self.caveats
 
     @property
-    def server_cpu(self) -> Spread | None:
-        """The server's CPU as a fraction of one core, when the runs launched it."""
-        return self.spread(lambda result: (result.get("server") or {}).get("cpu_fraction"))
-
-    @property
-    def peak_rss_mib(self) -> Spread | None:
-        return self.spread(lambda result: (result.get("server") or {}).get("peak_rss_mib"))
-
-    @property
     def generator_warnings(self) -> list[str]:
         """Why the generator, not the server, limited a run (one line per reason, deduplicated)."""
         reasons: list[str] = []
-        for run in self.runs:
-            generator = run.result.get("generator") or {}
-            if generator.get("bottleneck"):
-                for reason in generator.get("reasons") or ["the generator was the bottleneck"]:
+        for result in self.results:
+            if result.generator.bottleneck:
+                for reason in result.generator.reasons or ("the generator was the bottleneck",):
                     if reason not in reasons:
-                        reasons.append(str(reason))
+                        reasons.append(reason)
         return reasons
 
     @property
@@ -180,35 +176,35 @@ class Series:
         """Each overloaded or failed run in a sentence, so the mark in the table can be traced to its run."""
         notes = []
         for run in self.runs:
-            summary = run.result["summary"]
-            if is_target_behind(Result.from_json(run.result)):
-                offered = summary.get("offered_rps")
-                of = f" of the {rate(float(offered))} offered" if offered is not None else ""
+            summary = run.result.summary
+            if is_target_behind(run.result):
+                offered = summary.offered_rps
+                of = f" of the {rate(offered)} offered" if offered is not None else ""
                 notes.append(
-                    f"{self.run_name(run)}: the target fell behind, completing {rate(float(summary['rps']))}{of} "
+                    f"{self.run_name(run)}: the target fell behind, completing {rate(summary.rps)}{of} "
                     "requests/s; its latency is that of an overloaded target"
                 )
-            if is_failed(Result.from_json(run.result)):
-                notes.append(f"{self.run_name(run)}: no request succeeded ({int(summary['errors']['total']):,} errors)")
+            if is_failed(run.result):
+                notes.append(f"{self.run_name(run)}: no request succeeded ({summary.errors.total:,} errors)")
         return notes
 
     @property
     def partial_notes(self) -> list[str]:
         return [
-            f"{self.run_name(run)}: partial run ({run.result.get('partial_reason') or 'reason not recorded'})"
+            f"{self.run_name(run)}: partial run ({run.result.partial_reason or 'reason not recorded'})"
             for run in self.runs
-            if run.result.get("partial")
+            if run.result.partial
         ]
 
     @property
-    def thresholds(self) -> list[tuple[str, Mapping[str, Any]]]:
+    def thresholds(self) -> list[tuple[str, ThresholdOutcome]]:
         """Every run's threshold verdicts, as (run file name, verdict)."""
-        return [(self.run_name(run), verdict) for run in self.runs for verdict in run.result.get("thresholds") or []]
+        return [(self.run_name(run), verdict) for run in self.runs for verdict in run.result.thresholds]
 
 
 @dataclass(frozen=True, slots=True)
 class NamedRequest:
-    """One named request of a series (``requests`` in a result file), its runs pooled."""
+    """One named request of a series (``requests`` in a result file): counts summed, figures medians of the runs."""
 
     name: str
     requests: int
@@ -216,25 +212,7 @@ class NamedRequest:
     errors: int
     error_rate: float
     rps: Spread | None
-    latency: dict[str, float]  # pooled percentiles in ms: p50, p90, p99, p999, max
-
-
-def pooled_percentiles(histogram: HdrHistogram | None, blocks: Sequence[Document]) -> dict[str, float]:
-    """Percentiles (ms) of ``histogram`` (runs' histograms added); without one, of the blocks' own ``latency_ms``.
-
-    The fallback takes the higher middle value of the runs (the highest for max),
-    so no percentile is ever an average of two.
-    """
-    if histogram is not None:
-        values = histogram.get_percentile_to_value_dict(list(POOLED_PERCENTILES.values()))
-        pooled = {key: values[percentile] / 1000 for key, percentile in POOLED_PERCENTILES.items()}
-        return pooled | {"max": histogram.get_max_value() / 1000}
-    found = {}
-    for key in (*POOLED_PERCENTILES, "max"):
-        present = [float(value) for block in blocks if (value := (block.get("latency_ms") or {}).get(key)) is not None]
-        if present:
-            found[key] = max(present) if key == "max" else statistics.median_high(present)
-    return found
+    latency: dict[str, Spread | None]  # in ms, by key: p50, p90, p99, p999, max
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,17 +234,28 @@ class Section:
         """What "best" means: lowest p99 when the rate was fixed (open model), else most requests/s."""
         return "p99" if self.config is not None and self.config.get("model") == "open" else "rps"
 
-    def ranked(self) -> tuple[dict[str, float], str | None]:
-        """Each series against the best (``relative_to_best``), and the best eligible one: computed together."""
-        return rank(self.measured, self.ranking)
+    @property
+    def column(self) -> Column:
+        """compare's column the section is ranked by."""
+        return RANKING_COLUMNS[self.ranking]
 
-    def relative(self) -> dict[str, float]:
-        return self.ranked()[0]
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """compare's figures of each measured series, by label (``Series.stats``)."""
+        return {one.label: one.stats for one in self.measured}
+
+    def standings(self, stats: Mapping[str, dict[str, Any]] | None = None) -> dict[str, Standing]:
+        """Each measured series against the best eligible one, as ``asgibench compare`` ranks its servers.
+
+        By label: the best (★), or not different from it beyond the runs' noise (≈), and the ratio to it (×);
+        compare's ``standings`` over each series' ``server_stats`` (``stats``, when already computed), on the
+        ranking's column.
+        """
+        return standings(self.stats() if stats is None else stats, self.column)
 
     @property
     def best(self) -> str | None:
         """The label of the best eligible series, or None when none is eligible (or none has the figure)."""
-        return self.ranked()[1]
+        return next((label for label, place in self.standings().items() if place.best), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,47 +271,14 @@ class Report:
         return tuple(one for section in self.sections for one in section.series)
 
 
-def ranked_values(series: Sequence[Series], ranking: Ranking) -> dict[str, float]:
-    """What each series is ranked by: its pooled p99 (ms), or its median requests/s."""
-    if ranking == "p99":
-        return {one.label: p99 for one in series if (p99 := one.pooled_latency().get("p99")) is not None}
-    return {one.label: spread.median for one in series if (spread := one.rps) is not None}
-
-
-def _top(values: Mapping[str, float], ranking: Ranking) -> str | None:
-    """The label with the lowest p99 or the most requests/s (the first, on a tie); a zero is never the best."""
-    positive = {label: value for label, value in values.items() if value > 0}
-    if not positive:
-        return None
-    return (min if ranking == "p99" else max)(positive, key=positive.__getitem__)
-
-
-def rank(series: Sequence[Series], ranking: Ranking) -> tuple[dict[str, float], str | None]:
-    """Each series against the best eligible one (or, when none is, the best of all), and that best eligible one.
-
-    Ratios: 1.0 is the reference; >1 is a slower pooled p99, <1 fewer requests/s (median). The best is None
-    when no series is eligible (see ``Series.caveats``). Each series' figure is pooled once, here.
-    """
-    values = ranked_values(series, ranking)
-    eligible = {one.label for one in series if one.eligible}
-    best = _top({label: value for label, value in values.items() if label in eligible}, ranking)
-    reference = best or _top(values, ranking)
-    if reference is None:
-        return {}, best
-    return {label: value / values[reference] for label, value in values.items()}, best
-
-
-def relative_to_best(series: Sequence[Series], ranking: Ranking) -> dict[str, float]:
-    """Each series against the best eligible one (or, when none is, the best of all): 1.0 is that one."""
-    return rank(series, ranking)[0]
-
-
-def result_label(path: Path, result: Document) -> tuple[str, str | None]:
+def result_label(path: Path, result: Result) -> tuple[str, str | None]:
     """The label and version a result file is grouped under: its server's, else the file's stem."""
-    for server in (result.get("server"), (result.get("environment") or {}).get("server")):
-        if isinstance(server, Mapping) and server.get("name"):
-            version = server.get("version")
-            return str(server["name"]), str(version) if version else None
+    if result.server is not None and result.server.name:
+        return result.server.name, result.server.version or None
+    server = result.environment.get("server")
+    if isinstance(server, Mapping) and server.get("name"):
+        version = server.get("version")
+        return str(server["name"]), str(version) if version else None
     return path.stem, None
 
 
@@ -350,15 +306,15 @@ def build_report(sources: Sequence[Source]) -> Report:
     built = tuple(part if isinstance(part, Section) else _results_section(part) for part in sections)
     series = [one for section in built for one in section.series]
     first = next((section for section in built if section.comparison is not None), None)
-    documents = [run.result for one in series for run in one.runs]
+    results = [run.result for one in series for run in one.runs]
     environment = first.comparison["environment"] if first and first.comparison else None
-    if environment is None and documents:
-        environment = documents[0]["environment"]
+    if environment is None and results:
+        environment = results[0].environment
     return Report(built, environment, tuple(_machine_differences(series)))
 
 
 def _results_section(series: list[Series]) -> Section:
-    config = series[0].runs[0].result.get("config")
+    config = series[0].runs[0].result.config
     notes = _load_differences(series)
     return Section("Result files", tuple(series), config, None, tuple(notes))
 
@@ -407,7 +363,7 @@ def _machine_differences(series: Sequence[Series]) -> list[str]:
     machines: dict[str, list[str]] = {}
     for one in series:
         for run in one.runs:
-            machines.setdefault(machine_line(run.result.get("environment")), []).append(one.label)
+            machines.setdefault(machine_line(run.result.environment), []).append(one.label)
     if len(machines) < 2:
         return []
     return ["The runs come from different machines or Pythons, compare with care: " + _groups(machines)]
@@ -419,7 +375,7 @@ def _load_differences(series: Sequence[Series], planned: Document | None = None)
         loads[load_line(planned)] = []
     for one in series:
         for run in one.runs:
-            loads.setdefault(load_line(run.result.get("config")), []).append(one.label)
+            loads.setdefault(load_line(run.result.config), []).append(one.label)
     if len(loads) < 2:
         return []
     return ["The runs used different loads, compare with care: " + _groups(loads)]

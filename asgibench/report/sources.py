@@ -6,6 +6,10 @@ conformance report) are passed over, and a file that is not valid JSON is an
 error, since it may be a result cut short. Each file counts once: paths are
 resolved, so a file named twice, or a run file that a comparison given too
 already lists (``report cmp/*.json``), is read into the report once.
+
+Each result is checked (and migrated) and turned into a typed ``Result``
+(asgibench.results.model) here, once, where its file is read: the rest of
+the report reads attributes, never a document's keys.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 from asgibench.errors import UsageError
 from asgibench.results.comparison import comparison_from, is_comparison, run_paths
+from asgibench.results.model import Result
 from asgibench.results.schema import is_result, other_file, read_document, result_from
 
 READS = "asgibench report reads result files (asgibench load --json) and comparison files (asgibench compare --out)."
@@ -27,7 +32,7 @@ class ResultSource:
     """One result file, in the ``asgibench.result/2`` layout (a version 1 file is migrated on reading)."""
 
     path: Path
-    result: dict[str, Any]
+    result: Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +41,7 @@ class ComparisonSource:
 
     path: Path
     comparison: dict[str, Any]
-    runs: tuple[tuple[tuple[Path, dict[str, Any]], ...], ...]
+    runs: tuple[tuple[tuple[Path, Result], ...], ...]
 
 
 Source = ResultSource | ComparisonSource
@@ -81,16 +86,25 @@ def identity(path: Path) -> Path:
 
 
 class _Documents:
-    """Files read once each, by identity: a run file in a directory and in its comparison is parsed once."""
+    """Files read once each, by identity: a run file in a directory and in its comparison is parsed once,
+    and its result built once."""
 
     def __init__(self) -> None:
         self._read: dict[Path, Any] = {}
+        self._results: dict[Path, Result] = {}
 
     def read(self, path: Path) -> Any:
         key = identity(path)
         if key not in self._read:
             self._read[key] = read_document(path)
         return self._read[key]
+
+    def result(self, path: Path) -> Result:
+        """The file at ``path`` as a result: checked, migrated and typed; a UsageError naming it if it is not one."""
+        key = identity(path)
+        if key not in self._results:
+            self._results[key] = Result.from_json(result_from(self.read(path), path))
+        return self._results[key]
 
 
 def _directory(directory: Path, documents: _Documents) -> list[tuple[Path, Any]]:
@@ -115,7 +129,7 @@ def _source(path: Path, document: Any, documents: _Documents) -> Source:
     if other is not None:  # named before the result reader says "not a result file", which is true but no help
         what, writer = other
         raise UsageError(f"{path} is {what}, which asgibench report does not read.", hint=f"{writer} wrote it; {READS}")
-    return ResultSource(path, result_from(document, path))
+    return ResultSource(path, documents.result(path))
 
 
 def _load_comparison(path: Path, comparison: dict[str, Any], documents: _Documents) -> ComparisonSource:
@@ -124,7 +138,7 @@ def _load_comparison(path: Path, comparison: dict[str, Any], documents: _Documen
         loaded = []
         for run_path in run_paths(path, server):
             try:
-                loaded.append((run_path, result_from(documents.read(run_path), run_path)))
+                loaded.append((run_path, documents.result(run_path)))
             except UsageError as error:
                 name = server.get("name", "?")
                 raise UsageError(f"{path}: server {name!r}: {error.message}", hint=error.hint) from None

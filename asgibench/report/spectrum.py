@@ -2,17 +2,22 @@
 
 The x coordinate is ``log10(1 / (1 - p))``, the HdrHistogram "percentile
 distribution" axis: 0 is 0%, 1 is 90%, 2 is 99%, 3 is 99.9%. Repeats are merged
-by adding their histograms, never by averaging percentiles.
+by adding their histograms, never by averaging percentiles: the chart shows all
+runs' requests pooled, where the tables show each figure's median over the runs
+(as ``asgibench compare`` does), so the two may differ.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hdrh.histogram import HdrHistogram
+
+if TYPE_CHECKING:
+    from asgibench.results.model import Result
 
 # Twenty points per decade draws the steps of a histogram without thousands of points per line.
 STEPS_PER_DECADE = 20
@@ -29,21 +34,9 @@ class Point:
     ms: float
 
 
-def merged_latency(results: Iterable[Mapping[str, Any]]) -> HdrHistogram | None:
-    """The latency histograms of ``results`` added together; None when none has a recorded value."""
-    return merged_histogram(result.get("histograms", {}).get("latency") for result in results)
-
-
-def request_histograms(result: Mapping[str, Any], name: str, kind: str = "latency") -> list[str | None]:
-    """The encoded ``kind`` histogram (latency, service_time) of the request named ``name`` in one result."""
-    entries = (result.get("histograms") or {}).get("requests") or []
-    return [entry.get(kind) for entry in entries if entry.get("name") == name]
-
-
-def status_histograms(result: Mapping[str, Any], status: str) -> list[str | None]:
-    """The encoded latency histogram of the responses with status code ``status`` in one result."""
-    entries = (result.get("histograms") or {}).get("by_status") or []
-    return [entry.get("latency") for entry in entries if entry.get("status") == status]
+def merged_latency(results: Iterable[Result]) -> HdrHistogram | None:
+    """The latency histograms of ``results`` added together (all their requests pooled); None when none has one."""
+    return merged_histogram(result.histograms.get("latency") for result in results)
 
 
 def merged_histogram(encoded: Iterable[str | None]) -> HdrHistogram | None:

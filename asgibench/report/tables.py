@@ -7,12 +7,13 @@ format it for their medium, so both reports always say the same thing.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
+from asgibench.compare import stats as compare_stats
 from asgibench.report.model import Run, Section, Series
-from asgibench.results.figures import Caveat, CaveatKind, rate
+from asgibench.results.figures import Caveat, CaveatKind, cores, mebibytes, milliseconds, rate, ratio, share
 from asgibench.results.spread import Spread
 
 BEST_MARK = "★"
@@ -30,6 +31,7 @@ CAVEAT_MEANINGS: dict[CaveatKind, str] = {
 SERVER_FAILED = "failed (the server did not start, or stopped during a run: see below)"
 NAMED_HEADERS = ("name", "requests", "ok", "errors", "error rate", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms")
 NAMED_NUMERIC = (False, *(True,) * (len(NAMED_HEADERS) - 1))
+RUN_LATENCY = ("p50", "p99", "p999", "max")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +39,7 @@ class Standing:
     """How a summary row stands against the best: the best (★), tied with it (≈), or kept from ★ by its marks."""
 
     best: bool = False
-    tied: bool = False  # within the best one's range over the runs, as compare's ≈; set where the model exposes ties
+    tied: bool = False  # not different from the best beyond the runs' noise: compare's ≈
     caveats: tuple[Caveat, ...] = ()
     failed: bool = False  # the server failed: nothing measured to rank
 
@@ -69,26 +71,29 @@ class Table:
         return tuple(index for index, standing in enumerate(self.standings) if standing.flagged)
 
 
-def milliseconds(value: float | None) -> str:
-    """A latency in ms with about three significant digits (0.269, 12.4, 1,234)."""
-    if value is None:
-        return DASH
-    if value < 10:
-        return f"{value:.3f}"
-    if value < 100:
-        return f"{value:.2f}"
-    if value < 1000:
-        return f"{value:.1f}"
-    return f"{value:,.0f}"
+Format = Callable[[float], str]
 
 
-def with_range(spread: Spread | None, fmt: Any, runs: int) -> str:
+def shown(value: float | None, fmt: Format = milliseconds) -> str:
+    """``value`` by the shared formatter of its kind (asgibench.results.figures); a dash when there is none."""
+    return DASH if value is None else fmt(value)
+
+
+def with_range(spread: Spread | None, fmt: Format, runs: int) -> str:
     """``median`` alone for one run; ``median (low–high)`` for repeats."""
     if spread is None:
         return DASH
     if runs < 2 or spread.low == spread.high:
-        return str(fmt(spread.median))
+        return fmt(spread.median)
     return f"{fmt(spread.median)} ({fmt(spread.low)}{DASH}{fmt(spread.high)})"
+
+
+def stats_spread(stats: Mapping[str, Any], key: str) -> Spread | None:
+    """A column of compare's ``server_stats`` (median, min, max and the runs' values) as a Spread."""
+    figure = stats.get(key)
+    if figure is None:
+        return None
+    return Spread(figure["median"], figure["min"], figure["max"], len(figure.get("values") or ()) or 1)
 
 
 def comparison_line(comparison: Mapping[str, Any]) -> str:
@@ -113,13 +118,14 @@ def _cpus(cpus: list[int]) -> str:
     return ",".join(str(cpu) for cpu in cpus)
 
 
-def standing(series: Series, best: str | None) -> Standing:
-    """How ``series`` stands in its section, whose best eligible series is ``best``.
-
-    ``tied`` is left False: the report's model does not yet say which series tie with the best. The
-    renderers already show ``≈`` for a tied row (``summary_table``), so setting it here is all that is needed.
-    """
-    return Standing(best=series.label == best, caveats=series.caveats, failed=series.failed)
+def standing(series: Series, place: compare_stats.Standing | None) -> Standing:
+    """How ``series`` stands in its section: ``place`` is compare's standing of it (None: nothing to rank)."""
+    return Standing(
+        best=place is not None and place.best,
+        tied=place is not None and place.tied,
+        caveats=series.caveats,
+        failed=series.failed,
+    )
 
 
 def symbols(series: Series) -> str:
@@ -133,68 +139,73 @@ def marked_name(series: Series) -> str:
     return f"{series.name} {shown}" if shown else series.name
 
 
+# The server's figures from compare's stats (medians over the runs), under the registry's names. CPU per response
+# (compare's terminal column) is left out: the page's table would no longer fit an 800 px window.
+SERVER_COLUMNS: tuple[tuple[str, Format], ...] = (("server_cpu", cores), ("server_peak_rss_mib", mebibytes))
+SERVER_HEADERS = [column.label for key, _ in SERVER_COLUMNS for column in compare_stats.COLUMNS if column.key == key]
+
+
 def summary_table(section: Section) -> Table:
     """One row per series: throughput, latency percentiles, errors, server resources, and against the best.
 
+    Every figure is ``asgibench compare``'s: the median of each run's figure over the runs, with their
+    min–max for repeats (``compare.stats.server_stats``), and the ranking is compare's ``standings``.
     A series not eligible for the best keeps its ratio, followed by its marks (⚠ generator-bound …), and
     its name carries their symbols; a series tied with the best gets ``≈`` after its ratio.
     """
-    relative, best = section.ranked()
-    with_server = any(one.server_cpu is not None or one.peak_rss_mib is not None for one in section.series)
+    by_label = section.stats()
+    places = section.standings(by_label)
+    with_server = any(stats.get(key) is not None for stats in by_label.values() for key, _ in SERVER_COLUMNS)
     against = "p99 vs best" if section.ranking == "p99" else "req/s vs best"
     headers = ["series", "runs", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"]
     with_thresholds = any(one.thresholds for one in section.series)
     if with_server:
-        headers += ["server CPU", "peak memory"]
+        headers += SERVER_HEADERS
     if with_thresholds:
         headers.append("thresholds")
     headers.append(against)
     rows = []
     standings = []
     for one in section.series:
-        place = standing(one, best)
+        place = standing(one, places.get(one.label))
         standings.append(place)
         if one.failed:
             cells = [marked_name(one), str(len(one.runs)), "failed"] + [DASH] * (len(headers) - 4)
             rows.append((*cells, f"{FAILED_MARK} failed"))
             continue
         runs = len(one.runs)
-        pooled = one.pooled_latency()
-        p99 = milliseconds(pooled.get("p99"))
-        p99_runs = one.latency("p99")
-        if runs > 1 and p99_runs is not None and p99_runs.low != p99_runs.high:
-            p99 += f" ({milliseconds(p99_runs.low)}{DASH}{milliseconds(p99_runs.high)})"
+        stats = by_label[one.label]
         cells = [
             marked_name(one),
             str(runs),
-            with_range(one.rps, rate, runs),
-            milliseconds(pooled.get("p50")),
-            milliseconds(pooled.get("p90")),
-            p99,
-            milliseconds(pooled.get("p999")),
-            milliseconds(pooled.get("max")),
-            f"{one.errors:,} ({one.error_rate:.2%})" if one.errors else "0",
+            with_range(stats_spread(stats, "rps"), rate, runs),
+            with_range(stats_spread(stats, "p50_ms"), milliseconds, runs),
+            with_range(one.latency("p90"), milliseconds, runs),
+            with_range(stats_spread(stats, "p99_ms"), milliseconds, runs),
+            with_range(stats_spread(stats, "p999_ms"), milliseconds, runs),
+            with_range(one.latency("max"), milliseconds, runs),
+            f"{stats['errors']:,} ({share(stats['error_rate'])})" if stats["errors"] else "0",
         ]
         if with_server:
-            cpu, rss = one.server_cpu, one.peak_rss_mib
-            cells.append(f"{cpu.median:.0%}" if cpu else DASH)
-            cells.append(f"{rss.median:,.1f} MiB" if rss else DASH)
+            for key, fmt in SERVER_COLUMNS:
+                spread = stats_spread(stats, key)
+                cells.append(DASH if spread is None else fmt(spread.median))
         if with_thresholds:
             cells.append(threshold_cell(one))
-        cells.append(against_cell(relative.get(one.label), place))
+        cells.append(against_cell(places.get(one.label), place))
         rows.append(tuple(cells))
     numeric = tuple(index > 0 for index in range(len(headers)))
     return Table(tuple(headers), tuple(rows), numeric, tuple(standings))
 
 
-def against_cell(value: float | None, place: Standing) -> str:
+def against_cell(place: compare_stats.Standing | None, standing: Standing) -> str:
     """``1.00× ★``, ``1.02× ≈``, ``0.25× ⚠ target behind …; ✗ …`` or ``0.80×``."""
-    cell = DASH if value is None else f"{value:.2f}×"
-    if place.best:
+    cell = DASH if place is None else ratio(place.relative)
+    if standing.best:
         cell += f" {BEST_MARK}"
-    elif place.tied:
+    elif standing.tied:
         cell += f" {TIE_MARK}"
-    marks = [caveat.mark for caveat in place.caveats]
+    marks = [caveat.mark for caveat in standing.caveats]
     return "; ".join([f"{cell} {marks[0]}", *marks[1:]]) if marks else cell
 
 
@@ -203,7 +214,7 @@ def threshold_cell(series: Series) -> str:
     verdicts = [verdict for _, verdict in series.thresholds]
     if not verdicts:
         return DASH
-    failed = sum(1 for verdict in verdicts if not verdict.get("passed"))
+    failed = sum(1 for verdict in verdicts if not verdict.passed)
     return f"FAIL {failed}/{len(verdicts)}" if failed else f"pass {len(verdicts)}/{len(verdicts)}"
 
 
@@ -223,20 +234,23 @@ def caveat_legend(section: Section) -> str | None:
 
 def table_notes(section: Section, summary: Table) -> list[str]:
     """What the columns and marks of ``summary`` (the section's ``summary_table``) mean, for the footnote under it."""
-    notes = ["Latency is over all of a series' requests (its runs' histograms added, percentiles never averaged)."]
-    if any(len(one.runs) > 1 for one in section.series):
-        notes.append("With repeats, req/s shows the runs' median and (min–max); p99 adds the runs' (min–max).")
+    notes = [
+        "Figures are medians over the runs (min–max) of each run's own figure, as asgibench compare computes "
+        "them; errors are summed over the runs."
+    ]
     if section.ranking == "p99":
         notes.append(f"Open model (fixed rate): best is the lowest p99 ({BEST_MARK}); 1.50× is 50% slower.")
     else:
         notes.append(f"Best is the most requests/s ({BEST_MARK}); 0.50× serves half as many.")
     if summary.tied_rows:
-        notes.append(f"{TIE_MARK}: within the best one's range over the runs, a tie on this machine.")
+        notes.append(f"{TIE_MARK}: not different from the best beyond the runs' noise, a tie on this machine.")
     legend = caveat_legend(section)
     if legend:
         notes.append(legend)
-    if any(one.server_cpu is not None for one in section.series):
-        notes.append("Server CPU is a share of one core (all of the server's processes); memory is peak RSS.")
+    if any(header in summary.headers for header in SERVER_HEADERS):
+        notes.append(
+            "Server CPU is in cores busy (all of the server's processes; 1.00 is one whole core); memory is peak RSS."
+        )
     return notes
 
 
@@ -268,17 +282,16 @@ def threshold_rows(series: Series) -> Table:
     """Each run's threshold verdicts."""
     rows = []
     for run_name, verdict in series.thresholds:
-        observed = verdict.get("observed")
-        unit = verdict.get("unit")
+        observed, unit = verdict.observed, verdict.unit
         if observed is None:
-            shown = "n/a"
+            value = "n/a"
         elif unit == "ms":
-            shown = f"{milliseconds(float(observed))} ms"
+            value = f"{milliseconds(observed)} ms"
         elif unit == "fraction":
-            shown = f"{float(observed):.3%}"
+            value = f"{observed:.3%}"
         else:
-            shown = f"{float(observed):,.1f}"
-        rows.append((run_name, str(verdict.get("threshold")), shown, "pass" if verdict.get("passed") else "FAIL"))
+            value = f"{observed:,.1f}"
+        rows.append((run_name, verdict.threshold, value, "pass" if verdict.passed else "FAIL"))
     return Table(("run", "threshold", "observed", "verdict"), tuple(rows), (False, False, True, False))
 
 
@@ -286,17 +299,14 @@ def run_rows(series: Series) -> Table:
     """Each run of a series on its own row, so the spread behind a median is visible."""
     rows = []
     for run in series.runs:
-        summary = run.result["summary"]
-        latency = summary.get("latency_ms") or {}
+        summary = run.result.summary
+        latency = summary.latency_ms
         rows.append(
             (
                 series.run_name(run),
-                rate(float(summary["rps"])),
-                milliseconds(latency.get("p50")),
-                milliseconds(latency.get("p99")),
-                milliseconds(latency.get("p999")),
-                milliseconds(latency.get("max")),
-                f"{summary['errors']['total']:,}",
+                rate(summary.rps),
+                *(shown(None if latency is None else latency.get(key)) for key in RUN_LATENCY),
+                f"{summary.errors.total:,}",
                 "; ".join(caveat.mark for caveat in run_caveats(series, run)),
             )
         )
@@ -308,7 +318,10 @@ def run_rows(series: Series) -> Table:
 
 
 def named_rows(series: Series) -> Table:
-    """Each named request of a series, its runs pooled; no rows when the runs have one name or none."""
+    """Each named request of a series: counts summed over the runs, figures their medians (min–max).
+
+    No rows when the runs have one name or none.
+    """
     names = series.request_names
     if len(names) < 2:
         return Table(NAMED_HEADERS, (), NAMED_NUMERIC)
@@ -322,22 +335,20 @@ def named_rows(series: Series) -> Table:
                 f"{named.requests:,}",
                 f"{named.ok:,}",
                 f"{named.errors:,}",
-                f"{named.error_rate:.2%}",
+                share(named.error_rate),
                 with_range(named.rps, rate, runs),
-                milliseconds(named.latency.get("p50")),
-                milliseconds(named.latency.get("p99")),
-                milliseconds(named.latency.get("p999")),
-                milliseconds(named.latency.get("max")),
+                *(with_range(named.latency.get(key), milliseconds, runs) for key in ("p50", "p99", "p999", "max")),
             )
         )
     return Table(NAMED_HEADERS, tuple(rows), NAMED_NUMERIC)
 
 
 def status_rows(series: Series) -> Table:
-    """Final responses by status code, over every run of a series, with each code's latency (histograms added)."""
+    """Final responses by status code, summed over the runs, with each code's latency: medians over the runs."""
     rows = []
+    runs = len(series.runs)
     for code, count in series.statuses.items():
         latency = series.status_latency(code)
-        cells = (milliseconds(latency.get(key)) for key in ("p50", "p99", "max"))
+        cells = (with_range(latency.get(key), milliseconds, runs) for key in ("p50", "p99", "max"))
         rows.append((code, f"{count:,}", *cells))
     return Table(("status", "count", "p50 ms", "p99 ms", "max ms"), tuple(rows), (False, True, True, True, True))

@@ -7,19 +7,23 @@
   bottleneck (the figures understate the target), the target fell behind the
   offered rate (it was overloaded), the run was cut short (partial), most
   requests failed (its latency is mostly that of errors), or none succeeded.
+* One formatter per kind of figure (``milliseconds``, ``rate``, ``ratio``,
+  ``share``, ``cores``, ``microseconds``, ``mebibytes``; ``figure`` picks one by
+  a metric's unit): compare's terminal table and the report print a number the
+  same way, so the same figure reads the same in each.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-if TYPE_CHECKING:  # the model imports error_rate from here
+if TYPE_CHECKING:  # the model and the metrics import from here
+    from asgibench.results.metrics import Unit
     from asgibench.results.model import Result
 
-Document = Mapping[str, Any]
 CaveatKind = Literal["generator_bound", "target_behind", "partial", "mostly_failing", "failed"]
 # More errors than this share of the requests and a run's latency says more about its errors than its answers.
 MOSTLY_FAILING = 0.5
@@ -30,18 +34,61 @@ def error_rate(errors: float, requests: float) -> float:
     return errors / requests if requests else 0.0
 
 
-def pooled_error_rate(counts: Iterable[Document]) -> float:
-    """The error rate of several summaries (or per-name entries) together: their errors over their requests."""
-    errors = requests = 0
-    for one in counts:
-        errors += int(one["errors"]["total"])
-        requests += int(one["requests"])
-    return error_rate(errors, requests)
-
-
 def rate(value: float) -> str:
     """A rate in requests/s as people read it: 1,650 or 12.5."""
     return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def milliseconds(value: float) -> str:
+    """A latency in ms to four significant digits, at most three decimals: 0.269, 2.500, 12.40, 123.4, 1,234."""
+    if value < 10:
+        return f"{value:.3f}"
+    if value < 100:
+        return f"{value:.2f}"
+    if value < 1000:
+        return f"{value:.1f}"
+    return f"{value:,.0f}"
+
+
+def ratio(value: float) -> str:
+    """A figure against the best one's: 0.98×."""
+    return f"{value:.2f}×"
+
+
+def share(value: float) -> str:
+    """A fraction as a percentage (the error rate): 1.32%."""
+    return f"{value:.2%}"
+
+
+def cores(value: float) -> str:
+    """CPU in cores busy: 0.63 is 63% of one core."""
+    return f"{value:.2f}"
+
+
+def microseconds(value: float) -> str:
+    """CPU time per response in µs: 323."""
+    return f"{value:,.0f}"
+
+
+def mebibytes(value: float) -> str:
+    """Memory in MiB: 40.1, 512."""
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+
+
+FORMATS: dict[str, Callable[[float], str]] = {
+    "ms": milliseconds,
+    "rps": rate,
+    "fraction": share,
+    "cores": cores,
+    "us": microseconds,
+    "MiB": mebibytes,
+    "count": lambda value: f"{value:,.0f}",
+}
+
+
+def figure(unit: Unit, value: float) -> str:
+    """``value`` formatted for a metric's unit (asgibench.results.metrics.Metric.unit)."""
+    return FORMATS[unit](value)
 
 
 @dataclass(frozen=True, slots=True)

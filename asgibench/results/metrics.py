@@ -218,7 +218,9 @@ def _catalogue() -> dict[str, Metric]:
 METRICS = _catalogue()
 # What the gate may judge: rates and latencies of the requests (counts depend on the run's length; a
 # server's own usage is compare's).
-GATE_METRICS = tuple(name for name, metric in METRICS.items() if metric.of_counts is not None and metric.unit != "count")
+GATE_METRICS = tuple(
+    name for name, metric in METRICS.items() if metric.of_counts is not None and metric.unit != "count"
+)
 PERCENTILE = re.compile(r"^(service_)?p(\d{1,2}(?:\.\d+)?|100)$")
 
 

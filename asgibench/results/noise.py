@@ -150,9 +150,7 @@ def _spread(baseline: Sequence[float], current: Sequence[float], logarithmic: bo
     return math.sqrt(statistics.variance(several) * (1 / len(base) + 1 / len(now))), len(several) - 1
 
 
-def _seconds_spread(
-    baseline: Sequence[float], current: Sequence[float], logarithmic: bool
-) -> tuple[float, int] | None:
+def _seconds_spread(baseline: Sequence[float], current: Sequence[float], logarithmic: bool) -> tuple[float, int] | None:
     """One run a side: the standard error of each run's figure from its per-second values."""
     if len(baseline) < 2 or len(current) < 2 or (logarithmic and min(*baseline, *current) <= 0):
         return None
