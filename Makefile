@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-dev
 export TERM := dumb
 export COLUMNS := 110
 
-.PHONY: install check lint typecheck chromium test demo results benchmark-asgion benchmark-load benchmark-scale clean
+.PHONY: install check lint typecheck chromium test demo results benchmark-asgion benchmark-load benchmark-gate benchmark-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -78,6 +78,16 @@ benchmark-load: $(STAMP)
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx wrk)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check granian locust
 	$(BIN)/python benchmarks/load_vs_wrk.py --duration 10 --repeat 3
+
+# The regression gate's detection and false-alarm rates for the README's CI recipe: 123 short runs of
+# benchmarks/gate_app.py per load model (the app as it is, and 4 ms a request slower) under uvicorn, then
+# asgibench gate on every pair of three-run directories. Takes about 30 minutes; `record` resumes where it stopped.
+GATE_CORPUS ?= build/gate-corpus
+
+benchmark-gate: $(STAMP)
+	$(BIN)/python benchmarks/gate_sensitivity.py record $(GATE_CORPUS)
+	$(BIN)/python benchmarks/gate_sensitivity.py evaluate $(GATE_CORPUS) --no-assert
+	$(BIN)/python benchmarks/gate_sensitivity.py evaluate $(GATE_CORPUS) --metric p99,rps --max-regression 5%
 
 # The load generator over a long run (memory must stay flat) and with 10,000 connections.
 benchmark-scale: $(STAMP)

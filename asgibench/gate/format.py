@@ -7,7 +7,7 @@ import math
 from asgibench.gate.verdict import MetricVerdict, Verdict
 from asgibench.results.figures import milliseconds, rate
 from asgibench.results.metrics import Metric
-from asgibench.results.noise import Interval
+from asgibench.results.noise import CONFIDENCE, Interval
 from asgibench.results.spread import Spread
 
 UNITS = {"ms": "ms", "rps": "/s", "fraction": "%"}
@@ -56,6 +56,12 @@ def interval(metric: Metric, bounds: Interval | None, *, stacked: bool = False) 
 SOURCES = {"runs": " over the runs", "seconds": " over the seconds of one run a side", "none": ""}
 
 
+def confidence(verdict: MetricVerdict) -> str:
+    """The interval's confidence as a percentage: ``95%``, ``98.75%``."""
+    level = verdict.interval.confidence if verdict.interval is not None else CONFIDENCE
+    return f"{level * 100:.4g}%"
+
+
 def describe(verdict: MetricVerdict) -> str:
     """One sentence: what changed, by how much, against what allowance, and the verdict."""
     metric = verdict.metric
@@ -63,7 +69,7 @@ def describe(verdict: MetricVerdict) -> str:
     text = (
         f"{metric.label}: baseline {spread(metric, verdict.baseline)}, current {spread(metric, verdict.current)}, "
         f"change {change(metric, verdict.change)} (allowed {allowed(metric, verdict.allowed)}; "
-        f"95% noise interval {interval(metric, verdict.interval)}{source}): "
+        f"{confidence(verdict)} noise interval {interval(metric, verdict.interval)}{source}): "
         f"{verdict.verdict.value}"
     )
     if verdict.verdict is Verdict.WITHIN_NOISE:

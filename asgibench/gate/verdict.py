@@ -6,10 +6,13 @@ How a metric is judged
   one ``asgibench load`` prints) against the median over the baseline runs,
   as a fraction (``+0.12`` is 12% more); error_rate, usually zero in the
   baseline, as a difference in percentage points.
-* **Noise**: a 95% interval around that same change, by the one rule compare
-  and report use too (asgibench.results.noise): Welch's t over one number per
-  run, on logarithms. With one run a side only its seconds are left to judge
-  noise by, which misses run-to-run variation, and the gate says so.
+* **Noise**: an interval around that same change, by the one rule compare
+  and report use too (asgibench.results.noise): Student's t over one number
+  per run, on logarithms. Its confidence is shared out over the metrics
+  (Bonferroni): with four metrics each interval is at 98.75%, so that noise
+  alone fails a build at most 5% of the time however many metrics are gated.
+  With one run a side only its seconds are left to judge noise by, which
+  misses run-to-run variation, and the gate says so.
 * **Verdict**: *regression* when the change is worse than the allowance AND
   the interval lies wholly on the worse side of zero; *within noise* when it
   is worse than the allowance but the interval reaches zero (noise alone
@@ -30,7 +33,7 @@ from typing import Any
 from asgibench.errors import UsageError
 from asgibench.gate.inputs import Run
 from asgibench.results.metrics import Metric
-from asgibench.results.noise import Interval, NoiseSource, compare
+from asgibench.results.noise import CONFIDENCE, Interval, NoiseSource, compare
 from asgibench.results.spread import Spread
 
 
@@ -68,7 +71,11 @@ class MetricVerdict:
             "allowed": self.allowed,
             "interval": None
             if self.interval is None
-            else {"low": _finite(self.interval.low), "high": _finite(self.interval.high), "confidence": 0.95},
+            else {
+                "low": _finite(self.interval.low),
+                "high": _finite(self.interval.high),
+                "confidence": self.interval.confidence,
+            },
             "noise_source": self.noise_source,
             "verdict": self.verdict.value,
         }
@@ -102,6 +109,11 @@ class GateReport:
         }
 
 
+def per_metric_confidence(metrics: int) -> float:
+    """Each metric's interval confidence so that noise fails a build of ``metrics`` metrics at most 5% of the time."""
+    return 1 - (1 - CONFIDENCE) / max(1, metrics)
+
+
 def decide(metric: Metric, change: float, allowed: float, interval: Interval | None) -> Verdict:
     """The decision rule (see the module docstring), on a change signed as the metric reads it."""
     worse = metric.worse_by(change)
@@ -118,7 +130,9 @@ def decide(metric: Metric, change: float, allowed: float, interval: Interval | N
     return Verdict.OK
 
 
-def judge_metric(metric: Metric, baseline: Sequence[Run], current: Sequence[Run], allowed: float) -> MetricVerdict:
+def judge_metric(
+    metric: Metric, baseline: Sequence[Run], current: Sequence[Run], allowed: float, *, confidence: float = CONFIDENCE
+) -> MetricVerdict:
     base_values = [_summary(metric, run) for run in baseline]
     current_values = [_summary(metric, run) for run in current]
     base, now = Spread.of(base_values), Spread.of(current_values)
@@ -129,6 +143,7 @@ def judge_metric(metric: Metric, baseline: Sequence[Run], current: Sequence[Run]
         metric.scale,
         baseline_seconds=metric.seconds(baseline[0].result) if len(baseline) == 1 else (),
         current_seconds=metric.seconds(current[0].result) if len(current) == 1 else (),
+        confidence=confidence,
     )
     return MetricVerdict(
         metric=metric,
@@ -167,7 +182,10 @@ def judge(
 ) -> GateReport:
     """Judge every metric; the warnings (config or environment differences) travel with the report."""
     notes = list(warnings)
-    verdicts = tuple(judge_metric(metric, baseline, current, allowances[metric.name]) for metric in metrics)
+    confidence = per_metric_confidence(len(metrics))
+    verdicts = tuple(
+        judge_metric(metric, baseline, current, allowances[metric.name], confidence=confidence) for metric in metrics
+    )
     for verdict in verdicts:
         if verdict.noise_source == "none":
             notes.append(

@@ -7,18 +7,19 @@ resists one disturbed run. The **change** between sides is that of the
 medians, as a ratio (``relative``: +0.12 is 12% more) or, for figures whose
 baseline is often zero (the error rate), as a plain difference.
 
-The **noise** is a 95% interval around that same change: the change plus or
-minus Student's t times the standard error of a difference of medians. The
-standard error comes from the runs' spread, side by side (Welch's form, so the
-sides may be unequally noisy; relative changes on logarithms, so the interval
-is a ratio), times 1.2533, the factor by which a median varies more than a
-mean. With few runs, t's small-sample quantiles (4.3 with two degrees of
-freedom) are what so few runs can honestly claim; measured on this project's
-shared 2-core machine, a bootstrap over two or three runs called far too many
-same-against-same pairs different (benchmarks/gate_sensitivity.py).
+The **noise** is an interval around that same change (95% unless the caller
+asks for more): the change plus or minus Student's t times the standard error
+of a difference of medians. The standard error comes from the runs' spread,
+pooled over both sides (relative changes on logarithms, so the interval is a
+ratio), times 1.2533, the factor by which a median varies more than a mean.
+Pooled rather than Welch's per-side form, because with two or three runs a
+side Welch's degrees of freedom fall to one when one side happens to be
+steady, and t(1) is 12.7: on this project's busy 2-core machine that turned a
+p50 six times the baseline's into "within noise" (benchmarks/gate_sensitivity.py).
+With so few runs, t's small-sample quantiles are what the runs can honestly claim.
 
-* With two or more runs a side, the run-to-run spread is the noise.
-* With two or more on one side only, that side's spread stands for both.
+* With two or more runs on a side, the runs' spread is the noise; a side of
+  one run contributes its value but no spread of its own.
 * With one run a side, the only spread left is second to second: the run's
   per-second values (its timeline) give the standard error of each side's
   figure. That misses run-to-run noise, which callers say.
@@ -39,9 +40,6 @@ Scale = Literal["relative", "difference"]
 CONFIDENCE = 0.95
 # How much more a median varies than a mean of the same normal samples (sqrt(pi/2)).
 MEDIAN_EFFICIENCY = math.sqrt(math.pi / 2)
-# Student's t, 97.5th percentile, by degrees of freedom (two-sided 95%); beyond the table, a Cornish-Fisher expansion.
-T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228)
-Z_975 = 1.959964
 
 NoiseSource = Literal["runs", "seconds", "none"]
 
@@ -52,7 +50,7 @@ class Interval:
 
     low: float
     high: float
-    confidence: float = CONFIDENCE
+    confidence: float = CONFIDENCE  # two-sided
 
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
@@ -75,11 +73,41 @@ class Difference:
         return self.interval.excludes_zero() if self.interval is not None else self.change != 0
 
 
-def t_975(degrees: int) -> float:
-    if degrees <= len(T_975):
-        return T_975[max(degrees, 1) - 1]
-    z = Z_975
-    return z + (z**3 + z) / (4 * degrees) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * degrees**2)
+def student_t_cdf(t: float, degrees: int) -> float:
+    """P(T <= t) for Student's t with a whole number of degrees of freedom: the exact finite series.
+
+    With θ = atan(t/√ν), P(|T| < t) is a short sum of powers of cos θ
+    (Abramowitz and Stegun 26.7.3 and 26.7.4), so no special function is needed.
+    """
+    if t < 0:
+        return 1 - student_t_cdf(-t, degrees)
+    theta = math.atan(t / math.sqrt(degrees))
+    cosine_squared = math.cos(theta) ** 2
+    if degrees % 2:
+        term, total = math.cos(theta), 0.0
+        for k in range(1, (degrees - 1) // 2 + 1):
+            total += term
+            term *= cosine_squared * (2 * k) / (2 * k + 1)
+        within = 2 / math.pi * (theta + math.sin(theta) * total) if degrees > 1 else 2 * theta / math.pi
+    else:
+        term, total = 1.0, 0.0
+        for k in range(1, degrees // 2 + 1):
+            total += term
+            term *= cosine_squared * (2 * k - 1) / (2 * k)
+        within = math.sin(theta) * total
+    return 0.5 + within / 2
+
+
+def t_quantile(confidence: float, degrees: int) -> float:
+    """The t with P(|T| < t) = ``confidence`` (two-sided), by bisection on the exact distribution."""
+    wanted = 0.5 + confidence / 2
+    low, high = 0.0, 1.0
+    while student_t_cdf(high, degrees) < wanted:
+        high *= 2
+    for _ in range(100):
+        middle = (low + high) / 2
+        low, high = (middle, high) if student_t_cdf(middle, degrees) < wanted else (low, middle)
+    return (low + high) / 2
 
 
 def change(baseline: float, current: float, scale: Scale) -> float:
@@ -102,8 +130,9 @@ def compare(
     *,
     baseline_seconds: Sequence[float] = (),
     current_seconds: Sequence[float] = (),
+    confidence: float = CONFIDENCE,
 ) -> Difference:
-    """The change between two sides' medians and its 95% interval (see the module docstring).
+    """The change between two sides' medians and its ``confidence`` interval (see the module docstring).
 
     ``baseline`` and ``current`` hold one value per run (at least one each);
     the ``*_seconds`` values, one per second of the only run on each side,
@@ -124,30 +153,24 @@ def compare(
     if spread is None:
         return Difference(base, now, point, scale, None, "none")
     error, degrees = spread
-    half = t_975(degrees) * MEDIAN_EFFICIENCY * error
+    half = t_quantile(confidence, degrees) * MEDIAN_EFFICIENCY * error
     if logarithmic:
         centre = math.log(now / base)
-        interval = Interval(math.exp(centre - half) - 1, math.exp(centre + half) - 1)
+        interval = Interval(math.exp(centre - half) - 1, math.exp(centre + half) - 1, confidence)
     else:
-        interval = Interval(point - half, point + half)
+        interval = Interval(point - half, point + half, confidence)
     return Difference(base, now, point, scale, interval, source)
 
 
 def _spread(baseline: Sequence[float], current: Sequence[float], logarithmic: bool) -> tuple[float, int] | None:
-    """The standard error of the difference of the sides' centres, and its degrees of freedom (Welch)."""
+    """The standard error of the difference of the sides' centres and its degrees of freedom (pooled variance)."""
     base = [math.log(value) if logarithmic else value for value in baseline]
     now = [math.log(value) if logarithmic else value for value in current]
-    if len(base) >= 2 and len(now) >= 2:
-        base_term, now_term = statistics.variance(base) / len(base), statistics.variance(now) / len(now)
-        denominator = base_term**2 / (len(base) - 1) + now_term**2 / (len(now) - 1)
-        if not denominator:
-            return math.sqrt(base_term + now_term), len(base) + len(now) - 2
-        return math.sqrt(base_term + now_term), max(1, math.floor((base_term + now_term) ** 2 / denominator))
-    several = base if len(base) >= 2 else now
-    if len(several) < 2:
+    degrees = len(base) + len(now) - 2
+    if degrees < 1:
         return None
-    # One run on a side: its variance is borrowed from the side with several (pooled).
-    return math.sqrt(statistics.variance(several) * (1 / len(base) + 1 / len(now))), len(several) - 1
+    squares = sum((value - statistics.fmean(side)) ** 2 for side in (base, now) for value in side)
+    return math.sqrt(squares / degrees * (1 / len(base) + 1 / len(now))), degrees
 
 
 def _seconds_spread(baseline: Sequence[float], current: Sequence[float], logarithmic: bool) -> tuple[float, int] | None:
