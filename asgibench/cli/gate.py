@@ -34,8 +34,9 @@ def gate(
             "--metric",
             "-m",
             metavar="LIST",
-            help="Metrics to gate, comma-separated (default p99,rps): p50 p75 p90 p95 p99 p999 max mean rps "
-            "error_rate, and service_p50 … service_max for open-model runs.",
+            help="Metrics to gate, comma-separated (default p50,p99,rps,error_rate): p50 p75 p90 p95 p99 p999 "
+            "min max mean rps error_rate, and service_p50 … service_max for open-model runs; one named request: "
+            "p99{name:NAME}; one status code: p99{status:503}.",
         ),
     ] = None,
     max_regression: Annotated[
@@ -57,12 +58,14 @@ def gate(
         Path | None, typer.Option("--json", metavar="FILE", help="Write the verdicts as JSON.")
     ] = None,
 ) -> None:
-    """Compare current runs against a baseline, statistically: repeats, per-second noise, a fixed-seed bootstrap.
+    """Compare current runs against a baseline: the change of the medians over the runs, and its noise.
 
     A metric regresses when its change is worse than --max-regression AND its
-    95% interval excludes no change. Exit 0 when nothing regressed, 1 on a
-    regression, 2 for bad input (including generator-bound or partial runs) or
-    an output that could not be written (the verdicts are printed, and saved elsewhere).
+    noise interval (95%, shared out over the metrics) excludes no change.
+    Generator-bound runs are left out, with a warning. Exit 0 when nothing
+    regressed, 1 on a regression, 2 for bad input (a partial run, a side with
+    no usable run) or an output that could not be written (the verdicts are
+    printed, and saved elsewhere).
     """
     from asgibench.render.console import print_error
 

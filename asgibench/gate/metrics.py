@@ -68,7 +68,7 @@ def split_list(text: str) -> list[str]:
 
 
 def parse_metrics(texts: Sequence[str]) -> tuple[Metric, ...]:
-    """``--metric p99,rps`` (comma lists, repeatable) into metrics, in order, without duplicates.
+    """``--metric p50,p99`` (comma lists, repeatable) into metrics, in order, without duplicates.
 
     ``p99{name:slow}`` is the p99 of the request named ``slow``.
     """
