@@ -90,13 +90,17 @@ def _with_placeholders(params: Iterable[object]) -> None:
             param.__class__ = _Argument
 
 
+def _help_option(option: Any) -> Any:
+    """The --help flag of a command or of the group, without "<bool>"."""
+    _with_placeholders([option])
+    return option
+
+
 class Command(TyperCommand):
     """Every asgibench command is one: ``Group`` makes each command it holds a ``Command``."""
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        _with_placeholders([option])
-        return option
+        return _help_option(super().get_help_option(ctx))
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         with _help_on_closed_pipe():
@@ -137,9 +141,7 @@ class Group(TyperGroup):
             _with_placeholders(command.params)
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        _with_placeholders([option])
-        return option
+        return _help_option(super().get_help_option(ctx))
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         with _help_on_closed_pipe():

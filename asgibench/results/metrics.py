@@ -185,33 +185,15 @@ def _catalogue() -> dict[str, Metric]:
             name=name, label=label, short=label, unit="count", direction="lower", scale="relative", of_counts=read
         )
     metrics["requests"] = dataclasses.replace(metrics["requests"], direction="higher")
-    metrics["server_cpu"] = Metric(
-        name="server_cpu",
-        label="server CPU (cores busy)",
-        short="CPU cores",
-        unit="cores",
-        direction="lower",
-        scale="relative",
-        of_server=_server_cpu,
+    server: tuple[tuple[str, str, str, Unit, Callable[[Result], float | None]], ...] = (
+        ("server_cpu", "server CPU (cores busy)", "CPU cores", "cores", _server_cpu),
+        ("server_cpu_per_request_us", "server CPU per response", "CPU µs/req", "us", cpu_per_response_us),
+        ("server_peak_rss_mib", "server peak memory", "memory MiB", "MiB", _server_memory),
     )
-    metrics["server_cpu_per_request_us"] = Metric(
-        name="server_cpu_per_request_us",
-        label="server CPU per response",
-        short="CPU µs/req",
-        unit="us",
-        direction="lower",
-        scale="relative",
-        of_server=cpu_per_response_us,
-    )
-    metrics["server_peak_rss_mib"] = Metric(
-        name="server_peak_rss_mib",
-        label="server peak memory",
-        short="memory MiB",
-        unit="MiB",
-        direction="lower",
-        scale="relative",
-        of_server=_server_memory,
-    )
+    for name, label, short, unit, read_server in server:
+        metrics[name] = Metric(
+            name=name, label=label, short=short, unit=unit, direction="lower", scale="relative", of_server=read_server
+        )
     return metrics
 
 
