@@ -201,3 +201,21 @@ def test_the_terminal_table_marks_a_flagged_server_and_never_stars_it() -> None:
     overloaded_row = next(line for line in text.splitlines() if "overloaded ⚠" in line)
     assert "★" not in overloaded_row  # best req/s and p99 in figures, but flagged
     assert "overloaded: ⚠ target behind: achieved 4,000 of 5,000 req/s" in text
+
+
+def test_each_run_gets_a_line_with_its_figures_printed_as_the_table_prints_them() -> None:
+    from asgibench.render.compare import TerminalView
+
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    view = TerminalView(console, live=False)
+    planned = run_order(["uvicorn"], 1)[0]
+    view.finished(planned, _result(12_345.6, 1_234.5, 0.5, 512.3).to_json())
+    died = _result(45.2, 9.0, 1.0, 40.0, bound=True).to_json()
+    died["server"]["exit_code"] = -9
+    view.finished(planned, died)
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert lines[0] == "  12,346 req/s · p50 308.6 ms · p99 1,234 ms · errors 1 · server CPU 0.50 cores, 512 MiB"
+    assert lines[1] == (
+        "  45.2 req/s · p50 2.250 ms · p99 9.000 ms · errors 1 · server CPU 1.00 cores, 40.0 MiB"
+        "  ⚠ generator-bound  server exited (code -9)"
+    )

@@ -176,12 +176,18 @@ def test_a_partial_input_is_refused_unless_allowed(runs: Runs, tmp_path: Path) -
     assert "p99" in allowed.stdout
 
 
-def test_different_configs_warn_and_different_models_are_refused(runs: Runs, tmp_path: Path) -> None:
+def test_different_configs_are_refused_unless_allowed_and_different_models_always(runs: Runs, tmp_path: Path) -> None:
     document = json.loads(runs.plain.read_text())
+    rate = document["config"]["rate"]
     document["config"]["rate"] = 400.0
     faster = tmp_path / "faster.json"
     faster.write_text(json.dumps(document))
-    warned = asgibench("gate", str(runs.plain), str(faster))
+    refused = asgibench("gate", str(runs.plain), str(faster))
+    message = " ".join(refused.stderr.split())
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert f"different loads (rate {rate} in the baseline, 400.0 in the current)" in message
+    assert "--allow-config-change" in message
+    warned = asgibench("gate", str(runs.plain), str(faster), "--allow-config-change")
     assert warned.returncode == 0, warned.stdout + warned.stderr  # a warning, not a failure: same numbers
     assert "configuration differs between the runs: rate" in " ".join(warned.stdout.split())
     document["config"]["model"], document["config"]["vus"] = "closed", 8

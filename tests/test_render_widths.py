@@ -111,13 +111,13 @@ def test_a_comparison_too_wide_for_any_table_is_a_block_per_server() -> None:
 # --- load ------------------------------------------------------------------------------------------------------
 
 
-def load_result() -> dict[str, Any]:
+def load_result() -> Result:
     requests = [
-        named("GET /api/v1/users/{id}/profile", rps=9_876.5, errors={"timeout": 1_000},
-              latency={"p50": 12.3456, "p99": 987.654, "max": 1_234.5}),
-        named("search-with-long-name", rps=2_469.1, errors={"status": 567},
-              latency={"p50": 0.4321, "p99": 45.678, "max": 2_345.6}),
-    ]  # fmt: skip
+        named("GET /api/v1/users/{id}/profile", rps=9_876.5, errors={"timeout": 1_000}),
+        named("search-with-long-name", rps=2_469.1, errors={"status": 567}),
+    ]
+    requests[0].entry["latency_ms"] |= {"p50": 12.3456, "p99": 987.654, "max": 1_234.5}
+    requests[1].entry["latency_ms"] |= {"p50": 0.4321, "p99": 45.678, "max": 2_345.6}
     requests[1].entry["checks"] = [
         {"check": "status in 2xx,3xx", "passed": 7_407, "failed": 0},
         {"check": "header content-type contains 'application/json; charset=utf-8'", "passed": 6_840, "failed": 567},
@@ -132,24 +132,26 @@ def load_result() -> dict[str, Any]:
         "status": "503 Service Unavailable [upstream]",
     }
     document["thresholds"] = [
-        {"threshold": "p99{name:GET /api/v1/users/{id}/profile}<50ms", "observed": 987.654, "unit": "ms",
-         "passed": False},
-        {"threshold": "error_rate<0.1%", "observed": 0.0051, "unit": "fraction", "passed": False},
+        {"threshold": "p99{name:GET /api/v1/users/{id}/profile}<50ms", "metric": "p99",
+         "name": "GET /api/v1/users/{id}/profile", "status": None, "comparison": "<", "limit": 50.0, "unit": "ms",
+         "observed": 987.654, "passed": False},
+        {"threshold": "error_rate<0.1%", "metric": "error_rate", "name": None, "status": None, "comparison": "<",
+         "limit": 0.001, "unit": "fraction", "observed": 0.0051, "passed": False},
     ]  # fmt: skip
     document = with_statuses(document, s200=[1_000], s503=[15_000])
     document["by_status"][0]["latency_ms"] |= {"p50": 2.5012, "p99": 1_234.5, "max": 1_234.5}
     document["by_status"][1]["latency_ms"] |= {"p50": 15.012, "p99": 250.12, "max": 250.12}
-    return document
+    return Result.from_json(document)
 
 
 LOAD_FIGURES = [
-    # throughput: 370,368 answered, 1,890 errors (the 567 status errors among the answers)
-    "371,691", "369,801", "370,368", "12,345.6", "13,000.0", "1,890 (0.51%)",
-    # latency, per name, per status
-    "1.234 ms", "98.8 ms", "1.23 s", "12.35 s",
-    "GET /api/v1/users/{id}/profile", "search-with-long-name", "9,876.5", "2,469.1", "1,000", "(3.3%)", "567",
-    "(7.7%)", "12.3 ms", "987.7 ms", "0.432 ms", "45.7 ms",
-    "503", "2.501 ms", "15.0 ms", "250.1 ms",
+    # throughput: 370,368 answered, 1,890 errors (the 567 status errors among the answers); rates as compare prints
+    "371,691", "369,801", "370,368", "12,346", "13,000", "1,890 (0.51%)",
+    # latency, per name, per status: ms to four significant digits, as compare, gate and the report print them
+    "1.234 ms", "98.77 ms", "1,234 ms", "12,346 ms",
+    "GET /api/v1/users/{id}/profile", "search-with-long-name", "9,876", "2,469", "1,000", "(3.3%)", "567",
+    "(7.7%)", "12.35 ms", "987.7 ms", "0.432 ms", "45.68 ms",
+    "503", "2.501 ms", "15.01 ms", "250.1 ms",
     # checks, errors, thresholds
     "6,840", "'application/json; charset=utf-8'",
     "unexpected status", "connection reset / closed", "1,234", "89", "503 Service Unavailable [upstream]",
@@ -165,14 +167,14 @@ def test_the_load_summary_keeps_every_name_and_figure_whole(width: int) -> None:
     by_name = text[text.index("Requests by name") : text.index("Statuses")]
     if width == 80:  # too narrow for the 30-character name and all eight columns
         assert "ok, requests, max: left out at 80 columns (COLUMNS=" in by_name
-        assert "30,630" not in by_name and "2.35 s" not in by_name
+        assert "30,630" not in by_name and "2,346 ms" not in by_name
     else:
-        assert_whole(by_name, ["30,630", "29,630", "7,407", "6,840", "1.23 s", "2.35 s"])
+        assert_whole(by_name, ["30,630", "29,630", "7,407", "6,840", "1,234 ms", "2,346 ms"])
 
 
 def test_load_tables_too_wide_for_the_terminal_are_a_block_per_row() -> None:
     text = render(50, render_result, load_result())
-    assert_whole(text, [*LOAD_FIGURES, "30,630", "29,630", "2.35 s"])
+    assert_whole(text, [*LOAD_FIGURES, "30,630", "29,630", "2,346 ms"])
     assert "left out" not in text
 
 

@@ -51,6 +51,13 @@ def gate(
     allow_partial: Annotated[
         bool, typer.Option("--allow-partial", help="Judge partial (interrupted or aborted) runs too.")
     ] = False,
+    allow_config_change: Annotated[
+        bool,
+        typer.Option(
+            "--allow-config-change",
+            help="Judge runs whose load differs (rate, VUs, duration, requests, target path) instead of refusing.",
+        ),
+    ] = False,
     junit_path: Annotated[
         Path | None, typer.Option("--junit", metavar="FILE", help="Write the verdicts as JUnit XML.")
     ] = None,
@@ -76,6 +83,7 @@ def gate(
             metrics or [],
             max_regression or [],
             allow_partial,
+            allow_config_change,
             junit_path,
             json_path,
         )
@@ -91,6 +99,7 @@ def _run(
     metric_texts: list[str],
     allowance_texts: list[str],
     allow_partial: bool,
+    allow_config_change: bool,
     junit_path: Path | None,
     json_path: Path | None,
 ) -> int:
@@ -119,6 +128,7 @@ def _run(
         metrics=metrics,
         allowances=parse_allowances(allowance_texts, metrics),
         allow_partial=allow_partial,
+        allow_config_change=allow_config_change,
     )
     report = run_gate(config)
     render_gate(make_console(), report)

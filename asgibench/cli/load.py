@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,9 +13,13 @@ from asgibench.cli import app
 from asgibench.errors import AsgibenchError, UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from asgibench.errors import OutputError
     from asgibench.launch.cpus import CpuPlan
     from asgibench.launch.server import LaunchedServer
     from asgibench.load.config import LoadConfig
+    from asgibench.load.observers import IntervalLog
     from asgibench.load.settings import LoadFlags
 
 
@@ -261,7 +265,6 @@ def _run(
     import time
 
     from asgibench.atomicio import check_output
-    from asgibench.errors import OutputError
     from asgibench.interrupts import exit_code_for, signal_in
     from asgibench.launch.measure import LaunchedRun, aimed_at, load_launched, with_server
     from asgibench.load.aggregate import Aggregate, Second
@@ -272,7 +275,7 @@ def _run(
     from asgibench.load.thresholds import parse_threshold
     from asgibench.render.console import make_console, print_error
     from asgibench.render.load import LiveView, render_launch, render_note, render_plan, render_result
-    from asgibench.results import write_result
+    from asgibench.results.model import Result
 
     config = resolve(flags, Path.cwd())
     # Every output is checked before any load is sent.
@@ -314,23 +317,13 @@ def _run(
     result = build_result(outcome, assessment)
     if launched_run is not None:
         with_server(result, launched_run)
-    render_result(console, result)
-    # Outputs last: a failure to write one is reported after the summary, and the result is saved elsewhere.
-    # A reader that has gone (| head -1) only silenced the console: the files are written all the same.
-    failed_outputs: list[OutputError] = []
-    if log is not None:
-        try:
-            log.close()
-        except OutputError as error:
-            failed_outputs.append(error)
-    if json_path is not None:
-        try:
-            write_result(json_path, result)
-        except OutputError as error:
-            failed_outputs.append(error)
-        else:
-            if json_path != "-":
-                render_note(console, f"result written to {json_path}")
+    try:
+        render_result(console, Result.from_json(result))
+    finally:
+        # Outputs last, even if the summary could not be shown: what was measured is never lost. A failure
+        # to write one is reported after the summary, and the result is saved elsewhere. A reader that has
+        # gone (| head -1) only silenced the console: the files are written all the same.
+        failed_outputs = _write_outputs(log, json_path, result, lambda text: render_note(console, text))
     for failure in failed_outputs:
         print_error(failure.message, failure.hint)
     interrupted = signal_in(outcome.partial_reason)
@@ -341,6 +334,30 @@ def _run(
     if launched_run is not None and launched_run.server.get("exit_code") is not None:
         return 3  # the server died during the run: its figures are not a measurement of it
     return 0 if result["passed"] else 1
+
+
+def _write_outputs(
+    log: IntervalLog | None, json_path: str | None, result: dict[str, Any], note: Callable[[str], None]
+) -> list[OutputError]:
+    """Close the HDR log and write the result file; the outputs that could not be written, as errors."""
+    from asgibench.errors import OutputError
+    from asgibench.results import write_result
+
+    failed: list[OutputError] = []
+    if log is not None:
+        try:
+            log.close()
+        except OutputError as error:
+            failed.append(error)
+    if json_path is not None:
+        try:
+            write_result(json_path, result)
+        except OutputError as error:
+            failed.append(error)
+        else:
+            if json_path != "-":
+                note(f"result written to {json_path}")
+    return failed
 
 
 def _start_server(launch: LaunchRequest, config: LoadConfig, stack: ExitStack) -> tuple[LaunchedServer, CpuPlan]:

@@ -13,6 +13,7 @@ from asgibench.gate.inputs import (
     Run,
     check_partial,
     collect,
+    config_values,
     differing,
     without_generator_bound,
 )
@@ -31,6 +32,7 @@ class GateConfig:
     metrics: tuple[Metric, ...]
     allowances: dict[str, float]  # by metric name: the worst change that still passes (0.05 is 5%)
     allow_partial: bool = False
+    allow_config_change: bool = False  # judge runs of different loads, with a warning, instead of refusing
 
 
 def run_gate(config: GateConfig) -> GateReport:
@@ -49,6 +51,12 @@ def run_gate(config: GateConfig) -> GateReport:
             hint="Run baseline and current with the same --vus or --rate.",
         )
     warnings = left_out_baseline + left_out_current
+    if config_differs and not config.allow_config_change:
+        raise UsageError(
+            f"The runs measured different loads ({describe_differences(baseline, current, config_differs)}): "
+            "a change in the figures would be the load's as much as the build's.",
+            hint="Measure baseline and current with the same load; --allow-config-change judges them anyway.",
+        )
     if config_differs:
         warnings.append(f"configuration differs between the runs: {', '.join(config_differs)}")
     environment_differs = differing(baseline, current, ENVIRONMENT_KEYS, "environment")
@@ -105,3 +113,14 @@ def _status_codes(result: Result) -> list[str]:
 
 def _request_names(result: Result) -> list[str]:
     return [entry.name for entry in result.requests]
+
+
+def describe_differences(baseline: Sequence[Run], current: Sequence[Run], keys: Sequence[str]) -> str:
+    """``rate 200.0 in the baseline, 400.0 in the current``: each differing key with each side's values."""
+
+    def values(side: Sequence[Run], key: str) -> str:
+        return ", ".join(dict.fromkeys(str(config_values(run.result).get(key)) for run in side))
+
+    return "; ".join(
+        f"{key} {values(baseline, key)} in the baseline, {values(current, key)} in the current" for key in keys
+    )

@@ -11,9 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from asgibench.compare.stats import TABLE_COLUMNS, Column, Standing, eligible, standings
-from asgibench.render.load import LiveView, describe_load
+from asgibench.render.load import LiveView, describe_load, latency_text
 from asgibench.render.tables import print_table
-from asgibench.results.figures import caveats, cores, figure, mebibytes, milliseconds, rate, ratio, share
+from asgibench.results.figures import caveats, cores, figure, mebibytes, rate, ratio, share
 from asgibench.results.model import Result
 
 # Left out, in this order, when the table is too wide for the terminal: what a server costs before how fast it is.
@@ -53,17 +53,17 @@ class TerminalView:
         return observe, lambda: view.__exit__(None, None, None)
 
     def finished(self, run: PlannedRun, result: dict[str, Any]) -> None:
-        summary, server = result["summary"], result.get("server") or {}
-        latency = summary["latency_ms"] or {}
+        measured = Result.from_json(result)
+        summary, server = measured.summary, measured.server
         line = Text("  ")
-        line.append(f"{rate(summary['rps'])} req/s · p50 {_ms(latency.get('p50'))} · p99 {_ms(latency.get('p99'))}")
-        line.append(f" · errors {summary['errors']['total']:,}")
-        if server:
-            line.append(f" · server CPU {cores(server['cpu_fraction'])} cores, {mebibytes(server['peak_rss_mib'])} MiB")
-        for caveat in caveats([Result.from_json(result)]):
+        p50, p99 = latency_text(summary.latency_ms, "p50"), latency_text(summary.latency_ms, "p99")
+        line.append(f"{rate(summary.rps)} req/s · p50 {p50} · p99 {p99} · errors {summary.errors.total:,}")
+        if server is not None and server.cpu_fraction is not None and server.peak_rss_mib is not None:
+            line.append(f" · server CPU {cores(server.cpu_fraction)} cores, {mebibytes(server.peak_rss_mib)} MiB")
+        for caveat in caveats([measured]):
             line.append(f"  {caveat.mark}", style="bold red")
-        if server.get("exit_code") is not None:
-            line.append(f"  server exited (code {server['exit_code']})", style="bold red")
+        if server is not None and server.exit_code is not None:
+            line.append(f"  server exited (code {server.exit_code})", style="bold red")
         self.console.print(line)
 
     def failed(self, server: str, message: str) -> None:
@@ -187,7 +187,3 @@ def _cell(column: Column, stats: dict[str, Any], standing: Standing | None) -> T
 
 def _compact(value: float) -> str:
     return f"{value / 1000:.1f}k" if value >= 10_000 else f"{value:,.0f}"
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{milliseconds(value)} ms"

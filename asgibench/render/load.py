@@ -7,7 +7,8 @@ brackets in it are shown as they are.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,6 +18,18 @@ from rich.text import Text
 from asgibench.load.aggregate import Aggregate, Second
 from asgibench.load.config import LoadConfig
 from asgibench.render.tables import print_table
+from asgibench.results.figures import cores, mebibytes, milliseconds, rate, share
+from asgibench.results.model import (
+    CheckCount,
+    GeneratorHealth,
+    Latency,
+    RequestStats,
+    Result,
+    ServerUsage,
+    StatusLatency,
+    Summary,
+    ThresholdOutcome,
+)
 from asgibench.results.outcomes import ERROR_KINDS, UNSENT_MEANINGS
 
 if TYPE_CHECKING:
@@ -119,112 +132,108 @@ class LiveView:
         self.progress.update(self.task, completed=min(elapsed, self.config.measured_duration), stats=stats)
 
 
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value >= 1000:
-        return f"{value / 1000:,.2f} s"
-    return f"{value:,.3f} ms" if value < 10 else f"{value:,.1f} ms"
+def ms_text(value: float | None) -> str:
+    """A latency with its unit, as compare, gate and the report print the figure: 0.432 ms, 12.35 ms, 1,234 ms."""
+    return "-" if value is None else f"{milliseconds(value)} ms"
 
 
-def render_result(console: Console, result: dict[str, Any]) -> None:
-    summary, generator = result["summary"], result["generator"]
+def latency_text(latency: Latency | None, key: str) -> str:
+    """One figure of a latency table (``p50``, ``p999``, ``max``) with its unit; ``-`` when there is none."""
+    return ms_text(None if latency is None else latency.get(key))
+
+
+def render_result(console: Console, result: Result) -> None:
+    summary = result.summary
     console.print()
-    if result["partial"]:
-        console.print(Text(f"PARTIAL RESULT: {result['partial_reason']}", style="bold yellow"))
+    if result.partial:
+        console.print(Text(f"PARTIAL RESULT: {result.partial_reason}", style="bold yellow"))
     _render_throughput(console, summary)
     console.print()
-    _render_latency(console, summary, corrected=result["config"]["model"] == "open")
-    requests = result.get("requests") or []
-    if len(requests) > 1:
+    _render_latency(console, summary, corrected=result.model == "open")
+    if len(result.requests) > 1:
         console.print()
-        _render_by_name(console, requests)
-    if result.get("by_status"):
+        _render_by_name(console, result.requests)
+    if result.by_status:
         console.print()
-        _render_statuses(console, result["by_status"])
-    if summary["errors"]["total"]:
+        _render_statuses(console, result.by_status)
+    if summary.errors.total:
         console.print()
         _render_errors(console, summary)
-    checks = [(row["name"], check) for row in requests for check in row["checks"][1:]]
+    checks = [(row.name, check) for row in result.requests for check in row.checks[1:]]
     if checks:
         console.print()
         _render_checks(console, checks)
     console.print()
-    if result.get("server"):
-        render_server_usage(console, result["server"])
-    _render_generator(console, generator)
-    if result["thresholds"]:
+    if result.server is not None:
+        render_server_usage(console, result.server)
+    _render_generator(console, result.generator)
+    if result.thresholds:
         console.print()
-        _render_thresholds(console, result["thresholds"])
-    if summary.get("target_behind"):
+        _render_thresholds(console, result.thresholds)
+    if summary.target_behind:
         console.print()
         console.print(Text(behind_message(summary), style="bold yellow"))
-    for failure in result.get("failures") or []:
+    for failure in result.failures:
         if not failure.startswith("threshold "):  # the thresholds table already says which failed
             console.print(Text(f"FAILED: {failure}", style="bold red"))
 
 
-def behind_message(summary: dict[str, Any]) -> str:
+def behind_message(summary: Summary) -> str:
     """The overload finding, in one sentence: what the target kept up with, and what became of the rest."""
-    if summary["rps"] == 0:
-        message = f"The target answered none of the {summary['offered_rps']:,.0f} requests/s offered."
+    offered = "" if summary.offered_rps is None else f" {rate(summary.offered_rps)}"
+    if summary.rps == 0:
+        message = f"The target answered none of the{offered} requests/s offered."
     else:
         message = (
-            f"The target kept up with {summary['rps']:,.0f} of {summary['offered_rps']:,.0f} requests/s offered: "
+            f"The target kept up with {rate(summary.rps)} of{offered or ' the'} requests/s offered: "
             "these figures measure an overloaded target."
         )
-    unsent = summary["errors"]["unsent"]
+    unsent = summary.errors["unsent"]
     if unsent:
         message += f" {unsent:,} due requests were never sent (see Errors)."
     return message
 
 
-def _render_throughput(console: Console, summary: dict[str, Any]) -> None:
+def _render_throughput(console: Console, summary: Summary) -> None:
     overview = Table(title=Text("Throughput", style="bold"), title_justify="left", show_header=False, box=None)
     overview.add_column(style="dim", no_wrap=True)
     overview.add_column(justify="right", no_wrap=True)
     overview.add_column(style="dim")
-    scheduled = summary.get("scheduled")
-    overview.add_row("requests", f"{summary['requests']:,}", "due in the window" if scheduled is not None else "")
-    overview.add_row("ok", f"{summary['ok']:,}", "")
+    overview.add_row("requests", f"{summary.requests:,}", "due in the window" if summary.scheduled is not None else "")
+    overview.add_row("ok", f"{summary.ok:,}", "")
     overview.add_row(
-        "responses", f"{summary['responses']:,}", f"+ {summary['interim']:,} interim 1xx" if summary["interim"] else ""
+        "responses", f"{summary.responses:,}", f"+ {summary.interim:,} interim 1xx" if summary.interim else ""
     )
-    offered = summary.get("offered_rps")
+    offered = summary.offered_rps
     overview.add_row(
         "requests/s",
-        f"{summary['rps']:,.1f}",
-        f"achieved; {offered:,.1f} offered" if offered is not None else "achieved",
+        rate(summary.rps),
+        f"achieved; {rate(offered)} offered" if offered is not None else "achieved",
     )
-    drain = f"+ {summary['drain_s']:g} s drain" if summary.get("drain_s") else ""
-    overview.add_row("measured", f"{summary['duration_s']:g} s", drain)
-    overview.add_row("received", _bytes(summary["bytes_received"]), "")
-    overview.add_row("sent", _bytes(summary["bytes_sent"]), "")
-    errors = summary["errors"]
-    overview.add_row(
-        "errors",
-        Text(f"{errors['total']:,} ({summary['error_rate']:.2%})", style="red" if errors["total"] else ""),
-        "",
-    )
+    drain = f"+ {summary.drain_s:g} s drain" if summary.drain_s else ""
+    overview.add_row("measured", f"{summary.duration_s:g} s", drain)
+    overview.add_row("received", _bytes(summary.bytes_received), "")
+    overview.add_row("sent", _bytes(summary.bytes_sent), "")
+    errors = summary.errors.total
+    overview.add_row("errors", Text(f"{errors:,} ({share(summary.error_rate)})", style="red" if errors else ""), "")
     console.print(overview)
 
 
-def _render_latency(console: Console, summary: dict[str, Any], *, corrected: bool) -> None:
-    latency, service = summary["latency_ms"], summary["service_time_ms"]
+def _render_latency(console: Console, summary: Summary, *, corrected: bool) -> None:
     table = Table(title=Text("Latency", style="bold"), title_justify="left")
     table.add_column("", no_wrap=True)
     table.add_column("latency\n(from due time)" if corrected else "latency", justify="right", no_wrap=True)
     if corrected:
         table.add_column("service time\n(from send)", justify="right", no_wrap=True)
     for label, key in LATENCY_ROWS:
-        cells = [_ms(latency[key]) if latency else "-"]
+        cells = [latency_text(summary.latency_ms, key)]
         if corrected:
-            cells.append(_ms(service[key]) if service else "-")
+            cells.append(latency_text(summary.service_time_ms, key))
         table.add_row(label, *cells)
     print_table(console, table)
 
 
-def _render_by_name(console: Console, requests: list[dict[str, Any]]) -> None:
+def _render_by_name(console: Console, requests: Sequence[RequestStats]) -> None:
     """A row per name; too narrow a terminal loses columns (``BY_NAME_DROPS``), then gets a block per name."""
     layouts = [
         _by_name_table(requests, [header for header in BY_NAME_COLUMNS if header not in BY_NAME_DROPS[:dropped]])
@@ -233,71 +242,68 @@ def _render_by_name(console: Console, requests: list[dict[str, Any]]) -> None:
     print_table(console, *layouts, left_out=BY_NAME_DROPS)
 
 
-def _by_name_table(requests: list[dict[str, Any]], headers: list[str]) -> Table:
+def _by_name_table(requests: Sequence[RequestStats], headers: list[str]) -> Table:
     table = Table(title=Text("Requests by name", style="bold"), title_justify="left")
     for header in headers:
         table.add_column(header, justify="left" if header == "name" else "right", no_wrap=True)
     for row in requests:
-        latency = row["latency_ms"] or {}
-        errors = row["errors"]["total"]
+        errors = row.errors.total
         cells: dict[str, Text | str] = {
-            "name": Text(row["name"]),
-            "requests": f"{row['requests']:,}",
-            "ok": f"{row['ok']:,}",
+            "name": Text(row.name),
+            "requests": f"{row.requests:,}",
+            "ok": f"{row.ok:,}",
             # The share under the count: the column stays as narrow as its figures.
-            "errors": Text(f"{errors:,}\n({row['error_rate']:.1%})", style="red") if errors else "0",
-            "req/s": f"{row['rps']:,.1f}",
-            "p50": _ms(latency.get("p50")),
-            "p99": _ms(latency.get("p99")),
-            "max": _ms(latency.get("max")),
+            "errors": Text(f"{errors:,}\n({row.error_rate:.1%})", style="red") if errors else "0",
+            "req/s": rate(row.rps),
+            "p50": latency_text(row.latency_ms, "p50"),
+            "p99": latency_text(row.latency_ms, "p99"),
+            "max": latency_text(row.latency_ms, "max"),
         }
         table.add_row(*(cells[header] for header in headers))
     return table
 
 
-def _render_statuses(console: Console, statuses: list[dict[str, Any]]) -> None:
+def _render_statuses(console: Console, statuses: Sequence[StatusLatency]) -> None:
     table = Table(title=Text("Statuses", style="bold"), title_justify="left")
     for header in ("status", "count", "p50", "p99", "max"):
         table.add_column(header, justify="left" if header == "status" else "right", no_wrap=True)
     for row in statuses:
-        latency = row["latency_ms"] or {}
-        style = "red" if int(row["status"]) >= 400 else ""
-        table.add_row(Text(row["status"], style=style), f"{row['responses']:,}", _ms(latency.get("p50")),
-                      _ms(latency.get("p99")), _ms(latency.get("max")))  # fmt: skip
+        style = "red" if int(row.status) >= 400 else ""
+        table.add_row(Text(row.status, style=style), f"{row.responses:,}",
+                      *(latency_text(row.latency_ms, key) for key in ("p50", "p99", "max")))  # fmt: skip
     print_table(console, table)
 
 
-def _render_errors(console: Console, summary: dict[str, Any]) -> None:
-    errors, examples = summary["errors"], summary.get("error_examples") or {}
+def _render_errors(console: Console, summary: Summary) -> None:
+    errors = summary.errors
     kinds = Table(title=Text("Errors", style="bold red"), title_justify="left")
     kinds.add_column("kind", no_wrap=True)
     kinds.add_column("count", justify="right", no_wrap=True)
     kinds.add_column("first seen", overflow="fold")  # a message: wraps at spaces, and never ends in "…"
     for kind in ERROR_KINDS:
-        if not errors.get(kind):
+        if not errors[kind]:
             continue
         if kind == "unsent":
             kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}", "")
-            for reason, count in summary["unsent"].items():
+            for reason, count in summary.unsent.items():
                 if count:
                     kinds.add_row(Text(f"  {UNSENT_MEANINGS[reason]}"), f"{count:,}", "")
             continue
-        kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}", Text(examples.get(kind, "")))
+        kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}", Text(summary.error_examples.get(kind, "")))
     print_table(console, kinds)
-    if errors.get("tls"):
+    if errors["tls"]:
         console.print(Text("hint: for a self-signed or untrusted certificate, add --insecure", style="dim"))
 
 
-def _render_checks(console: Console, checks: list[tuple[str, dict[str, Any]]]) -> None:
+def _render_checks(console: Console, checks: list[tuple[str, CheckCount]]) -> None:
     table = Table(title=Text("Checks", style="bold"), title_justify="left")
     for header in ("request", "check", "passed", "failed"):
         # The check is prose (body contains '...'): it wraps; the name and the counts stay whole.
         table.add_column(header, justify="right" if header in ("passed", "failed") else "left",
                          no_wrap=header != "check", overflow="fold")  # fmt: skip
     for name, check in checks:
-        failed = check["failed"]
-        table.add_row(Text(name), Text(check["check"]), f"{check['passed']:,}",
-                      Text(f"{failed:,}", style="red" if failed else ""))  # fmt: skip
+        table.add_row(Text(name), Text(check.check), f"{check.passed:,}",
+                      Text(f"{check.failed:,}", style="red" if check.failed else ""))  # fmt: skip
     print_table(console, table)
 
 
@@ -308,69 +314,78 @@ def render_launch(console: Console, server: LaunchedServer, plan: CpuPlan) -> No
     console.print(line)
 
 
-def render_server_usage(console: Console, server: dict[str, Any]) -> None:
-    """The launched server's CPU and memory over the measured window; its last log lines if it died."""
+def render_server_usage(console: Console, server: ServerUsage) -> None:
+    """The launched server's CPU and memory over the measured window; its last log lines if it died.
+
+    A figure the result does not hold (a file written by hand, or by an older asgibench) is left out.
+    """
+    parts = []
+    if server.workers is not None:
+        parts.append(f"{server.workers} worker(s)")
+    if server.cpu_fraction is not None:
+        seconds = "" if server.cpu_seconds is None else f" ({server.cpu_seconds:.1f} s)"
+        parts.append(f"CPU {cores(server.cpu_fraction)} cores{seconds}")
+    if server.peak_rss_mib is not None:
+        processes = "" if server.processes is None else f" over {server.processes} process(es)"
+        parts.append(f"peak memory {mebibytes(server.peak_rss_mib)} MiB{processes}")
     line = Text("server: ", style="bold")
-    line.append(f"{server['name']} {server.get('version') or ''}".rstrip())
-    line.append(
-        f" · {server['workers']} worker(s) · CPU {server['cpu_fraction']:.2f} cores ({server['cpu_seconds']:.1f} s)"
-        f" · peak memory {server['peak_rss_mib']:.1f} MiB over {server['processes']} process(es)"
-    )
+    line.append(f"{server.name} {server.version or ''}".rstrip())
+    line.append("".join(f" · {part}" for part in parts))
     console.print(line)
-    if server.get("exit_code") is not None:
+    if server.exit_code is not None:
         console.print(
-            Text(
-                f"  the server exited during the run (code {server['exit_code']}); its last log lines:",
-                style="bold red",
-            )
+            Text(f"  the server exited during the run (code {server.exit_code}); its last log lines:", style="bold red")
         )
-        for log_line in server.get("log_tail", []):
+        for log_line in server.log_tail:
             console.print(Text(f"  | {log_line}", style="red"))
 
 
-def _render_generator(console: Console, generator: dict[str, Any]) -> None:
-    cpu = ", ".join(f"{fraction:.0%}" for fraction in generator["cpu_fraction"])
+def _render_generator(console: Console, generator: GeneratorHealth) -> None:
+    cpu = ", ".join(f"{fraction:.0%}" for fraction in generator.cpu_fraction)
     line = Text("generator: ", style="bold")
-    line.append(f"CPU {cpu} of a core per worker · {generator['connections_opened']:,} connections opened")
-    if generator.get("connections_peak") and generator["connections_peak"] < generator["connections_opened"]:
-        line.append(f", at most {generator['connections_peak']:,} at once")
+    line.append(f"CPU {cpu} of a core per worker · {generator.connections_opened:,} connections opened")
+    peak = generator.connections_peak
+    if peak and peak < generator.connections_opened:
+        line.append(f", at most {peak:,} at once")
     console.print(line)
-    for key, label in (("loop_lag_ms", "event loop lag"), ("send_lateness_ms", "sent after due")):
-        spread = generator.get(key)
-        if spread:
-            console.print(
-                Text(f"  {label}: p50 {_ms(spread['p50'])}, p99 {_ms(spread['p99'])}, max {_ms(spread['max'])}")
-            )
-    if generator["bottleneck"]:
+    for spread, label in ((generator.loop_lag_ms, "event loop lag"), (generator.send_lateness_ms, "sent after due")):
+        if spread is not None:
+            figures = f"p50 {ms_text(spread.p50)}, p99 {ms_text(spread.p99)}, max {ms_text(spread.max)}"
+            console.print(Text(f"  {label}: {figures}"))
+    if generator.bottleneck:
         console.print(Text("The generator was the bottleneck: these figures understate the target.", style="bold red"))
-        for reason in generator["reasons"]:
+        for reason in generator.reasons:
             console.print(Text(f"  - {reason}", style="red"))
-    for failure in generator["worker_failures"]:
+    for failure in generator.worker_failures:
         console.print(Text(f"  ! {failure}", style="yellow"))
 
 
-def _render_thresholds(console: Console, verdicts: list[dict[str, Any]]) -> None:
+def _render_thresholds(console: Console, verdicts: Sequence[ThresholdOutcome]) -> None:
     table = Table(title=Text("Thresholds", style="bold"), title_justify="left")
     table.add_column("threshold", no_wrap=True)
     table.add_column("observed", justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
     for verdict in verdicts:
-        observed = verdict["observed"]
-        if observed is None:
-            shown = "n/a"
-        elif verdict["unit"] == "ms":
-            shown = _ms(observed)
-        elif verdict["unit"] == "fraction":
-            shown = f"{observed:.3%}"
-        else:
-            shown = f"{observed:,.1f}"
-        passed = verdict["passed"]
         table.add_row(
-            Text(verdict["threshold"]),
-            shown,
-            Text("pass" if passed else "FAIL", style="green" if passed else "bold red"),
+            Text(verdict.threshold),
+            _observed(verdict),
+            Text("pass" if verdict.passed else "FAIL", style="green" if verdict.passed else "bold red"),
         )
     print_table(console, table)
+
+
+def _observed(verdict: ThresholdOutcome) -> str:
+    """What a threshold was held against, as the tables above print the figure (an error rate keeps 3 decimals)."""
+    observed = verdict.observed
+    if observed is None:
+        return "n/a"
+    if verdict.unit == "ms":
+        return ms_text(observed)
+    if verdict.unit == "fraction":  # finer than the error share above: a limit such as 0.01% is read against it
+        return f"{observed:.3%}"
+    if verdict.metric == "rps":
+        return rate(observed)
+    return f"{observed:,.0f}"  # requests, errors: counts
 
 
 def _bytes(count: int) -> str:
