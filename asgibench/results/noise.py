@@ -11,7 +11,8 @@ The **noise** is an interval around that same change (95% unless the caller
 asks for more): the change plus or minus Student's t times the standard error
 of a difference of medians. The standard error comes from the runs' spread,
 pooled over both sides (relative changes on logarithms, so the interval is a
-ratio), times 1.2533, the factor by which a median varies more than a mean.
+ratio), times 1.2533, the factor by which a median of many runs varies more
+than their mean (the factor is kept for few runs too: see MEDIAN_EFFICIENCY).
 Pooled rather than Welch's per-side form, because with two or three runs a
 side Welch's degrees of freedom fall to one when one side happens to be
 steady, and t(1) is 12.7: on this project's busy 2-core machine that turned a
@@ -38,7 +39,11 @@ from typing import Literal
 
 Scale = Literal["relative", "difference"]
 CONFIDENCE = 0.95
-# How much more a median varies than a mean of the same normal samples (sqrt(pi/2)).
+# How much more a median varies than a mean of the same normal samples, for many samples: sqrt(π/2).
+# For two or three runs the exact factor is smaller (1.0, 1.16), and used alone it let the gate fail 2 of
+# 39 same-against-same pairs on a busy machine (benchmarks/gate_sensitivity.py): runs taken back to back
+# share the machine's state, so a side's spread understates the noise between sides. The larger factor
+# stands for that correlation.
 MEDIAN_EFFICIENCY = math.sqrt(math.pi / 2)
 
 NoiseSource = Literal["runs", "seconds", "none"]
