@@ -24,6 +24,9 @@ expensive recording is done once and re-judged as the gate's logic changes:
    is tried again (``--attempts``) and each run has a timeout. One line a run goes to ``DIR/record-log.jsonl``: exit
    code, wall time, rps, p50 and p99, whether the generator was the bottleneck, the CPU time the host stole during the
    run (``/proc/stat``), and a digest of asgibench's sources, since a change to them mid-recording mixes two builds.
+   With ``--interleave``, each pair k is recorded in one go, run by run in turn: A-k, A2-k (the app as it is
+   again) and B-k, as a CI job that measures both builds itself would; the same-against-same pairs are then A-k
+   against A2-k, and the detection pairs A-k against B-k. ``--base-delay-ms 1`` makes A an app of about 1 ms.
 2. ``evaluate DIR [--metric LIST] [--max-regression X]``: for every pair, ``asgibench gate BASELINE_DIR CURRENT_DIR``
    with those options (none by default: the gate's own defaults) and ``--json``, one call after another. The pairs:
    same against same, A triple k as baseline and A triple k+1 as current (20 pairs) and likewise B triple k against
@@ -75,6 +78,7 @@ SERVER = "uvicorn"
 OPEN, CLOSED = "open", "closed"
 MODELS = (OPEN, CLOSED)
 A, B = "A", "B"  # A: the app as it is; B: the same app DELAY_B_MS slower per request
+A2 = "A2"  # --interleave: the app as it is again, its runs interleaved with A's (the same-against-same side)
 RUNS_PER_SIDE = 3  # the recipe's three runs a side
 
 SETUP_FAILED = 2  # 1 is kept for "the requirement was not met" (evaluate) and "a run is missing" (record)
@@ -116,6 +120,7 @@ class RecordSettings:
     runs_per_side: int
     pairs: int
     models: tuple[str, ...]
+    interleaved: bool = False  # runs of A, A2 and B taken in turn, one each, instead of triple after triple
 
     def load_flags(self, model: str) -> list[str]:
         model_flags = ["--rate", f"{self.rate:g}"] if model == OPEN else ["--vus", str(self.vus)]
@@ -123,7 +128,28 @@ class RecordSettings:
         return ["--server", self.server, *model_flags, *timing]
 
     def delay_ms(self, variant: str) -> float:
-        return self.delay_a_ms if variant == A else self.delay_b_ms
+        return self.delay_a_ms if variant in (A, A2) else self.delay_b_ms
+
+    def run_order(self) -> list[tuple[str, int, str, int]]:
+        """Every run as (variant, triple, model, run), in recording order.
+
+        Triples: A-00 then B-00 then A-01 ..., each triple's runs back to back, the models taking turns
+        triple by triple. Interleaved: for each pair k, A-k, A2-k and B-k take turns run by run, so that a
+        change in the machine's state lands on the baseline and the current side alike.
+        """
+        if self.interleaved:
+            return [
+                (variant, index, model, run)
+                for index in range(self.pairs)
+                for model in self.models
+                for run in range(1, self.runs_per_side + 1)
+                for variant in (A, A2, B)
+            ]
+        order = [(variant, index, model) for variant, index in self.triples() for model in self.models]
+        return [(variant, index, model, run) for variant, index, model in order for run in self.runs()]
+
+    def runs(self) -> range:
+        return range(1, self.runs_per_side + 1)
 
     def triples(self) -> list[tuple[str, int]]:
         """The recording order of one model: A-00, B-00, A-01, B-01, ..., B-(pairs-1), A-pairs."""
@@ -135,7 +161,18 @@ class RecordSettings:
         return self.warmup_s + self.duration_s + drain + RUN_MARGIN
 
 
-MUST_MATCH = ("duration_s", "warmup_s", "rate", "vus", "delay_a_ms", "delay_b_ms", "server", "app", "runs_per_side")
+MUST_MATCH = (
+    "duration_s",
+    "warmup_s",
+    "rate",
+    "vus",
+    "delay_a_ms",
+    "delay_b_ms",
+    "server",
+    "app",
+    "runs_per_side",
+    "interleaved",
+)
 
 
 def triple_dir(root: Path, model: str, variant: str, index: int) -> Path:
@@ -411,17 +448,13 @@ def load_manifest(root: Path, settings: RecordSettings, asgibench: str) -> None:
 def record(root: Path, settings: RecordSettings, attempts: int) -> int:
     asgibench = find_asgibench()
     load_manifest(root, settings, asgibench)
-    order = [(variant, index, model) for variant, index in settings.triples() for model in settings.models]
-    todo = [
-        (variant, index, model, run)
-        for variant, index, model in order
-        for run in range(1, settings.runs_per_side + 1)
-        if not run_file(root, model, variant, index, run).exists()
-    ]
-    total = len(order) * settings.runs_per_side
+    order = settings.run_order()
+    todo = [(variant, index, model, run) for variant, index, model, run in order
+            if not run_file(root, model, variant, index, run).exists()]  # fmt: skip
+    total = len(order)
     done = total - len(todo)
     progress(
-        f"recording into {root}: {len(order)} triples of {settings.runs_per_side} runs "
+        f"recording into {root}: {total // settings.runs_per_side} triples of {settings.runs_per_side} runs "
         f"({', '.join(settings.models)}), {done} of {total} runs already there; each run: "
         f"asgibench load {settings.app} {' '.join(settings.load_flags(OPEN))} (open; closed: --vus {settings.vus})"
     )
@@ -510,15 +543,18 @@ def complete_triples(root: Path, model: str, variant: str, runs: int) -> dict[in
 def pairs_of(root: Path, model: str, runs: int) -> tuple[list[Pair], list[str]]:
     """Every pair whose two triples are complete, and a note for each pair left out for lack of runs."""
     a_triples, b_triples = complete_triples(root, model, A, runs), complete_triples(root, model, B, runs)
+    again = complete_triples(root, model, A2, runs)  # an interleaved recording's second side of the app as it is
     indexes = sorted({int(path.name.split("-")[1]) for path in (root / model).glob("[AB]-[0-9][0-9]")})
     pairs, skipped = [], []
-    wanted = (
-        [(NULL_A, a_triples, a_triples, index, index + 1) for index in indexes]
-        + [(NULL_B, b_triples, b_triples, index, index + 1) for index in indexes]
-        + [(DETECTION, a_triples, b_triples, index, index) for index in indexes]
-    )
+    if any((root / model).glob(f"{A2}-[0-9][0-9]")):
+        nulls = [(NULL_A, a_triples, again, index, index) for index in indexes]  # A-k against A2-k, interleaved
+    else:
+        nulls = [(NULL_A, a_triples, a_triples, index, index + 1) for index in indexes] + [
+            (NULL_B, b_triples, b_triples, index, index + 1) for index in indexes
+        ]
+    wanted = nulls + [(DETECTION, a_triples, b_triples, index, index) for index in indexes]
     base_variant = {NULL_A: A, NULL_B: B, DETECTION: A}
-    current_variant = {NULL_A: A, NULL_B: B, DETECTION: B}
+    current_variant = {NULL_A: A2 if again else A, NULL_B: B, DETECTION: B}
     for kind, base_side, current_side, base_index, current_index in wanted:
         base, current = base_side.get(base_index), current_side.get(current_index)
         if base is not None and current is not None:
@@ -806,6 +842,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     rec.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
     rec.add_argument("--server", default=SERVER, help=f"asgibench load --server (default {SERVER})")
     rec.add_argument("--attempts", type=int, default=2, help="tries per run before it is left missing (default 2)")
+    rec.add_argument(
+        "--interleave",
+        action="store_true",
+        help="take the runs of A, of A again (A2) and of B in turn, one each: both sides measured in one job",
+    )
 
     ev = commands.add_parser("evaluate", help="judge every pair of triples with asgibench gate")
     ev.add_argument("dir", type=Path, help="a corpus written by record")
@@ -845,6 +886,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs_per_side=args.runs,
             pairs=args.pairs,
             models=args.models,
+            interleaved=args.interleave,
         )
         return record(root, settings, args.attempts)
     options = [*(["--metric", args.metric] if args.metric else [])]
