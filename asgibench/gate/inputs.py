@@ -72,18 +72,17 @@ def without_generator_bound(runs: Sequence[Run], *, side: str) -> tuple[tuple[Ru
     shared CI runner one run in a few may meet a stall, and the other repeats
     still measure the build. A side left with none is refused (UsageError).
     """
-    kept = tuple(run for run in runs if generator_bound(run) is None)
-    left_out = [run for run in runs if generator_bound(run) is not None]
+    why = {run.path: reason for run in runs if (reason := generator_bound(run)) is not None}
+    kept = tuple(run for run in runs if run.path not in why)
     if not kept:
-        lines = "; ".join(f"{run.path}: the load generator was the bottleneck ({generator_bound(run)})" for run in runs)
+        lines = "; ".join(f"{path}: the load generator was the bottleneck ({reason})" for path, reason in why.items())
         raise UsageError(
             f"The gate refuses every {side} run: {lines}.",
             hint="Re-run generator-bound loads with more generator workers (--workers) or a lower load.",
         )
     warnings = [
-        f"{run.path}: left out, the load generator was the bottleneck ({generator_bound(run)}); "
-        f"{len(kept)} {side} run(s) judged"
-        for run in left_out
+        f"{path}: left out, the load generator was the bottleneck ({reason}); {len(kept)} {side} run(s) judged"
+        for path, reason in why.items()
     ]
     return kept, warnings
 

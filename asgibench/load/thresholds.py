@@ -125,11 +125,11 @@ def _original_tag(text: str) -> str:
 
 def observe(
     threshold: Threshold,
-    summary: Mapping[str, Any],
+    summary: Counts,
     requests: Sequence[Mapping[str, Any]] = (),
     statuses: Sequence[Mapping[str, Any]] = (),
 ) -> float | None:
-    """The value of the threshold's metric in a result summary, or in its request's or status's row (None: missing).
+    """The value of the threshold's metric in the run's counts, or in its request's or status's row (None: missing).
 
     The metric is read as the registry reads it (asgibench.results.metrics), so ``p99`` here is gate's ``p99``.
     """
@@ -138,12 +138,13 @@ def observe(
         row = next((row for row in statuses if row.get("status") == threshold.status), None)
         table = None if row is None else Latency.from_json(row.get("latency_ms"))
         return None if table is None or metric.latency_key is None else table.get(metric.latency_key)
-    figures: Mapping[str, Any] | None = summary
+    counts: Counts | None = summary
     if threshold.name is not None:
-        figures = next((row for row in requests if row.get("name") == threshold.name), None)
-    if figures is None or metric.of_counts is None:
+        named = next((row for row in requests if row.get("name") == threshold.name), None)
+        counts = None if named is None else Counts.of(named)
+    if counts is None or metric.of_counts is None:
         return None
-    return metric.of_counts(Counts.of(figures))
+    return metric.of_counts(counts)
 
 
 def evaluate(
@@ -152,9 +153,11 @@ def evaluate(
     requests: Sequence[Mapping[str, Any]] = (),
     statuses: Sequence[Mapping[str, Any]] = (),
 ) -> list[Verdict]:
+    """Every threshold judged on a result's summary (read once into Counts) and its per-name and per-status rows."""
+    counts = Counts.of(summary)
     verdicts = []
     for threshold in thresholds:
-        observed = observe(threshold, summary, requests, statuses)
+        observed = observe(threshold, counts, requests, statuses)
         if observed is None and threshold.status is not None:
             verdicts.append(Verdict(threshold, None, True))  # no response with that code: nothing to break it
             continue

@@ -25,8 +25,5 @@ class Spread:
             return None
         return cls(statistics.median(present), min(present), max(present), len(present))
 
-    def overlaps(self, other: Spread) -> bool:
-        return self.low <= other.high and other.low <= self.high
-
     def as_dict(self) -> dict[str, float]:
         return {"median": self.median, "min": self.low, "max": self.high}
