@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from asgibench.errors import UsageError
 from asgibench.results import load_result
 from asgibench.results.model import Result
-from asgibench.results.schema import is_result, read_document, result_from
+from asgibench.results.schema import is_result, json_files_in, read_document, result_from
 
 # The configuration that must match for two sides to measure the same thing.
 CONFIG_KEYS = ("model", "rate", "vus", "duration_s", "requests", "target path")
@@ -39,8 +39,8 @@ def collect(sources: Sequence[Path], *, side: str) -> tuple[Run, ...]:
     runs: list[Run] = []
     for source in sources:
         if source.is_dir():
-            files = [path for path in sorted(source.glob("*.json")) if path.is_file()]
-            found = [Run(path, Result.from_json(document)) for path in files if (document := _result_in(path))]
+            documents = [(path, _result_in(path)) for path in json_files_in(source)]
+            found = [Run(path, Result.from_json(document)) for path, document in documents if document]
             if not found:
                 raise UsageError(f"{side} directory {str(source)!r} holds no asgibench result files (*.json).")
             runs.extend(found)

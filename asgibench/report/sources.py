@@ -22,7 +22,7 @@ from typing import Any
 from asgibench.errors import UsageError
 from asgibench.results.comparison import comparison_from, is_comparison, run_paths
 from asgibench.results.model import Result
-from asgibench.results.schema import is_result, other_file, read_document, result_from
+from asgibench.results.schema import is_result, json_files_in, other_file, read_document, result_from
 
 READS = "asgibench report reads result files (asgibench load --json) and comparison files (asgibench compare --out)."
 
@@ -109,8 +109,7 @@ class _Documents:
 
 def _directory(directory: Path, documents: _Documents) -> list[tuple[Path, Any]]:
     """The result and comparison files in ``directory``, by name; a UsageError naming it when it holds none."""
-    files = [path for path in sorted(directory.glob("*.json")) if path.is_file()]
-    found = [(path, document) for path in files if _readable(document := documents.read(path))]
+    found = [(path, document) for path in json_files_in(directory) if _readable(document := documents.read(path))]
     if not found:
         raise UsageError(
             f"Directory {str(directory)!r} holds no asgibench result or comparison files (*.json).", hint=READS

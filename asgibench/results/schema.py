@@ -93,6 +93,11 @@ def _first_constant(document: Any) -> tuple[str, _Constant] | None:
     return None
 
 
+def json_files_in(directory: Path) -> list[Path]:
+    """The ``*.json`` files of a directory that stands for its runs (gate DIR, report DIR), in name order."""
+    return [path for path in sorted(directory.glob("*.json")) if path.is_file()]
+
+
 def parse_document(text: str, path: str | Path) -> Any:
     """``text`` (read from ``path``) parsed as JSON: a UsageError naming the file and the line for what is not.
 
