@@ -1,37 +1,41 @@
 """The parent of a load run: starts the workers, keeps one clock, merges what they send.
 
-``run_load`` checks that the target answers a connection, starts one worker
-process per requested worker, gives them a common time zero and merges their
-intervals as they arrive. Ctrl-C, a breached ``--abort-on-fail`` threshold or
-a worker that dies ends the run early; what was measured until then is kept
+``run_load`` checks that the target answers a connection, starts the workers
+(one in a thread of this process for ``--workers 1``, else one process each:
+``asgibench.load.channel``), gives them a common time zero and merges their
+intervals as they arrive. One loop, ``supervise``, does that over the workers'
+channels, whatever runs them. Ctrl-C, SIGTERM, SIGHUP, a breached
+``--abort-on-fail`` threshold, a worker that fails or dies, or one that does
+not finish in time ends the run early; what was measured until then is kept
 and the outcome says why it is partial.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import os
+import signal
 import socket
 import ssl
-import subprocess
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection as Channel
-from multiprocessing.connection import wait
-from typing import Any
 
 from asgibench.errors import AsgibenchError, TargetUnreachableError
-from asgibench.interrupts import describe, loop_signals
+from asgibench.interrupts import INTERRUPTING, describe, held, signals_as_interrupts
 from asgibench.load.aggregate import Aggregate, Second
+from asgibench.load.channel import Channel, Message, ProcessWorker, ThreadWorker, wait_any
 from asgibench.load.config import LoadConfig
-from asgibench.load.driver import Driver, ssl_context
+from asgibench.load.driver import ssl_context
 from asgibench.load.http1 import describe_error
 
 START_TIMEOUT = 60.0  # seconds for workers to start and open their first connections
 START_MARGIN = 0.2  # seconds between "go" and time zero, so every worker is waiting when it comes
 STOP_WAIT = 5.0  # seconds workers get to send what they have after "stop"
+# Seconds the loop waits at most between looks at the deadlines and at pending signals. The kernel gives a
+# process's signal to its main thread unless that one already has one pending; one handed to the worker thread
+# instead is only acted on once the main thread wakes (Python runs handlers there alone).
+WAKE_EVERY = 0.5
 
 
 @dataclass
@@ -97,197 +101,181 @@ def worker_cpus(workers: int) -> list[int | None]:
 def run_load(
     config: LoadConfig, observer: SecondObserver | None = None, on_start: StartObserver | None = None
 ) -> RunOutcome:
-    check_reachable(config, min(config.timeout, 5.0))
-    if config.workers == 1:
-        return _run_here(config, observer, on_start)
-    channels: dict[int, Channel] = {}
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        for worker, cpu in enumerate(worker_cpus(config.workers)):
-            channel, process = _start_worker(config, worker, cpu)
-            channels[worker] = channel
-            processes.append(process)
-        return _supervise(config, channels, observer, on_start)
-    finally:
-        for process in processes:
-            try:
-                process.wait(timeout=STOP_WAIT)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for channel in channels.values():
-            channel.close()
+    """Run the load ``config`` describes; ``observer`` sees each merged second, ``on_start`` the time zero.
 
-
-def _start_worker(config: LoadConfig, worker: int, cpu: int | None) -> tuple[Channel, subprocess.Popen[bytes]]:
-    """A fresh interpreter running ``asgibench.load.worker``, joined to us by a socket pair.
-
-    A plain subprocess rather than multiprocessing: spawning re-imports the
-    caller's main module, which breaks scripts that call ``run_load`` without
-    an ``if __name__ == "__main__"`` guard.
+    Ctrl-C stops the run and keeps what it measured; SIGTERM and SIGHUP too,
+    inside ``signals_as_interrupts`` (the CLI's commands run in it, and a
+    caller that left them to their default action gets it for the run).
     """
-    ours, theirs = socket.socketpair()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "asgibench.load.worker", str(theirs.fileno())],
-        pass_fds=[theirs.fileno()],
-        stdin=subprocess.DEVNULL,
-        start_new_session=False,
-    )
-    theirs.close()
-    channel = Channel(ours.detach())
-    channel.send({"config": config, "worker": worker, "workers": config.workers, "cpu": cpu})
-    return channel, process
+    check_reachable(config, min(config.timeout, 5.0))
+    channels: dict[int, Channel] = {}
+    with _interruptible():
+        try:
+            if config.workers == 1:  # no second interpreter to start and feed: its start-up is CPU the run pays for
+                channels[0] = ThreadWorker(config)
+            else:
+                for worker, cpu in enumerate(worker_cpus(config.workers)):
+                    channels[worker] = ProcessWorker(config, worker, cpu)
+            return supervise(config, channels, observer, on_start)
+        finally:
+            for channel in channels.values():
+                channel.close()
 
 
-def _run_here(config: LoadConfig, observer: SecondObserver | None, on_start: StartObserver | None) -> RunOutcome:
-    """One worker: run its event loop in this process (no second interpreter to start and feed)."""
-    from asgibench.load.worker import run_loop, start_driver
+def _interruptible() -> contextlib.AbstractContextManager[None]:
+    """SIGTERM and SIGHUP stop the run as Ctrl-C does, when nobody has set them to anything but their default.
 
-    aggregate = Aggregate(1, [spec.label for spec in config.requests])
-    outcome = RunOutcome(config, aggregate, time.time(), config.measured_duration)
-    driver: Driver | None = None
-
-    def stop(reason: str) -> None:
-        if outcome.partial_reason is None:
-            outcome.partial_reason = reason
-        if driver is not None:
-            driver.stop()
-
-    def emit(message: dict[str, Any]) -> None:
-        for second in aggregate.add(message):
-            if observer is not None and outcome.partial_reason is None:
-                reason = observer(second, aggregate, _elapsed(second, config))
-                if reason:
-                    stop(reason)
-
-    async def main() -> None:
-        nonlocal driver
-        loop = asyncio.get_running_loop()
-        driver = await start_driver(config, 0, 1, emit)
-        origin = time.perf_counter() + START_MARGIN
-        outcome.started_at = time.time() + START_MARGIN
-        if on_start is not None:
-            on_start(outcome.started_at)
-        with loop_signals(loop, stop):  # Ctrl-C, SIGTERM and SIGHUP end the run, keeping what it measured
-            await driver.run(origin, warmup=config.warmup, duration=config.measured_duration)
-
-    run_loop(main())
-    if driver is not None:
-        if driver.error is not None:
-            outcome.worker_failures.append(f"worker 0: {driver.error}")
-            outcome.partial_reason = outcome.partial_reason or f"the load worker failed: {driver.error}"
-        outcome.measured_seconds = driver.measured_seconds()
-        outcome.connections_opened = driver.connections_opened
-        outcome.connections_peak = driver.connections_peak
-        aggregate.worker_finished(0, scheduled=driver.scheduled())
-    aggregate.drain()
-    return outcome
+    Their default ends the process at once: the worker thread with it, and
+    nothing measured kept. Handlers already in place are left alone: the
+    CLI's own ``signals_as_interrupts`` ignores a repeat of the signal it
+    acted on, which a second one nested inside would not know about.
+    """
+    if any(signal.getsignal(signum) is signal.SIG_DFL for signum in INTERRUPTING):
+        return signals_as_interrupts()
+    return contextlib.nullcontext()
 
 
-def _supervise(
+def supervise(
     config: LoadConfig,
-    channels: dict[int, Channel],
-    observer: SecondObserver | None,
-    on_start: StartObserver | None,
+    channels: Mapping[int, Channel],
+    observer: SecondObserver | None = None,
+    on_start: StartObserver | None = None,
 ) -> RunOutcome:
-    aggregate = Aggregate(config.workers, [spec.label for spec in config.requests])
+    """Wait for every worker's ``ready``, send ``go`` with one time zero, then merge until all are done.
+
+    The channels stay open (``run_load`` closes them). A worker that never
+    says ``ready``, or fails before it, ends the run with an AsgibenchError.
+    """
     _wait_ready(channels)
     origin = time.monotonic() + START_MARGIN
     started_at = time.time() + START_MARGIN
     if on_start is not None:
         on_start(started_at)
     for channel in channels.values():
-        channel.send({"type": "go", "origin": origin})
-    measure_from = origin + config.warmup
-    measure_until = measure_from + config.measured_duration
-    # Bounded whatever the workers do: the run, its drain, and time to report.
-    hard_deadline = measure_until + config.drain_seconds + config.timeout + START_TIMEOUT
-    outcome = RunOutcome(config, aggregate, started_at, 0.0)
-    live = dict(channels)
-    stopping_since: float | None = None
+        _send_quietly(channel, {"type": "go", "origin": origin})  # one already gone shows as its end of stream
+    supervisor = _Supervisor(config, channels, origin, started_at, observer)
+    while supervisor.live:
+        try:
+            supervisor.step()
+        except KeyboardInterrupt as interruption:  # Ctrl-C; SIGTERM and SIGHUP too, as Interrupted
+            with held():  # a second one must not cut the stop short
+                supervisor.stop(describe(interruption))
+    return supervisor.finish()
 
-    def stop(reason: str) -> None:
-        nonlocal stopping_since
-        if outcome.partial_reason is None:
-            outcome.partial_reason = reason
-        if stopping_since is None:
-            stopping_since = time.monotonic()
-            for channel in live.values():
+
+class _Supervisor:
+    """The state of one run's supervision: the workers still running, the merged results, why it stopped."""
+
+    def __init__(
+        self,
+        config: LoadConfig,
+        channels: Mapping[int, Channel],
+        origin: float,
+        started_at: float,
+        observer: SecondObserver | None,
+    ) -> None:
+        self.config = config
+        self.live = dict(channels)
+        self.observer = observer
+        self.aggregate = Aggregate(len(channels), [spec.label for spec in config.requests])
+        self.outcome = RunOutcome(config, self.aggregate, started_at, 0.0)
+        self.measure_from = origin + config.warmup
+        self.measure_until = self.measure_from + config.measured_duration
+        # Bounded whatever the workers do: the run, its drain, and time to report.
+        self.hard_deadline = self.measure_until + config.drain_seconds + config.timeout + START_TIMEOUT
+        self.stopping_since: float | None = None
+        self.reported = False  # whether any worker said done, with how much of the window it ran
+
+    def step(self) -> None:
+        """Wait for messages until the next deadline, then take every one that came (or give up on the rest)."""
+        deadline = self.hard_deadline
+        if self.stopping_since is not None:
+            deadline = min(deadline, self.stopping_since + STOP_WAIT)
+        timeout = deadline - time.monotonic()
+        if timeout <= 0:
+            self._give_up()
+            return
+        ready = wait_any(self.live, min(timeout, WAKE_EVERY))  # Ctrl-C comes here, nearly always
+        if ready:
+            with held():  # a signal waits until the messages are merged: no half-added interval in the result
+                for worker in ready:
+                    self._receive(worker)
+
+    def stop(self, reason: str) -> None:
+        """End the run early: ``stop`` to every worker still running; the first reason is the one kept."""
+        if self.outcome.partial_reason is None:
+            self.outcome.partial_reason = reason
+        if self.stopping_since is None:
+            self.stopping_since = time.monotonic()
+            for channel in self.live.values():
                 _send_quietly(channel, {"type": "stop"})
 
-    while live:
+    def finish(self) -> RunOutcome:
+        self.aggregate.drain()
+        outcome = self.outcome
+        if not self.reported:  # no worker said how much of its window it ran (all died): what the clock says
+            outcome.measured_seconds = max(0.0, min(time.monotonic(), self.measure_until) - self.measure_from)
+        return outcome
+
+    def _receive(self, worker: int) -> None:
         try:
-            now = time.monotonic()
-            if stopping_since is not None and now - stopping_since > STOP_WAIT or now > hard_deadline:
-                for worker in list(live):
-                    outcome.worker_failures.append(f"worker {worker} did not finish in time")
-                    del live[worker]
-                break
-            for ready in wait(list(live.values()), timeout=0.2):
-                worker = next(key for key, value in live.items() if value is ready)
-                channel = live[worker]
-                try:
-                    message: dict[str, Any] = channel.recv()
-                except (EOFError, OSError):
-                    del live[worker]
-                    if not any(failure.startswith(f"worker {worker}:") for failure in outcome.worker_failures):
-                        outcome.worker_failures.append(f"worker {worker} exited unexpectedly")
-                    stop(f"worker {worker} exited unexpectedly")
-                    completed = aggregate.worker_finished(worker)
-                else:
-                    completed = _handle(message, worker, live, aggregate, outcome, stop)
-                for second in completed:
-                    if observer is not None and stopping_since is None:
-                        reason = observer(second, aggregate, _elapsed(second, config))
-                        if reason:
-                            stop(reason)
-        except KeyboardInterrupt as interruption:  # Ctrl-C; SIGTERM and SIGHUP too, as Interrupted
-            stop(describe(interruption))
-    aggregate.drain()
-    if not outcome.measured_seconds:  # no worker reported its window (all died): what the clock says
-        outcome.measured_seconds = max(0.0, min(time.monotonic(), measure_until) - measure_from)
-    return outcome
+            message = self.live[worker].recv()
+        except (EOFError, OSError):  # the worker is gone without saying done: what it sent is kept
+            del self.live[worker]
+            failures = self.outcome.worker_failures
+            if not any(failure.startswith(f"worker {worker}:") for failure in failures):  # not after its "failed"
+                failures.append(f"worker {worker} exited unexpectedly")
+            self.stop(f"worker {worker} exited unexpectedly")
+            self._observe(self.aggregate.worker_finished(worker))
+            return
+        kind = message["type"]
+        if kind == "interval":
+            self._observe(self.aggregate.add(message))
+        elif kind == "done":
+            del self.live[worker]
+            self.reported = True
+            self.outcome.connections_opened += message["connections_opened"]
+            self.outcome.connections_peak += message["connections_peak"]
+            self.outcome.measured_seconds = max(self.outcome.measured_seconds, message["measured_seconds"])
+            self._observe(self.aggregate.worker_finished(worker, scheduled=message["scheduled"]))
+        elif kind == "failed":  # its intervals are kept, and its "done" (if it can still send one) still counts
+            self.outcome.worker_failures.append(f"worker {worker}: {message['message']}")
+            self.stop(f"worker {worker} failed: {message['message']}")
+
+    def _observe(self, seconds: list[Second]) -> None:
+        """Show the observer each completed second, until the run is stopping; it may stop the run."""
+        for second in seconds:
+            if self.observer is None or self.stopping_since is not None:
+                return
+            try:
+                reason = self.observer(second, self.aggregate, min(second.end, self.config.measured_duration))
+            except Exception as error:  # a bug in the caller's code: the run ends, what it measured is kept
+                failure = f"{type(error).__name__}: {error}"
+                self.outcome.worker_failures.append(f"observer: {failure}")
+                self.stop(f"the observer failed: {failure}")
+                return
+            if reason:
+                self.stop(reason)
+
+    def _give_up(self) -> None:
+        """Past a deadline: the workers still running are left to ``close``, their missing seconds drained."""
+        for worker in self.live:
+            self.outcome.worker_failures.append(f"worker {worker} did not finish in time")
+        if self.outcome.partial_reason is None:
+            self.outcome.partial_reason = f"{len(self.live)} worker(s) did not finish in time"
+        self.live.clear()
 
 
-def _handle(
-    message: dict[str, Any],
-    worker: int,
-    live: dict[int, Channel],
-    aggregate: Aggregate,
-    outcome: RunOutcome,
-    stop: Callable[[str], None],
-) -> list[Second]:
-    kind = message["type"]
-    if kind == "interval":
-        return aggregate.add(message)
-    if kind == "done":
-        del live[worker]
-        outcome.connections_opened += message["connections_opened"]
-        outcome.connections_peak += message["connections_peak"]
-        outcome.measured_seconds = max(outcome.measured_seconds, message["measured_seconds"])
-        return aggregate.worker_finished(worker, scheduled=message["scheduled"])
-    if kind == "failed":
-        outcome.worker_failures.append(f"worker {worker}: {message['message']}")
-        stop(f"worker {worker} failed: {message['message']}")
-    return []
-
-
-def _elapsed(second: Second, config: LoadConfig) -> float:
-    return min(second.end, config.measured_duration)
-
-
-def _wait_ready(channels: dict[int, Channel]) -> None:
+def _wait_ready(channels: Mapping[int, Channel]) -> None:
     waiting = dict(channels)
     deadline = time.monotonic() + START_TIMEOUT
     while waiting:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise AsgibenchError(f"{len(waiting)} load worker(s) did not start within {START_TIMEOUT:.0f} s.")
-        for ready in wait(list(waiting.values()), timeout=remaining):
-            worker = next(key for key, value in waiting.items() if value is ready)
-            channel = waiting[worker]
+        for worker in wait_any(waiting, remaining):
             try:
-                message = channel.recv()
+                message = waiting[worker].recv()
             except (EOFError, OSError):
                 raise AsgibenchError(f"Load worker {worker} exited while starting.") from None
             if message["type"] == "failed":
@@ -296,8 +284,8 @@ def _wait_ready(channels: dict[int, Channel]) -> None:
                 del waiting[worker]
 
 
-def _send_quietly(channel: Channel, message: dict[str, Any]) -> None:
+def _send_quietly(channel: Channel, message: Message) -> None:
     try:
         channel.send(message)
     except (OSError, ValueError):
-        pass  # the worker is already gone
+        pass  # the worker is already gone: its channel says so to the loop

@@ -1,10 +1,12 @@
-"""One load worker process: an event loop (uvloop) running one model's driver.
+"""One load worker: an event loop (uvloop) running one model's driver, in a process or a thread of its own.
 
-The parent talks to a worker over a pipe. The worker says ``ready`` once its
-first connections are open, waits for ``go`` (a shared CLOCK_MONOTONIC time
-zero, so all workers keep one schedule), then sends an ``interval`` message
-each second and a ``done`` message at the end. ``stop`` ends it early, keeping
-what it measured. Signals are the parent's to handle: workers ignore them.
+The supervisor (``asgibench.load.runner``) talks to a worker over a channel
+(``asgibench.load.channel``). The worker says ``ready`` once its first
+connections are open, waits for ``go`` (a shared CLOCK_MONOTONIC time zero, so
+all workers keep one schedule), then sends an ``interval`` message each second
+and a ``done`` message at the end. ``stop``, or the end of the channel, ends it
+early, keeping what it measured. Signals are the supervisor's to handle: a
+worker process ignores them, and a worker thread never sees them.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import resource
 import signal
 import time
 from collections.abc import Coroutine
-from multiprocessing.connection import Connection as Channel
 from typing import Any
 
+from asgibench.load.channel import Channel, Message, worker_end
 from asgibench.load.config import LoadConfig
 from asgibench.load.driver import Driver, Emit
 
@@ -25,6 +27,7 @@ READY_WAIT = 5.0  # seconds a worker waits for its up-front connections before s
 
 
 def worker_main(channel: Channel) -> None:
+    """A worker process: its orders are the channel's first message."""
     # Signals are the parent's to handle (a terminal sends Ctrl-C and SIGHUP to the whole group): it stops
     # the workers through the channel, and a worker whose parent is gone stops when the channel closes.
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -36,10 +39,24 @@ def worker_main(channel: Channel) -> None:
     cpu: int | None = orders["cpu"]
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
+    serve(config, worker, workers, channel)
+
+
+def serve(config: LoadConfig, worker: int, workers: int, channel: Channel) -> None:
+    """Run one worker to its end on an event loop of its own, then close ``channel``.
+
+    An error is reported to the supervisor (which prints it and keeps the
+    other workers' results) and raised again, so its traceback is printed;
+    when even the report cannot be sent, the supervisor has closed its end
+    and there is nobody left to tell.
+    """
     try:
         run_loop(_serve(config, worker, workers, channel))
-    except Exception as error:  # reported to the parent, which prints it and keeps other workers' results
-        channel.send({"type": "failed", "worker": worker, "message": f"{type(error).__name__}: {error}"})
+    except Exception as error:
+        try:
+            channel.send({"type": "failed", "worker": worker, "message": f"{type(error).__name__}: {error}"})
+        except OSError:
+            return
         raise
     finally:
         channel.close()
@@ -87,12 +104,12 @@ async def _serve(config: LoadConfig, worker: int, workers: int, channel: Channel
     loop = asyncio.get_running_loop()
     driver = await start_driver(config, worker, workers, channel.send)
 
-    messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    messages: asyncio.Queue[Message] = asyncio.Queue()
 
     def readable() -> None:
         try:
             messages.put_nowait(channel.recv())
-        except EOFError:  # the parent is gone: stop, nothing will read the results
+        except (EOFError, OSError):  # the supervisor is gone: stop, nothing will read the results
             loop.remove_reader(channel.fileno())
             messages.put_nowait({"type": "stop"})
 
@@ -131,4 +148,4 @@ async def _serve(config: LoadConfig, worker: int, workers: int, channel: Channel
 if __name__ == "__main__":
     import sys
 
-    worker_main(Channel(int(sys.argv[1])))
+    worker_main(worker_end(int(sys.argv[1])))
