@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qs
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -17,6 +20,10 @@ STREAM_CHUNKS = 5
 CHUNKS = 16
 CHUNK = b"x" * 1023 + b"\n"
 SLOW_SECONDS = 0.010
+# GET /sse?events=N&interval_ms=M: Server-Sent Events for the streaming load; events=0 runs until the client leaves.
+SSE_EVENTS, SSE_MAX_EVENTS = 10, 100_000
+SSE_INTERVAL_MS, SSE_MAX_INTERVAL_MS = 100, 60_000
+SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
 
 def catalogue() -> dict[str, Any]:
@@ -85,6 +92,12 @@ async def http(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         for _ in range(CHUNKS):
             await send({"type": "http.response.body", "body": CHUNK, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+    elif path == "/sse" and method == "GET":
+        query = sse_query(scope.get("query_string", b""))
+        if query is None:
+            await respond(send, 400, b"events and interval_ms must be whole numbers, events at least 0")
+        else:
+            await sse(receive, send, *query)
     elif path == "/slow" and method == "GET":
         await asyncio.sleep(SLOW_SECONDS)
         await respond(send, 200, greeting.encode())
@@ -109,6 +122,45 @@ async def stream(receive: Receive, send: Send) -> None:
                 return
             await send({"type": "http.response.body", "body": f"chunk {number}\n".encode(), "more_body": True})
             await asyncio.sleep(0.005)
+        await send({"type": "http.response.body", "body": b""})
+    except OSError:
+        return  # spec 2.4: send() raises once the client has gone
+    finally:
+        watcher.cancel()
+
+
+def sse_query(query_string: bytes) -> tuple[int, float] | None:
+    """``events`` (at most SSE_MAX_EVENTS) and the interval in seconds (0 to 60), or None when a value is bad."""
+    query = parse_qs(query_string.decode("latin-1"))
+    try:
+        events = int(query.get("events", [str(SSE_EVENTS)])[-1])
+        interval_ms = int(query.get("interval_ms", [str(SSE_INTERVAL_MS)])[-1])
+    except ValueError:
+        return None
+    if events < 0:
+        return None  # not clamped to 0, which would mean endless
+    return min(events, SSE_MAX_EVENTS), min(max(interval_ms, 0), SSE_MAX_INTERVAL_MS) / 1000
+
+
+async def sse(receive: Receive, send: Send, events: int, interval: float) -> None:
+    """Server-Sent Events ``interval`` s apart, each its own body message; stop as soon as the client leaves."""
+
+    async def watch_disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    watcher = asyncio.create_task(watch_disconnect())
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        for number in itertools.count() if events == 0 else range(events):
+            if number:
+                # asyncio.sleep(interval), cut short when the client leaves (the watcher is not cancelled by this)
+                await asyncio.wait((watcher,), timeout=interval)
+            if watcher.done():
+                return
+            data = json.dumps({"n": number, "sent": time.time()})
+            event = f"id: {number}\ndata: {data}\n\n".encode()
+            await send({"type": "http.response.body", "body": event, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     except OSError:
         return  # spec 2.4: send() raises once the client has gone

@@ -41,7 +41,9 @@ def test_targets() -> None:
     assert parse_target("http://[::1]:9000").host_header == "[::1]:9000"
     unix = parse_target("unix:/tmp/app.sock:/health")
     assert (unix.unix_path, unix.path) == ("/tmp/app.sock", "/health")
-    for bad in ("127.0.0.1:8000", "ftp://host/", "ws://host/", "http://:80/", "unix:"):
+    websocket = parse_target("wss://example.test/chat")
+    assert (websocket.scheme, websocket.port, websocket.secure) == ("wss", 443, True)
+    for bad in ("127.0.0.1:8000", "ftp://host/", "ws://:80/", "http://:80/", "unix:"):
         with pytest.raises(ValueError):
             parse_target(bad)
 
@@ -197,7 +199,12 @@ def test_target_from_pyproject_then_default(tmp_path: Path) -> None:
         (LoadFlags(rate=10, connections=9, max_connections=4), "--connections 9"),
         (LoadFlags(thresholds=["p99<5"]), "--threshold"),
         (LoadFlags(method="TRACE"), "--method"),
-        (LoadFlags(http="2"), "--http"),
+        (LoadFlags(http="3"), "--http"),
+        (LoadFlags(streams=4), "--streams"),
+        (LoadFlags(binary=True), "--binary"),
+        (LoadFlags(hold_target="http://127.0.0.1:1/"), "--hold-target"),
+        (LoadFlags(target="ws://127.0.0.1:1/", http="2"), "--http 2"),
+        (LoadFlags(target="ws://127.0.0.1:1/", method="POST"), "--method"),
         (LoadFlags(target="localhost:8000"), "TARGET"),
     ],
 )

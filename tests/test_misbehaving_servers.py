@@ -6,6 +6,7 @@ Timings are lower bounds only: a busy machine makes everything slower, never fas
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import subprocess
@@ -17,7 +18,10 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from tests.loadkit import ROOT, misbehaving
 
@@ -113,7 +117,16 @@ def test_count_counts_requests_per_path() -> None:
 
 
 def test_an_unknown_mode_is_refused() -> None:
-    for mode in ("nope", "status", "status:x", "capacity:0", "close-after:1.5"):
+    for mode in (
+        "nope",
+        "status",
+        "status:x",
+        "capacity:0",
+        "close-after:1.5",
+        "ws-abort",
+        "ws-close:-1",
+        "sse-drop:x",
+    ):
         run = subprocess.run(
             [sys.executable, "-m", "tests.servers.misbehaving", mode], cwd=ROOT, capture_output=True, text=True
         )
@@ -306,3 +319,129 @@ def test_tls_answers_ok_with_a_certificate_the_ca_file_trusts(tmp_path: Path) ->
                 for _ in range(2):
                     sock.sendall(GET)
                     receive(sock, OK)
+
+
+# WebSocket and Server-Sent Events faults, seen by real clients: websockets and httpx.
+
+# Text and binary, with 7-, 16- and 64-bit lengths both ways (the client masks its frames, the server must unmask).
+WS_MESSAGES: list[str | bytes] = ["hello", b"\x00\xffbinary", "x" * 300, b"y" * 70_000]
+
+
+def ws_url(url: str) -> str:
+    return "ws" + url.removeprefix("http")
+
+
+def test_ws_abort_echoes_n_messages_then_drops_the_connection_without_a_close_frame() -> None:
+    async def talk(url: str) -> None:
+        async with ws_connect(ws_url(url), ping_interval=None) as ws:
+            await asyncio.wait_for(await ws.ping(b"ping"), 5)  # answered, and not counted as a message
+            for message in WS_MESSAGES:
+                await ws.send(message)
+                assert await ws.recv() == message
+            await ws.send(["frag", "ments"])  # one message in three frames (the last one empty), echoed whole
+            assert await ws.recv() == "fragments"
+            with pytest.raises(ConnectionClosedError) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is None  # the TCP connection ended with no close frame: code 1006
+
+    with misbehaving(f"ws-abort:{len(WS_MESSAGES) + 1}") as url:
+        asyncio.run(talk(url))
+
+
+def test_ws_close_echoes_n_messages_then_closes_with_1011() -> None:
+    async def talk(url: str) -> None:
+        async with ws_connect(ws_url(url), ping_interval=None) as ws:
+            for message in WS_MESSAGES[:2]:
+                await ws.send(message)
+                assert await ws.recv() == message
+            with pytest.raises(ConnectionClosedError) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None
+            assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1011, "server error")
+
+    with misbehaving("ws-close:2") as url:
+        asyncio.run(talk(url))
+
+
+def test_ws_close_answers_a_clients_close_frame_before_the_fault() -> None:
+    async def talk(url: str) -> None:
+        async with ws_connect(ws_url(url), ping_interval=None) as ws:
+            await ws.close(1000, "done")
+            assert ws.close_code == 1000  # the server echoed the code: a clean closing handshake
+
+    with misbehaving("ws-close:5") as url:
+        asyncio.run(talk(url))
+
+
+def test_ws_refuse_answers_403_then_closes() -> None:
+    async def talk(url: str) -> None:
+        with pytest.raises(InvalidStatus) as refused:
+            async with ws_connect(ws_url(url)):
+                pass
+        assert refused.value.response.status_code == 403
+        assert refused.value.response.body == b"forbidden"
+
+    handshake = (
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    expected = (
+        b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 9\r\n\r\nforbidden"
+    )
+    with misbehaving("ws-refuse") as url:
+        asyncio.run(talk(url))
+        with connect(url) as sock:
+            sock.sendall(handshake)
+            assert until_eof(sock) == expected
+
+
+def test_ws_modes_compute_the_accept_key_of_rfc_6455() -> None:
+    handshake = (
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    with connected("ws-abort:0") as sock:  # the example of RFC 6455 1.3; no message, so the drop follows at once
+        sock.sendall(handshake)
+        assert until_eof(sock) == (
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        )
+
+
+def read_events(response: httpx.Response, into: list[tuple[float, str]]) -> None:
+    """Appends each event as it completes, with when; appending as it goes keeps them when the stream breaks."""
+    buffer = ""
+    for text in response.iter_text():
+        buffer += text
+        while "\n\n" in buffer:
+            event, _, buffer = buffer.partition("\n\n")
+            into.append((time.monotonic(), event))
+
+
+def sse_event(number: int) -> str:
+    return f'id: {number}\ndata: {{"n": {number}}}'
+
+
+def test_sse_stall_sends_n_events_stalls_2_s_then_the_rest_and_ends() -> None:
+    events: list[tuple[float, str]] = []
+    with misbehaving("sse-stall:3") as url, httpx.Client(timeout=5) as client:
+        with client.stream("GET", url) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"] == "text/event-stream"
+            assert response.headers["cache-control"] == "no-cache"
+            assert response.headers["transfer-encoding"] == "chunked"
+            read_events(response, events)  # a clean end: no exception
+        assert [event for _, event in events] == [sse_event(number) for number in range(6)]
+        times = [when for when, _ in events]
+        assert times[3] - times[2] >= 1.9  # the stall, after the third event; lower bound only
+        assert client.post(url).status_code == 405  # on the same connection: the stream ended cleanly
+
+
+def test_sse_drop_sends_n_events_then_closes_mid_stream() -> None:
+    events: list[tuple[float, str]] = []
+    with misbehaving("sse-drop:3") as url, httpx.Client(timeout=5) as client:
+        with client.stream("GET", url) as response:
+            assert response.headers["content-type"] == "text/event-stream"
+            with pytest.raises(httpx.RemoteProtocolError, match="incomplete chunked read"):
+                read_events(response, events)
+    assert [event for _, event in events] == [sse_event(number) for number in range(3)]

@@ -30,7 +30,8 @@ def load(
         typer.Argument(
             metavar="[TARGET]",
             # "\\[": a bracket, where Typer's help reads Rich markup.
-            help="http(s)://host:port/path or unix:/path.sock. Default: --scenario's target, else "
+            help="http(s)://host:port/path, ws(s)://host:port/path (WebSocket messages) or unix:/path.sock. "
+            "Default: --scenario's target, else "
             "\\[tool.asgibench] target in ./pyproject.toml, else http://127.0.0.1:8000/.",
         ),
     ] = None,
@@ -146,7 +147,53 @@ def load(
     hdr_log: Annotated[
         Path | None, typer.Option("--hdr-log", metavar="FILE", help="Write an HdrHistogram interval log.")
     ] = None,
-    http: Annotated[str, typer.Option("--http", metavar="VERSION", help="HTTP version (1.1).")] = "1.1",
+    http: Annotated[
+        str | None,
+        typer.Option(
+            "--http",
+            metavar="VERSION",
+            help="1.1 (default) or 2: h2c with prior knowledge on http://, TLS with ALPN on https://.",
+        ),
+    ] = None,
+    streams: Annotated[
+        int | None,
+        typer.Option(
+            "--streams",
+            metavar="INTEGER",
+            help="HTTP/2: concurrent streams per connection; WebSocket: messages in flight per connection. Default 1.",
+        ),
+    ] = None,
+    message_size: Annotated[
+        int | None,
+        typer.Option(
+            "--message-size", metavar="BYTES", help="WebSocket: each message's size (16-byte id included). Default 64."
+        ),
+    ] = None,
+    binary: Annotated[bool, typer.Option("--binary", help="WebSocket: send binary messages, not text.")] = False,
+    subprotocols: Annotated[
+        list[str] | None,
+        typer.Option("--subprotocol", metavar="NAME", help="WebSocket: offer this subprotocol (repeatable)."),
+    ] = None,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream", help="Time streamed responses (SSE, chunked): first byte, gaps between chunks, events."
+        ),
+    ] = False,
+    hold: Annotated[
+        int | None,
+        typer.Option(
+            "--hold",
+            metavar="INTEGER",
+            help="Hold this many SSE streams or idle WebSockets open beside the load; report those held and dropped.",
+        ),
+    ] = None,
+    hold_target: Annotated[
+        str | None,
+        typer.Option(
+            "--hold-target", metavar="URL", help="With --hold: an SSE URL (http://) or ws:// URL. Default: TARGET."
+        ),
+    ] = None,
     insecure: Annotated[bool, typer.Option("--insecure", "-k", help="https: do not verify the certificate.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress; only the summary.")] = False,
     server: Annotated[
@@ -214,6 +261,13 @@ def load(
         abort_on_fail=abort_on_fail,
         http=http,
         insecure=insecure,
+        streams=streams,
+        message_size=message_size,
+        binary=binary,
+        subprotocols=subprotocols or [],
+        stream=stream,
+        hold=hold,
+        hold_target=hold_target,
     )
     try:
         with signals_as_interrupts():  # SIGTERM and SIGHUP stop a launched server and keep the run, as Ctrl-C does

@@ -80,6 +80,7 @@ class Second:
     latency: HdrHistogram = field(default_factory=new_histogram)
     lag_max_us: int = 0
     rss_bytes: int = 0  # the largest worker's resident memory at the end of the second
+    held: int | None = None  # streams held open at the end of the second (--hold), every worker's added
 
     @property
     def error_total(self) -> int:
@@ -107,6 +108,7 @@ class Second:
             "generator_cpu": round(self.cpu_seconds / length, 3),
             "generator_lag_max_ms": self.lag_max_us / 1000,
             "generator_rss_mib": round(self.rss_bytes / 2**20, 1),
+            "held": self.held,
         }
 
 
@@ -129,6 +131,10 @@ class Aggregate:
         self.cpu_seconds = [0.0] * workers
         self.drain_seconds = 0.0
         self.scheduled: int | None = None  # open model: summed from the workers' reports at the end
+        self.timings: dict[str, tuple[HdrHistogram, Moments]] = {}  # first byte, gaps, handshakes (recorder.TIMINGS)
+        self.counts: Counter[str] = Counter()
+        self.error_codes: dict[str, Counter[str]] = {}
+        self.held_seconds: list[int] = []  # streams held at the end of each second (--hold)
         self.timeline: list[dict[str, Any]] = []  # rows only: a second's histogram is dropped once merged
         self._open: dict[int, tuple[Second, set[int]]] = {}
         self._finished_seconds: list[Second] = []  # handed to observers, released on the next call
@@ -155,6 +161,7 @@ class Aggregate:
         self.drain_seconds = max(self.drain_seconds, interval["drain"])
         for kind, message in interval["error_examples"].items():
             self.error_examples.setdefault(kind, message)
+        self._merge_extras(second, interval)
         for outcomes, part in zip(self.by_name, interval["requests"], strict=True):
             self._merge(second, outcomes, part)
         for status, part in interval["by_status"].items():
@@ -173,6 +180,20 @@ class Aggregate:
             self.lateness.add(decoded)
             release(decoded)
         return self._complete()
+
+    def _merge_extras(self, second: Second, interval: dict[str, Any]) -> None:
+        """The figures beside the outcomes: timings, counters, coded errors, streams held."""
+        for name, part in interval.get("timings", {}).items():
+            histogram, moments = self.timings.setdefault(name, (new_histogram(), Moments()))
+            moments.merge(part["moments"])
+            decoded = decode(part["histogram"])
+            histogram.add(decoded)
+            release(decoded)
+        self.counts.update(interval.get("counts", {}))
+        for kind, codes in interval.get("error_codes", {}).items():
+            self.error_codes.setdefault(kind, Counter()).update(codes)
+        if interval.get("held") is not None:
+            second.held = (second.held or 0) + interval["held"]
 
     def _merge(self, second: Second, outcomes: Outcomes, part: dict[str, Any]) -> None:
         outcomes.add_counts(part)
@@ -203,6 +224,8 @@ class Aggregate:
             if len(reported | self.finished) < self.workers:
                 break
             del self._open[index]
+            if second.held is not None:
+                self.held_seconds.append(second.held)
             self.timeline.append(second.row())
             self._finished_seconds.append(second)
             done.append(second)
@@ -212,5 +235,6 @@ class Aggregate:
         """Whatever is still open (workers that died mid-second): complete it as it is."""
         done = [second for _, (second, _) in sorted(self._open.items())]
         self._open.clear()
+        self.held_seconds.extend(second.held for second in done if second.held is not None)
         self.timeline.extend(second.row() for second in done)
         return done

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from time import perf_counter
 
 from asgibench.load.config import LoadConfig
 from asgibench.load.connection import Connection
@@ -37,7 +36,7 @@ class ClosedModel(Driver):
         return share(total, self.workers, self.worker)
 
     def begin(self) -> None:
-        self.adjust(perf_counter())
+        self.adjust(self.clock())
 
     def adjust(self, now: float) -> None:
         wanted = self.wanted_users(now)
@@ -64,7 +63,7 @@ class ClosedModel(Driver):
         # The attempt began while the run was running: its request is in flight and is written now, in the
         # drain too (a retiring user still finishes it). Nothing new starts after the window.
         if connection.in_flight and connection.request is not None and not self.done:
-            connection.write(connection.request, perf_counter())
+            connection.write(connection.request, self.clock())
         else:
             connection.abort()
 
@@ -87,16 +86,14 @@ class ClosedModel(Driver):
 
     def _may_start(self) -> bool:
         """Whether a user may start a request now: not after the window, even before the tick has seen it end."""
-        return self.running and perf_counter() < self.measure_until
+        return self.running and self.clock() < self.measure_until
 
     def response(self, connection: Connection) -> None:
-        now = perf_counter()
+        now = self.clock()
         if not connection.in_flight:
             return
-        parser = connection.parser
-        status = parser.get_status_code()
-        if status < 200:
-            self.interim(connection, status)
+        status = connection.status_code()
+        if status < 200 and self.interim(connection, status):
             return
         connection.in_flight = False
         request: Prepared = connection.request  # type: ignore[assignment]
@@ -113,7 +110,7 @@ class ClosedModel(Driver):
         connection.head_done = False
         if request.captures:
             connection.reset_response()
-        if not parser.should_keep_alive():
+        if not connection.keep_alive():
             connection.abort()  # connection_lost starts the replacement
         elif not self.running or now >= self.measure_until or connection.retiring:
             connection.abort()  # nothing starts after the window (the tick may not have seen its end yet)
@@ -128,7 +125,7 @@ class ClosedModel(Driver):
             self.recorder.bytes_sent += len(request.data)
 
     def _send_after_think(self, connection: Connection) -> None:
-        now = perf_counter()
+        now = self.clock()
         if self.running and now < self.measure_until and not connection.closed and not connection.retiring:
             connection.write(self.next_request(), now)
 

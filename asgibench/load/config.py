@@ -12,6 +12,9 @@ from typing import Literal
 from asgibench.load.expect import Expectation
 
 Model = Literal["closed", "open"]
+# What the generator speaks: HTTP/1.1, HTTP/2 (h2c with prior knowledge, or TLS with ALPN), or WebSocket messages.
+Protocol = Literal["http/1.1", "h2", "websocket"]
+MessageKind = Literal["text", "binary"]
 
 DEFAULT_TARGET = "http://127.0.0.1:8000/"
 
@@ -21,17 +24,21 @@ class Target:
     """Where the load goes: a TCP host and port, or a Unix socket path."""
 
     url: str
-    scheme: Literal["http", "https", "unix"]
+    scheme: Literal["http", "https", "unix", "ws", "wss"]
     host: str
     port: int
     path: str
     unix_path: str | None = None
 
     @property
+    def secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    @property
     def host_header(self) -> str:
         if self.scheme == "unix":
             return "localhost"
-        default = 443 if self.scheme == "https" else 80
+        default = 443 if self.secure else 80
         host = f"[{self.host}]" if ":" in self.host else self.host
         return host if self.port == default else f"{host}:{self.port}"
 
@@ -47,10 +54,16 @@ class RequestSpec:
     weight: float = 1.0
     name: str = ""
     expect: Expectation = field(default_factory=Expectation)
+    # WebSocket: this entry is a message of this kind, ``body`` its payload (sent with an id, echoed back).
+    message: MessageKind | None = None
+    # A streamed response (SSE, chunked): time its first byte, the gaps between its chunks, count its events.
+    stream: bool = False
 
     @property
     def label(self) -> str:
-        """The name reports use: the given one, else method and path."""
+        """The name reports use: the given one, else method and path (a message's kind and size)."""
+        if self.message is not None:
+            return self.name or f"{self.message} {len(self.body)} B"
         return self.name or f"{self.method} {self.path or '(target path)'}"
 
 
@@ -83,6 +96,11 @@ class LoadConfig:
     insecure: bool = False
     target_source: str = "argument"  # where the target came from, said in the output
     scenario_path: str | None = None
+    protocol: Protocol = "http/1.1"
+    streams: int = 1  # HTTP/2: concurrent streams per connection; WebSocket: messages in flight per connection
+    subprotocols: tuple[str, ...] = ()  # WebSocket subprotocols offered in the handshake
+    hold: int = 0  # streams (SSE) or idle WebSockets held open beside the load, for the whole run
+    hold_target: Target | None = None  # what they hold: an SSE URL or a ws:// URL (default: the target)
 
     @property
     def measured_duration(self) -> float:
@@ -123,8 +141,15 @@ class LoadConfig:
                     "body_bytes": len(request.body),
                     "weight": request.weight,
                     "expect": request.expect.describe(),
+                    "message": request.message,
+                    "stream": request.stream,
                 }
                 for request in self.requests
             ],
             "thresholds": list(self.thresholds),
+            "protocol": self.protocol,
+            "streams": self.streams,
+            "subprotocols": list(self.subprotocols),
+            "hold": self.hold,
+            "hold_target": None if self.hold_target is None or not self.hold else self.hold_target.url,
         }

@@ -35,6 +35,8 @@ class Connection(asyncio.Protocol):
         "driver",
         "transport",
         "parser",
+        "status_code",
+        "keep_alive",
         "in_flight",
         "sent",
         "scheduled",
@@ -53,7 +55,7 @@ class Connection(asyncio.Protocol):
     def __init__(self, driver: Driver, scheduled: float = 0.0, local_index: int = -1) -> None:
         self.driver = driver
         self.transport: asyncio.Transport | None = None
-        self.parser = self.new_parser()
+        self.use_parser(self.new_parser())
         self.in_flight = False
         self.sent = 0.0  # perf_counter() when the request in flight was written (or, connecting, attempted)
         self.scheduled = scheduled  # open model: when that request was due
@@ -77,6 +79,13 @@ class Connection(asyncio.Protocol):
         if driver.captures:
             return HttpResponseParser(_CapturingCallbacks(self, complete))
         return HttpResponseParser(_Callbacks(self.headers_complete, complete))
+
+    def use_parser(self, parser: HttpResponseParser) -> None:
+        # The models ask every connection (lanes of other protocols too) for these two; here they are the
+        # parser's own methods, so the hot path pays no Python frame for them.
+        self.parser = parser
+        self.status_code: Callable[[], int] = parser.get_status_code
+        self.keep_alive: Callable[[], bool] = parser.should_keep_alive
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -104,7 +113,7 @@ class Connection(asyncio.Protocol):
                     raise
             # A HEAD answer was completed at its head: a fresh parser takes whatever followed it.
             data, self.head, self.head_done, self.head_answered = self.head, b"", False, False
-            self.parser = self.new_parser()  # the old one still expects the body HEAD never gets
+            self.use_parser(self.new_parser())  # the old one still expects the body HEAD never gets
             if not data:
                 return
 
@@ -189,3 +198,43 @@ class _CapturingCallbacks:
         request = connection.request
         if request is not None and request.captures and len(connection.captured_body) < BODY_CHECK_LIMIT:
             connection.captured_body += body[: BODY_CHECK_LIMIT - len(connection.captured_body)]
+
+
+class StreamingConnection(Connection):
+    """A connection whose streamed responses (``stream = true``) are timed as they arrive, read by read.
+
+    Time to first byte runs from the request's start (as its latency does) to
+    the first read of the answer; each later read adds the gap since the one
+    before (a server that stalls mid-stream shows as a long gap); SSE events
+    are counted by their blank-line ends (``\\n\\n``). A new request is known
+    by its send time, so the closed model's inlined write needs no hook. Only
+    runs with a streamed request use this class: the others keep the plain
+    data_received.
+    """
+
+    __slots__ = ("last_read", "timed")
+
+    def __init__(self, driver: Driver, scheduled: float = 0.0, local_index: int = -1) -> None:
+        super().__init__(driver, scheduled, local_index)
+        self.last_read = 0.0  # when the answer in flight last sent bytes
+        self.timed = -1.0  # the send time of the request whose answer is being timed
+
+    def data_received(self, data: bytes) -> None:
+        request = self.request
+        if self.in_flight and request is not None and request.spec.stream:
+            driver = self.driver
+            now = driver.clock()
+            started = driver.started(self)
+            first = self.timed != self.sent
+            self.timed = self.sent
+            if driver.record_from <= started < driver.measure_until:
+                timings = driver.recorder.timings.pending
+                if first:
+                    timings["first_byte"].append(int((now - started) * 1_000_000))
+                else:
+                    timings["gap"].append(int((now - self.last_read) * 1_000_000))
+                events = data.count(b"\n\n")
+                if events:
+                    driver.recorder.counts["stream_events"] += events
+            self.last_read = now
+        super().data_received(data)

@@ -5,8 +5,9 @@ tick measures its own lateness (the generator's lag), flushes recordings,
 closes one-second intervals, times out stuck requests and ends the run. The
 closed and open models subclass it and decide when requests are sent.
 
-Times are ``time.perf_counter()`` seconds throughout. A run has three parts:
-the warm-up (run, never recorded), the measured window, and the drain. Only
+The models are told the time by ``Driver.clock`` (``time.perf_counter()``
+seconds; a test may give its own), never read it themselves. A run has three
+parts: the warm-up (run, never recorded), the measured window, and the drain. Only
 requests of the window are recorded: in the closed model those written (or
 whose connection was attempted) inside it, in the open model those due
 inside it. Every one of them ends as exactly one outcome (docs/result-file.md):
@@ -23,14 +24,18 @@ import contextlib
 import math
 import ssl
 from collections.abc import Callable
+from dataclasses import replace
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgibench.load.config import LoadConfig, RequestSpec
-from asgibench.load.connection import Connection
+from asgibench.load.connection import Connection, StreamingConnection
 from asgibench.load.expect import Expectation
 from asgibench.load.http1 import build_request, connection_error, describe_error, ends_at_close, parse_response_head
 from asgibench.load.recorder import Recorder, RequestRecord
+
+if TYPE_CHECKING:
+    from asgibench.load.holder import Holder
 
 MONITOR_PERIOD = 0.010
 FLUSH_EVERY = 10  # monitor ticks between flushes of the recorded latencies
@@ -43,12 +48,13 @@ Emit = Callable[[dict[str, Any]], None]
 class Prepared:
     """One named request, ready to send: its bytes, its rule for success, and where its outcomes are recorded."""
 
-    __slots__ = ("index", "name", "data", "is_head", "expectation", "captures", "record", "check_names")
+    __slots__ = ("index", "spec", "name", "data", "is_head", "expectation", "captures", "record", "check_names")
 
     def __init__(self, index: int, spec: RequestSpec, data: bytes, record: RequestRecord) -> None:
         self.index = index
+        self.spec = spec  # what links of other protocols build their frames from (method, path, headers, body)
         self.name = spec.label
-        self.data = data
+        self.data = data  # HTTP/1.1: the request's bytes; WebSocket: the message's payload
         self.is_head = spec.method == "HEAD"
         self.expectation: Expectation = spec.expect
         self.captures = spec.expect.captures
@@ -57,12 +63,26 @@ class Prepared:
 
 
 def ssl_context(config: LoadConfig) -> ssl.SSLContext:
-    """The TLS client context of a run: certificates verified, unless --insecure."""
+    """The TLS client context of a run: certificates verified, unless --insecure; HTTP/2 asked for by ALPN."""
     context = ssl.create_default_context()
     if config.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"] if config.protocol == "h2" else ["http/1.1"])
     return context
+
+
+def request_data(spec: RequestSpec, config: LoadConfig) -> bytes:
+    """What the hot path sends for ``spec``: HTTP/1.1 bytes, or a WebSocket message's payload.
+
+    The models count ``len(data)`` as bytes sent; links of other protocols add what their framing adds, so
+    HTTP/2, whose link counts every byte it writes, has none here.
+    """
+    if spec.message is not None:
+        return spec.body
+    if config.protocol == "h2":
+        return b""
+    return build_request(spec, config.target)
 
 
 class Driver:
@@ -72,19 +92,30 @@ class Driver:
         self.workers = workers
         self.emit = emit
         self.loop = asyncio.get_running_loop()
+        # The time, as the models and links are told it: perf_counter seconds (tests may give their own).
+        self.clock: Callable[[], float] = perf_counter
         self.recorder = Recorder([spec.expect for spec in config.requests], with_service_time=config.model == "open")
         self.prepared = [
-            Prepared(index, spec, build_request(spec, config.target), self.recorder.requests[index])
+            Prepared(index, spec, request_data(spec, config), self.recorder.requests[index])
             for index, spec in enumerate(config.requests)
         ]
         self.captures = any(request.captures for request in self.prepared)
+        # Streamed responses are timed read by read; without any, connections keep the plain fast path.
+        self.connection_class = StreamingConnection if any(spec.stream for spec in config.requests) else Connection
         self.connections: set[Connection] = set()
         self.timeout = config.timeout
         self.running = False  # while True, new requests may start
         self.interrupted = False
         self.connections_opened = 0
         self.connections_peak = 0  # the most open (or opening) at once
-        self._ssl = ssl_context(config) if config.target.scheme == "https" else None
+        self.tls = ssl_context(config) if config.target.secure else None
+        hold_target = config.hold_target or config.target
+        self.hold_tls = ssl_context(replace(config, protocol="http/1.1")) if hold_target.secure else None
+        self.holder: Holder | None = None
+        if config.hold:
+            from asgibench.load.holder import Holder  # here: it imports the WebSocket client, which HTTP runs skip
+
+            self.holder = Holder(self, hold_target)
         # Set by run():
         self.origin = 0.0  # the schedule's time zero (warm-up starts here)
         self.measure_from = math.inf
@@ -104,8 +135,8 @@ class Driver:
     # -- connections ------------------------------------------------------
 
     def open_connection(self, scheduled: float = 0.0, local_index: int = -1) -> Connection:
-        connection = Connection(self, scheduled, local_index)
-        connection.sent = perf_counter()
+        connection = self.connection_class(self, scheduled, local_index)
+        connection.sent = self.clock()
         self.connections.add(connection)
         self.connections_opened += 1
         self.connections_peak = max(self.connections_peak, len(self.connections))
@@ -123,8 +154,8 @@ class Driver:
                         lambda: connection,
                         target.host,
                         target.port,
-                        ssl=self._ssl,
-                        server_hostname=target.host if self._ssl else None,
+                        ssl=self.tls,
+                        server_hostname=target.host if self.tls else None,
                     )
         except (OSError, TimeoutError) as error:  # ssl.SSLError is an OSError
             connection.connecting = None
@@ -135,25 +166,38 @@ class Driver:
 
     # -- outcomes ---------------------------------------------------------
 
-    def fail(self, request: Prepared, kind: str, started: float, message: str) -> None:
-        """One request of ``request``'s kind failed; counted when it belongs to the window."""
+    def fail(self, request: Prepared, kind: str, started: float, message: str, *, code: str | None = None) -> None:
+        """One request of ``request``'s kind failed; counted when it belongs to the window (``code``: the status,
+        close code or HTTP/2 error code the error carried, counted by code beside it)."""
         if self.record_from <= started < self.measure_until:
             request.record.errors[kind] += 1
+            if code is not None:
+                self.recorder.code(kind, code)
             if kind not in self.recorder.error_examples:  # only the first is kept: no text built per failure
                 self.recorder.example(kind, f"{request.name}: {message}")
+
+    def measuring(self, now: float) -> bool:
+        """Whether ``now`` is inside the measured window (for counters kept by arrival time)."""
+        return self.measure_from <= now < self.measure_until
 
     def started(self, connection: Connection) -> float:
         """When the request on ``connection`` counts as started (for the window): written, or attempted."""
         return connection.sent
 
-    def interim(self, connection: Connection, status: int) -> None:
-        """A 1xx before the final response: skipped (and counted); a 101 nobody asked for is a protocol error."""
+    def interim(self, connection: Connection, status: int) -> bool:
+        """A 1xx before the final response: skipped (and counted); a 101 nobody asked for is a protocol error.
+
+        False for a WebSocket reply, which is final and travels under 101, its connection's status.
+        """
         if status == 101:
+            if self.config.protocol == "websocket":
+                return False
             self.broken(connection, "protocol", "a 101 Switching Protocols answered a request that did not ask")
-            return
+            return True
         if self.record_from <= self.started(connection) < self.measure_until:
             self.recorder.interim += 1
         connection.reset_response(bodiless=True)
+        return True
 
     def check(self, connection: Connection, request: Prepared, status: int) -> None:
         """Body and header checks of a response with an expected status (only for requests that have them)."""
@@ -255,23 +299,43 @@ class Driver:
         self.measure_until = self.measure_from + duration
         self.record_from = self.window_threshold()
         self._next_tick = origin + MONITOR_PERIOD
-        delay = origin - perf_counter()
-        if delay > 0:
+        # A loop's timers may fire a little early: sleep again until time zero has really come.
+        while (delay := origin - self.clock()) > 0 and not self._finished.done():
             await asyncio.sleep(delay)
+        if self._finished.done():  # stopped before time zero: nothing starts, the connections are already let go
+            await self.closing()
+            return
+        if warmup <= 0:
+            self._open_window()  # before the first request: the window's first bytes are its own
+        else:  # at the warm-up's end, by its own timer rather than the next monitor tick (up to 10 ms later)
+            self.loop.call_at(self._loop_time(self.measure_from), self._open_window)
         self.running = True
         self.begin()
+        if self.holder is not None:
+            self.holder.start()
         self.loop.call_at(self._loop_time(self._next_tick), self._tick)
         await self._finished
+        await self.closing()
+
+    async def closing(self) -> None:
+        """After the run: connections that close with a handshake of their own (WebSocket) get to finish it."""
 
     def stop(self) -> None:
         """Stop now (Ctrl-C, an aborting threshold): what was measured is kept, nothing more is waited for."""
         if not self._finished.done() and not self.done:  # not again while the last interval is being closed
             self.interrupted = True
             self.running = False
-            self._finish(perf_counter())
+            self._finish(self.clock())
+
+    def _open_window(self) -> None:
+        """The measured window opens: counters kept since the warm-up (bytes, CPU, lag) start afresh, once."""
+        if self._interval < 0:
+            self.recorder.start_measuring()
+            self._interval = 0
+            self._next_interval_at = self.measure_from + 1.0
 
     def _loop_time(self, perf_time: float) -> float:
-        return self.loop.time() + (perf_time - perf_counter())
+        return self.loop.time() + (perf_time - self.clock())
 
     def _tick(self) -> None:
         if self._finished.done():
@@ -283,16 +347,13 @@ class Driver:
             self.interrupted = True
             if not self.done:
                 with contextlib.suppress(Exception):
-                    self._finish(perf_counter())
+                    self._finish(self.clock())
 
     def _monitor(self) -> None:
-        now = perf_counter()
+        now = self.clock()
         recorder = self.recorder
         if now >= self.measure_from:
-            if self._interval < 0:
-                recorder.start_measuring()
-                self._interval = 0
-                self._next_interval_at = self.measure_from + 1.0
+            self._open_window()
             recorder.lags.append(int(max(0.0, now - self._next_tick) * 1_000_000) or 1)
         self._ticks += 1
         if self._ticks % FLUSH_EVERY == 0:
@@ -351,6 +412,8 @@ class Driver:
         finally:  # whatever went wrong above, the run ends and lets go of its connections
             self.done = True
             self.record_from = math.inf  # nothing arriving from now on is recorded
+            if self.holder is not None:
+                self.holder.close()
             for connection in list(self.connections):
                 connection.abort()
             if not self._finished.done():

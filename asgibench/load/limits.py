@@ -17,6 +17,8 @@ MAX_WAIT = 3600.0  # a timeout, a drain, a think time: the histograms' top is on
 MAX_RATE = 10_000_000.0  # requests per second: far past what one machine sends
 MAX_WORKERS = 256
 MAX_WEIGHT = 1e9
+MAX_STREAMS = 10_000  # HTTP/2 streams (or WebSocket messages in flight) per connection
+MAX_HELD = 1_000_000  # streams or WebSockets held open beside the load
 # Files and ports a worker keeps for itself (its pipes, the loop, imported modules, the server's sockets).
 RESERVED_FILES = 64
 RESERVED_PORTS = 256

@@ -30,7 +30,6 @@ written late (the timer was late) is charged for it.
 from __future__ import annotations
 
 import math
-from time import perf_counter
 
 from asgibench.load.config import LoadConfig
 from asgibench.load.connection import Connection
@@ -97,7 +96,7 @@ class OpenModel(Driver):
     def _dispatch_due(self) -> None:
         if not self.running:
             return
-        now = perf_counter()
+        now = self.clock()
         horizon = now + EARLY
         due = self._next_due
         idle = self.idle_connections
@@ -122,7 +121,7 @@ class OpenModel(Driver):
         self._next_due = due
         if due is not None:
             # Never sooner than EARLY: a shorter timer would spin until the next request is due.
-            self.loop.call_later(max(EARLY, due - perf_counter()), self._dispatch_due)
+            self.loop.call_later(max(EARLY, due - self.clock()), self._dispatch_due)
 
     def _write(self, connection: Connection, local_index: int, due: float, now: float) -> None:
         connection.scheduled = due
@@ -165,7 +164,7 @@ class OpenModel(Driver):
             self.idle_connections.append(connection)
 
     def connected(self, connection: Connection) -> None:
-        now = perf_counter()
+        now = self.clock()
         local_index, connection.local_index = connection.local_index, -1
         if local_index >= 0 and self.running:
             self._write(connection, local_index, connection.scheduled, now)
@@ -181,7 +180,7 @@ class OpenModel(Driver):
 
     def _refill(self) -> None:
         """After a connection is gone, open another for the queue's head if there is room."""
-        now = perf_counter()
+        now = self.clock()
         if not self.running or now >= self.measure_until:  # nothing is written after the window
             return
         if self.pool >= self.max_connections or self.queue_head >= self.next_index:
@@ -194,13 +193,11 @@ class OpenModel(Driver):
             self.open_connection(scheduled=due, local_index=local_index)
 
     def response(self, connection: Connection) -> None:
-        now = perf_counter()
+        now = self.clock()
         if not connection.in_flight:
             return
-        parser = connection.parser
-        status = parser.get_status_code()
-        if status < 200:
-            self.interim(connection, status)
+        status = connection.status_code()
+        if status < 200 and self.interim(connection, status):
             return
         connection.in_flight = False
         request: Prepared = connection.request  # type: ignore[assignment]
@@ -218,7 +215,7 @@ class OpenModel(Driver):
         connection.head_done = False
         if request.captures:
             connection.reset_response()
-        if parser.should_keep_alive():
+        if connection.keep_alive():
             self._take_next(connection, now)
         else:
             connection.abort()

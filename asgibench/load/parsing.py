@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Literal
 from urllib.parse import quote, urlsplit
 
 from asgibench.load.config import Target
@@ -40,7 +41,7 @@ def parse_duration(text: str) -> float:
 
 
 def parse_target(text: str) -> Target:
-    """``http://host:port/path``, ``https://...`` or ``unix:/path/to.sock[:/request-path]``."""
+    """``http://host:port/path``, ``https://...``, ``ws(s)://...`` or ``unix:/path/to.sock[:/request-path]``."""
     if text.startswith("unix:"):
         rest = text[len("unix:") :]
         socket_path, _, request_path = rest.partition(":")
@@ -50,12 +51,10 @@ def parse_target(text: str) -> Target:
             url=text, scheme="unix", host="localhost", port=0, path=request_path or "/", unix_path=socket_path
         )
     if "://" not in text:
-        raise ValueError(f"{text!r} is not a URL; use http://host:port/path, https://... or unix:/path.sock")
+        raise ValueError(f"{text!r} is not a URL; use http://host:port/path, https://..., ws://... or unix:/path.sock")
     parts = urlsplit(text)
-    if parts.scheme in ("ws", "wss"):
-        raise ValueError(f"{text!r}: WebSocket load is not supported yet; load an http:// URL")
-    if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{text!r}: the scheme must be http, https or unix, not {parts.scheme!r}")
+    if parts.scheme not in ("http", "https", "ws", "wss"):
+        raise ValueError(f"{text!r}: the scheme must be http, https, ws, wss or unix, not {parts.scheme!r}")
     if not parts.hostname:
         raise ValueError(f"{text!r} has no host")
     try:
@@ -63,14 +62,13 @@ def parse_target(text: str) -> Target:
     except ValueError:
         raise ValueError(f"{text!r} has an invalid port") from None
     if port is None:
-        port = 443 if parts.scheme == "https" else 80
+        port = 443 if parts.scheme in ("https", "wss") else 80
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
     parse_path(path)
-    return Target(
-        url=text, scheme="https" if parts.scheme == "https" else "http", host=parts.hostname, port=port, path=path
-    )
+    scheme: Literal["http", "https", "ws", "wss"] = parts.scheme  # type: ignore[assignment]  # checked above
+    return Target(url=text, scheme=scheme, host=parts.hostname, port=port, path=path)
 
 
 def parse_header(text: str) -> tuple[str, str]:

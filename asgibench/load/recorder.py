@@ -242,6 +242,43 @@ class RequestRecord:
         return payload
 
 
+# Timings beside the latency, run-wide (docs/result-file.md): time to a streamed response's first byte, the
+# gaps between a stream's chunks or events (a stall inside a stream is a latency too), and a WebSocket
+# handshake's duration (connecting included).
+TIMINGS = ("first_byte", "gap", "handshake")
+
+
+class Timings:
+    """The extra timings of one worker: appended on the hot path, recorded at flush, like latencies."""
+
+    __slots__ = ("pending", "histograms", "moments")
+
+    def __init__(self) -> None:
+        self.pending: dict[str, list[int]] = {name: [] for name in TIMINGS}
+        self.histograms = {name: new_histogram() for name in TIMINGS}
+        self.moments = {name: Moments() for name in TIMINGS}
+
+    def flush(self) -> None:
+        for name, values in self.pending.items():
+            if values:
+                self.pending[name] = []
+                self.moments[name].add(values)
+                record_all(self.histograms[name], values)
+
+    def close(self) -> dict[str, Any]:
+        """Each timing's histogram and moments since the last call (only those with values); then start afresh."""
+        self.flush()
+        payload = {
+            name: {"histogram": histogram.encode(), "moments": self.moments[name].as_list()}
+            for name, histogram in self.histograms.items()
+            if histogram.total_count
+        }
+        for name, histogram in self.histograms.items():
+            histogram.reset()
+            self.moments[name] = Moments()
+        return payload
+
+
 class Recorder:
     """One worker's measurements: a RequestRecord per named request, and the generator's own health."""
 
@@ -257,6 +294,12 @@ class Recorder:
         self.bytes_sent = 0
         self.interim = 0  # 1xx interim responses skipped
         self.error_examples: dict[str, str] = {}
+        self.timings = Timings()
+        # Counters beside the outcomes (messages each way, stream events, held streams...), summed over workers.
+        self.counts: Counter[str] = Counter()
+        # Errors that carry a code, by kind then code: a refused handshake's status, a close code, an HTTP/2 error.
+        self.error_codes: dict[str, Counter[str]] = {}
+        self.held: int | None = None  # streams held open now (--hold), reported with each interval
         self._cpu_mark = time.process_time()
         self._cpu_at_window_end: float | None = None
 
@@ -280,6 +323,10 @@ class Recorder:
     def example(self, kind: str, message: str) -> None:
         self.error_examples.setdefault(kind, message)
 
+    def code(self, kind: str, code: str) -> None:
+        """One error of ``kind`` carried ``code`` (the error itself is counted by the request's record)."""
+        self.error_codes.setdefault(kind, Counter())[code] += 1
+
     def flush(self) -> None:
         for record in self.requests:
             record.flush(self.by_status)
@@ -289,6 +336,7 @@ class Recorder:
         if self.lateness:
             lateness, self.lateness = self.lateness, []
             record_all(self.late, lateness)
+        self.timings.flush()
 
     def close_interval(self, index: int, *, start: float, end: float, drain: float = 0.0) -> dict[str, Any]:
         """Everything recorded since the last call, as plain data for the parent; then start afresh."""
@@ -310,7 +358,13 @@ class Recorder:
             "rss_bytes": resident_bytes(),
             "lag": _encoded(self.lag),
             "lateness": _encoded(self.late),
+            "timings": self.timings.close(),
+            "counts": dict(self.counts),
+            "error_codes": {kind: dict(codes) for kind, codes in self.error_codes.items()},
+            "held": self.held,
         }
+        self.counts = Counter()
+        self.error_codes = {}
         self._cpu_mark = cpu
         self._cpu_at_window_end = None
         self.interim = 0

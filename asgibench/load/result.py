@@ -11,7 +11,7 @@ from hdrh.histogram import HdrHistogram
 from asgibench.load.health import LATENESS_P99_LIMIT_MS, Health, Spread, judge
 from asgibench.load.recorder import HIGHEST_US, LOWEST_US, SIGNIFICANT_DIGITS
 from asgibench.load.runner import RunOutcome
-from asgibench.load.summary import by_name, by_status, offered_rate, summarize, target_behind
+from asgibench.load.summary import beyond_requests, by_name, by_status, offered_rate, summarize, target_behind
 from asgibench.load.thresholds import Threshold, Verdict, evaluate, percentiles_wanted
 from asgibench.results import environment
 from asgibench.results.schema import SCHEMA
@@ -45,6 +45,7 @@ def assess(outcome: RunOutcome, thresholds: tuple[Threshold, ...]) -> Assessment
         extra_percentiles=extra,
         offered_rps=offered_rate(config, seconds),
     )
+    summary |= beyond_requests(aggregate, config, duration=seconds, extra_percentiles=extra)
     requests = by_name(aggregate, config, duration=seconds, extra_percentiles=extra)
     statuses = by_status(aggregate, extra_percentiles=extra)
     health = judge(
@@ -140,6 +141,8 @@ def _spread(histogram: HdrHistogram) -> Spread | None:
 
 def _count_above(histogram: HdrHistogram, value: int) -> int:
     """How many recorded values lie above ``value`` (at the histogram's precision)."""
+    if histogram.total_count == 0 or histogram.get_max_value() <= value:
+        return 0  # the common case, without walking every bucket in Python
     return sum(
         item.count_at_value_iterated_to for item in histogram.get_recorded_iterator() if item.value_iterated_to > value
     )

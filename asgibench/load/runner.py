@@ -70,7 +70,7 @@ def check_reachable(config: LoadConfig, timeout: float) -> None:
                 unix.connect(target.unix_path)
             return
         with socket.create_connection((target.host, target.port), timeout=timeout) as tcp:
-            if target.scheme == "https":
+            if target.secure:  # https and wss: the TLS handshake too
                 ssl_context(config).wrap_socket(tcp, server_hostname=target.host).close()
     except ssl.SSLError as error:  # the handshake, certificate verification included
         raise TargetUnreachableError(

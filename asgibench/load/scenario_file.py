@@ -23,7 +23,7 @@ from asgibench.load.expect import Expectation, parse_status
 from asgibench.load.parsing import parse_duration, parse_header, parse_path
 from asgibench.load.thresholds import parse_threshold
 
-TOP_KEYS = {"target", "load", "requests", "thresholds", "name", "description"}
+TOP_KEYS = {"target", "load", "requests", "messages", "thresholds", "name", "description"}
 LOAD_KEYS = {
     "model",
     "vus",
@@ -37,9 +37,18 @@ LOAD_KEYS = {
     "max_connections",
     "workers",
     "stages",
+    "http",
+    "streams",
+    "subprotocols",
+    "hold",
+    "hold_target",
 }
 STAGE_KEYS = {"duration", "target"}
-REQUEST_KEYS = {"name", "method", "path", "weight", "headers", "body", "body_file", "json", "expect"}
+REQUEST_KEYS = {"name", "method", "path", "weight", "headers", "body", "body_file", "json", "expect", "stream"}
+MESSAGE_KEYS = {"name", "kind", "size", "body", "body_file", "json", "weight", "headers"}
+# A message carries a 16-byte id (asgibench.load.websocket_link.ID_BYTES): no payload is shorter.
+MIN_MESSAGE_BYTES = 16
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 EXPECT_KEYS = {"status", "body_contains", "headers"}
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
@@ -64,6 +73,11 @@ class Scenario:
     stages: tuple[Stage, ...] = ()
     requests: tuple[RequestSpec, ...] = ()
     thresholds: tuple[str, ...] = ()
+    http: str | None = None
+    streams: int | None = None
+    subprotocols: tuple[str, ...] = ()
+    hold: int | None = None
+    hold_target: str | None = None
 
 
 class _Locator:
@@ -179,10 +193,20 @@ def load_scenario(path: Path) -> Scenario:
     scenario.requests = tuple(
         _read_request(reader, entry, index, path.parent) for index, entry in enumerate(_list(reader, document))
     )
+    messages = document.get("messages", [])
+    if not isinstance(messages, list) or not all(isinstance(entry, dict) for entry in messages):
+        raise reader.fail("", "messages", "expected [[messages]] tables")
+    if messages and scenario.requests:
+        raise reader.fail("", "messages", "give [[requests]] (HTTP) or [[messages]] (WebSocket), not both")
+    if messages:
+        scenario.requests = tuple(
+            _read_message(reader, entry, index, path.parent) for index, entry in enumerate(messages)
+        )
+    table = "messages" if messages else "requests"
     names = [spec.label for spec in scenario.requests]
     for index, name in enumerate(names):
         if name in names[:index]:
-            raise reader.fail("requests", "name", f"{name!r} names an earlier request too; give each its own", index)
+            raise reader.fail(table, "name", f"{name!r} names an earlier one too; give each its own", index)
     thresholds = document.get("thresholds", [])
     if not isinstance(thresholds, list) or not all(isinstance(item, str) for item in thresholds):
         raise reader.fail("", "thresholds", 'expected a list of strings such as ["p99<50ms"]')
@@ -246,6 +270,20 @@ def _read_load(reader: _Reader, load: Any, scenario: Scenario) -> None:
             "load", "stages", f"the stages last longer than {limits.MAX_DURATION / 86400:g} days together"
         )
     scenario.stages = tuple(read)
+    http = load.get("http")
+    if http is not None and http not in ("1.1", "2"):
+        raise reader.fail("load", "http", f'expected "1.1" or "2"; got {_shown(http)}')
+    scenario.http = http
+    scenario.streams = reader.number("load", load, "streams", integer=True, low=1, high=limits.MAX_STREAMS)
+    subprotocols = load.get("subprotocols", [])
+    if not isinstance(subprotocols, list) or not all(isinstance(item, str) and item for item in subprotocols):
+        raise reader.fail("load", "subprotocols", 'expected a list of names such as ["chat"]')
+    scenario.subprotocols = tuple(subprotocols)
+    scenario.hold = reader.number("load", load, "hold", integer=True, high=limits.MAX_HELD)
+    hold_target = load.get("hold_target")
+    if hold_target is not None and not isinstance(hold_target, str):
+        raise reader.fail("load", "hold_target", f"expected a URL string; got {_shown(hold_target)}")
+    scenario.hold_target = hold_target
 
 
 def _read_request(reader: _Reader, entry: dict[str, Any], index: int, base: Path) -> RequestSpec:
@@ -278,6 +316,9 @@ def _read_request(reader: _Reader, entry: dict[str, Any], index: int, base: Path
     name = entry.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise reader.fail(table, "name", f"expected a non-empty string; got {_shown(name)}", index)
+    stream = entry.get("stream", False)
+    if not isinstance(stream, bool):
+        raise reader.fail(table, "stream", f"expected true or false; got {_shown(stream)}", index)
     return RequestSpec(
         method=method.upper(),
         path=path,
@@ -286,11 +327,61 @@ def _read_request(reader: _Reader, entry: dict[str, Any], index: int, base: Path
         weight=float(weight if weight is not None else 1.0),
         name=name.strip() if name else f"{method.upper()} {path or '(target path)'}",
         expect=_read_expect(reader, entry.get("expect"), index),
+        stream=stream,
     )
 
 
-def _read_body(reader: _Reader, entry: dict[str, Any], index: int, base: Path, headers: list[tuple[str, str]]) -> bytes:
-    table = "requests"
+def _read_message(reader: _Reader, entry: dict[str, Any], index: int, base: Path) -> RequestSpec:
+    """A ``[[messages]]`` entry: one kind of WebSocket message, echoed back by the server."""
+    table = "messages"
+    reader.check_keys(table, entry, MESSAGE_KEYS, index)
+    kind = entry.get("kind", "text")
+    if kind not in ("text", "binary"):
+        raise reader.fail(table, "kind", f'expected "text" or "binary"; got {_shown(kind)}', index)
+    size = reader.number(
+        table, entry, "size", integer=True, low=MIN_MESSAGE_BYTES, high=MAX_MESSAGE_BYTES, occurrence=index
+    )
+    if size is not None and any(key in entry for key in ("body", "body_file", "json")):
+        raise reader.fail(table, "size", "give size or a body (body, body_file, json), not both", index)
+    body = _read_body(reader, entry, index, base, [], table=table) if size is None else b""
+    payload = message_payload(int(size) if size is not None else None, body)
+    weight = reader.number(table, entry, "weight", high=limits.MAX_WEIGHT, low_inclusive=False, occurrence=index)
+    name = entry.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise reader.fail(table, "name", f"expected a non-empty string; got {_shown(name)}", index)
+    if kind == "text":
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise reader.fail(table, "kind", 'a text message must be UTF-8; use kind = "binary"', index) from None
+    return RequestSpec(
+        method="GET",
+        body=payload,
+        weight=float(weight if weight is not None else 1.0),
+        name=name.strip() if name else f"{kind} {len(payload)} B",
+        expect=Expectation(("101",)),
+        message=kind,
+    )
+
+
+def message_payload(size: int | None, body: bytes, *, default_size: int = 64) -> bytes:
+    """A message's payload: ``body`` after room for the id, or ``size`` bytes of filler (id included)."""
+    if size is None and not body:
+        size = default_size
+    if size is not None:
+        return b"-" * max(size, MIN_MESSAGE_BYTES)
+    return b"-" * MIN_MESSAGE_BYTES + body
+
+
+def _read_body(
+    reader: _Reader,
+    entry: dict[str, Any],
+    index: int,
+    base: Path,
+    headers: list[tuple[str, str]],
+    *,
+    table: str = "requests",
+) -> bytes:
     bodies = [key for key in ("body", "body_file", "json") if key in entry]
     if len(bodies) > 1:
         raise reader.fail(table, bodies[1], f"give only one of body, body_file and json (found {bodies})", index)

@@ -12,17 +12,25 @@ endless or unbounded.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 from asgibench.boundedio import BODY_FILE_LIMIT, read_bytes_bounded
 from asgibench.errors import UsageError
 from asgibench.load import limits
-from asgibench.load.config import DEFAULT_TARGET, LoadConfig, Model, RequestSpec
+from asgibench.load.config import DEFAULT_TARGET, LoadConfig, MessageKind, Model, Protocol, RequestSpec, Target
 from asgibench.load.expect import DEFAULT_STATUS, Expectation, parse_status
 from asgibench.load.parsing import parse_duration, parse_header, parse_path, parse_target
-from asgibench.load.scenario_file import METHODS, Scenario, load_scenario, pyproject_target
+from asgibench.load.scenario_file import (
+    MAX_MESSAGE_BYTES,
+    METHODS,
+    MIN_MESSAGE_BYTES,
+    Scenario,
+    load_scenario,
+    message_payload,
+    pyproject_target,
+)
 from asgibench.load.thresholds import parse_threshold
 
 DEFAULT_VUS = 10
@@ -58,8 +66,15 @@ class LoadFlags:
     scenario: Path | None = None
     thresholds: list[str] = field(default_factory=list)
     abort_on_fail: bool = False
-    http: str = "1.1"
+    http: str | None = None
     insecure: bool = False
+    streams: int | None = None
+    message_size: int | None = None
+    binary: bool = False
+    subprotocols: list[str] = field(default_factory=list)
+    stream: bool = False
+    hold: int | None = None
+    hold_target: str | None = None
 
 
 def resolve(
@@ -67,13 +82,12 @@ def resolve(
 ) -> LoadConfig:
     scenario = load_scenario(flags.scenario) if flags.scenario is not None else None
     file = scenario or Scenario(path=Path("."))  # an empty scenario sets nothing
-    if flags.http not in ("1.1", "1"):
-        raise UsageError(f"--http {flags.http!r}: only HTTP/1.1 load is supported so far.")
     target_text, source = _target(flags, scenario, directory)
     try:
         target = parse_target(target_text)
     except ValueError as error:
         raise UsageError(f"{source}: {error}") from None
+    protocol = _protocol(flags, file, target)
     model = _model(flags, scenario)
     vus = _first(flags.vus, file.vus, DEFAULT_VUS)
     rate = float(_first(flags.rate, file.rate, 0.0))
@@ -108,8 +122,26 @@ def resolve(
             parse_threshold(text)
         except ValueError as error:
             raise UsageError(f"--threshold {error}") from None
-    requests = _requests(flags, scenario)
+    requests = _messages(flags, scenario) if protocol == "websocket" else _requests(flags, scenario)
+    if flags.stream and protocol != "websocket":
+        requests = tuple(replace(spec, stream=True) for spec in requests)
+    _check_protocol_options(protocol, requests, flags, scenario)
     _check_threshold_names(thresholds, requests)
+    streams = _first(flags.streams, file.streams, 1)
+    if flags.streams is not None:
+        _check("--streams", streams, low=1, high=limits.MAX_STREAMS)
+    if streams > 1 and protocol == "http/1.1":
+        raise UsageError(f"--streams {streams}: an HTTP/1.1 connection carries one request at a time; add --http 2.")
+    hold = _first(flags.hold, file.hold, 0)
+    if flags.hold is not None:
+        _check("--hold", hold, low=0, high=limits.MAX_HELD)
+    hold_text = flags.hold_target or file.hold_target
+    try:
+        hold_target = parse_target(hold_text) if hold_text else None
+    except ValueError as error:
+        raise UsageError(f"--hold-target {error}") from None
+    if hold_target is not None and not hold:
+        raise UsageError("--hold-target: give --hold N too (how many streams to hold).")
     config = LoadConfig(
         target=target,
         model=model,
@@ -130,9 +162,84 @@ def resolve(
         insecure=flags.insecure,
         target_source=source,
         scenario_path=str(scenario.path) if scenario else None,
+        protocol=protocol,
+        streams=streams,
+        subprotocols=tuple(flags.subprotocols) or file.subprotocols,
+        hold=hold,
+        hold_target=hold_target,
     )
     _check_connections(config, connection_limits or limits.read_connection_limits(), flags)
     return config
+
+
+def _protocol(flags: LoadFlags, file: Scenario, target: Target) -> Protocol:
+    """WebSocket for a ws:// target; HTTP/2 when --http 2 (or the scenario's http = "2") asks; else HTTP/1.1."""
+    http = flags.http or file.http or "1.1"
+    if http not in ("1.1", "1", "2"):
+        raise UsageError(f"--http {http!r}: use 1.1 or 2.")
+    if target.scheme in ("ws", "wss"):
+        if http == "2":
+            raise UsageError("--http 2: a ws:// target is a WebSocket over HTTP/1.1; drop --http 2.")
+        return "websocket"
+    if flags.subprotocols:
+        raise UsageError("--subprotocol: only for a WebSocket target (ws:// or wss://).")
+    return "h2" if http == "2" else "http/1.1"
+
+
+def _check_protocol_options(
+    protocol: Protocol, requests: tuple[RequestSpec, ...], flags: LoadFlags, scenario: Scenario | None
+) -> None:
+    """Options that only mean something for another protocol are refused, not ignored."""
+    if protocol != "websocket" and (flags.message_size is not None or flags.binary):
+        raise UsageError(f"{'--binary' if flags.binary else '--message-size'}: only for a WebSocket target (ws://).")
+    if protocol != "websocket" and any(spec.message is not None for spec in requests):
+        where = scenario.path if scenario is not None else "the scenario"
+        raise UsageError(f"{where}: [[messages]] are for a WebSocket target (ws://); this target is HTTP.")
+    if protocol == "h2" and any(spec.expect.captures for spec in requests):
+        raise UsageError("--http 2: body and header checks are made on HTTP/1.1 only; drop them or use --http 1.1.")
+    if protocol == "websocket" and flags.stream:
+        raise UsageError("--stream: a WebSocket target sends messages; --stream times streamed HTTP responses.")
+    if protocol == "h2" and (flags.stream or any(spec.stream for spec in requests)):
+        raise UsageError("--stream: streamed responses are timed over HTTP/1.1 only; drop --http 2.")
+
+
+def _messages(flags: LoadFlags, scenario: Scenario | None) -> tuple[RequestSpec, ...]:
+    """A WebSocket target's messages: the scenario's [[messages]], else one kind from --message-size, --body."""
+    for flag, given in (("--method", flags.method), ("--path", flags.paths or None)):
+        if given is not None:
+            raise UsageError(f"{flag}: a WebSocket target sends messages, not requests; the path is the URL's.")
+    if flags.expect_body is not None or flags.expect_headers or flags.expect_status is not None:
+        raise UsageError("--expect-*: a WebSocket reply is checked by its id, not by status or body.")
+    headers = []
+    for text in flags.headers:
+        try:
+            headers.append(parse_header(text))
+        except ValueError as error:
+            raise UsageError(f"--header {error}") from None
+    defines = flags.message_size is not None or flags.body is not None or flags.body_file is not None or flags.binary
+    if scenario is not None and scenario.requests and not defines:
+        if any(spec.message is None for spec in scenario.requests):
+            raise UsageError(f"{scenario.path}: a WebSocket target sends [[messages]], not [[requests]].")
+        return tuple(replace(spec, headers=spec.headers + tuple(headers)) for spec in scenario.requests)
+    if flags.message_size is not None:
+        _check("--message-size", flags.message_size, low=MIN_MESSAGE_BYTES, high=MAX_MESSAGE_BYTES)
+        if flags.body is not None or flags.body_file is not None:
+            raise UsageError("Give --message-size or a body (--body, --body-file), not both.")
+    if flags.body is not None and flags.body_file is not None:
+        raise UsageError("Give --body or --body-file, not both.")
+    body = b""
+    if flags.body is not None:
+        body = flags.body.encode()
+    elif flags.body_file is not None:
+        body = read_bytes_bounded(flags.body_file, limit=BODY_FILE_LIMIT, option="--body-file")
+    kind: MessageKind = "binary" if flags.binary or flags.body_file is not None else "text"
+    if kind == "text":
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError("--body: a text message must be UTF-8; add --binary.") from None
+    payload = message_payload(flags.message_size, body)
+    return (RequestSpec(body=payload, headers=tuple(headers), expect=Expectation(("101",)), message=kind),)
 
 
 def _first(*values: T | None) -> T:

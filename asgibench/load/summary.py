@@ -112,6 +112,58 @@ def summarize(
     }
 
 
+def beyond_requests(
+    aggregate: Aggregate, config: LoadConfig, *, duration: float, extra_percentiles: Iterable[float] = ()
+) -> dict[str, Any]:
+    """The summary's figures beyond request and response: the protocol, coded errors, stream and message figures.
+
+    Each is null when the run had nothing of its kind (an HTTP/1.1 run has no handshakes and no messages).
+    """
+    counts = aggregate.counts
+    timings = {
+        name: latency_table(histogram, moments, extra_percentiles)
+        for name, (histogram, moments) in aggregate.timings.items()
+    }
+
+    def per_second(count: int) -> float:
+        return round(count / duration, 1) if duration > 0 else 0.0
+
+    messages = None
+    if config.protocol == "websocket":
+        sent, received = counts["messages_sent"], counts["messages_received"]
+        messages = {
+            "sent": sent,
+            "received": received,
+            "unmatched": counts["messages_unmatched"],  # replies that answered no message in flight
+            "sent_per_s": per_second(sent),
+            "received_per_s": per_second(received),
+        }
+    streamed = counts["stream_events"]
+    held = None
+    if config.hold:
+        held = {
+            "wanted": config.hold,
+            "held": aggregate.held_seconds[-1] if aggregate.held_seconds else 0,  # at the window's end
+            "min_held": min(aggregate.held_seconds, default=0),
+            "opened": counts["held_opened"],
+            "failed": counts["held_failed"],  # never opened: refused, or not a stream
+            "dropped": counts["held_dropped"],  # opened, then ended before the window did
+            "events": counts["held_events"],
+        }
+    return {
+        "protocol": config.protocol,
+        "error_codes": {
+            kind: {code: codes[code] for code in sorted(codes)} for kind, codes in sorted(aggregate.error_codes.items())
+        },
+        "first_byte_ms": timings.get("first_byte"),
+        "gap_ms": timings.get("gap"),
+        "handshake_ms": timings.get("handshake"),
+        "messages": messages,
+        "stream_events": {"events": streamed, "events_per_s": per_second(streamed)} if streamed else None,
+        "held": held,
+    }
+
+
 def by_status(aggregate: Aggregate, *, extra_percentiles: Iterable[float] = ()) -> list[dict[str, Any]]:
     """Latency by status code (k6's {status:...}): each code's responses and latency table, codes in order."""
     return [

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgibench.results.metrics import metric as registry_metric
-from asgibench.results.model import Counts, Latency
+from asgibench.results.model import Counts, Latency, Summary
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -35,8 +35,18 @@ _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
 METRICS_HELP = (
     "metrics: p50 p90 p99 p99.9 (any pNN), min, mean, max, service_p99 (open model), rps, requests, errors, "
     "error_rate; any of them for one named request as metric{name:NAME}; a latency for one status code as "
-    "p99{status:200}"
+    "p99{status:200}; streams and messages: first_byte_p99, gap_p99, gap_max, handshake_p99 (p50 p90 p99 p999 "
+    "max), messages_rps, events_rps, held, dropped"
 )
+# Figures of the whole run beyond requests (asgibench.results.metrics), by their unit.
+STREAM_METRICS = {
+    **{f"{prefix}_{key}": "ms" for prefix in ("first_byte", "gap", "handshake")
+       for key in ("p50", "p90", "p99", "p999", "max")},
+    "messages_rps": "count",
+    "events_rps": "count",
+    "held": "count",
+    "dropped": "count",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +124,16 @@ def parse_threshold(text: str) -> Threshold:
         if unit:
             raise ValueError(f"{text!r}: {metric} takes a plain number, no unit")
         return Threshold(text, metric, comparison, limit, "count", name)
+    if metric in STREAM_METRICS:
+        if name is not None:
+            raise ValueError(f"{text!r}: {metric} is a figure of the whole run; it takes no name tag")
+        if STREAM_METRICS[metric] == "ms":
+            if unit not in _LATENCY_UNITS:
+                raise ValueError(f"{text!r}: give the time a unit, us, ms or s (as in {metric}<50ms)")
+            return Threshold(text, metric, comparison, limit * _LATENCY_UNITS[unit], "ms")
+        if unit:
+            raise ValueError(f"{text!r}: {metric} takes a plain number, no unit")
+        return Threshold(text, metric, comparison, limit, "count")
     raise ValueError(f"{text!r}: unknown metric {metric!r} ({METRICS_HELP})")
 
 
@@ -154,7 +174,7 @@ def evaluate(
     statuses: Sequence[Mapping[str, Any]] = (),
 ) -> list[Verdict]:
     """Every threshold judged on a result's summary (read once into Counts) and its per-name and per-status rows."""
-    counts = Counts.of(summary)
+    counts = Summary.from_json(summary)  # a Summary: stream and message figures are read from it too
     verdicts = []
     for threshold in thresholds:
         observed = observe(threshold, counts, requests, statuses)

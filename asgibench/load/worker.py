@@ -80,9 +80,15 @@ async def start_driver(config: LoadConfig, worker: int, workers: int, emit: Emit
     from asgibench.load.closed_model import ClosedModel
     from asgibench.load.open_model import OpenModel
 
+    closed: type[ClosedModel] = ClosedModel
+    open_: type[OpenModel] = OpenModel
+    if config.protocol != "http/1.1":  # HTTP/2 streams and WebSocket messages ride on lanes (lanes.py)
+        from asgibench.load.lane_models import LaneClosedModel, LaneOpenModel
+
+        closed, open_ = LaneClosedModel, LaneOpenModel
     if config.model == "closed":
-        return ClosedModel(config, worker=worker, workers=workers, emit=emit)
-    driver = OpenModel(config, worker=worker, workers=workers, emit=emit)
+        return closed(config, worker=worker, workers=workers, emit=emit)
+    driver = open_(config, worker=worker, workers=workers, emit=emit)
     driver.prepare()
     deadline = time.monotonic() + READY_WAIT
     while any(connection.transport is None for connection in driver.connections) and time.monotonic() < deadline:

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 from rich.text import Text
 
@@ -54,8 +53,12 @@ ERROR_LABELS = {
     "reset": "connection reset / closed",
     "timeout": "timeout",
     "truncated": "response cut short",
-    "protocol": "protocol error (bad HTTP)",
+    "protocol": "protocol error",
     "tls": "TLS handshake failed",
+    "handshake": "WebSocket upgrade refused",
+    "closed": "WebSocket closed by server",
+    "stream_reset": "HTTP/2 stream reset",
+    "goaway": "HTTP/2 GOAWAY",
     "other": "other",
     "unsent": "due but never sent",
     "abandoned": "abandoned in flight",
@@ -101,6 +104,9 @@ class LiveView:
     """A progress bar over the measured window, with the last second's requests/s, p50, p99 and errors."""
 
     def __init__(self, console: Console, config: LoadConfig) -> None:
+        # Imported here: only a run shown live on a terminal needs the progress bar (--quiet, a pipe: no LiveView).
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
         self.config = config
         label = "warming up + load" if config.warmup else "load"
         # Rich narrows a column it may wrap, and made "0:0…" of the elapsed time at 80 columns: the label and the
@@ -148,6 +154,9 @@ def render_result(console: Console, result: Result) -> None:
     if result.partial:
         console.print(Text(f"PARTIAL RESULT: {result.partial_reason}", style="bold yellow"))
     _render_throughput(console, summary)
+    if _has_streams(summary):
+        console.print()
+        _render_streams(console, summary)
     console.print()
     _render_latency(console, summary, corrected=result.model == "open")
     if len(result.requests) > 1:
@@ -219,16 +228,58 @@ def _render_throughput(console: Console, summary: Summary) -> None:
     console.print(overview)
 
 
+def _has_streams(summary: Summary) -> bool:
+    return summary.messages is not None or summary.stream_events is not None or summary.held is not None
+
+
+def _render_streams(console: Console, summary: Summary) -> None:
+    """Messages each way (WebSocket), events on streamed responses, and the streams held beside the load."""
+    table = Table(title=Text("Streams", style="bold"), title_justify="left", show_header=False, box=None)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(style="dim")
+    messages = summary.messages
+    if messages is not None:
+        table.add_row("messages sent", f"{messages.sent:,}", f"{rate(messages.sent_per_s)}/s")
+        table.add_row("messages received", f"{messages.received:,}", f"{rate(messages.received_per_s)}/s")
+        if messages.unmatched:
+            table.add_row("unmatched replies", Text(f"{messages.unmatched:,}", style="yellow"), "matched no message")
+    events = summary.stream_events
+    if events is not None:
+        table.add_row("SSE events", f"{events.events:,}", f"{rate(events.events_per_s)}/s")
+    held = summary.held
+    if held is not None:
+        short = held.held < held.wanted
+        table.add_row("streams held", Text(f"{held.held:,} of {held.wanted:,}", style="yellow" if short else ""),
+                      f"at the window's end; fewest {held.min_held:,}")  # fmt: skip
+        table.add_row("streams dropped", Text(f"{held.dropped:,}", style="red" if held.dropped else ""),
+                      f"{held.failed:,} never opened" if held.failed else "")  # fmt: skip
+    console.print(table)
+
+
 def _render_latency(console: Console, summary: Summary, *, corrected: bool) -> None:
     table = Table(title=Text("Latency", style="bold"), title_justify="left")
     table.add_column("", no_wrap=True)
-    table.add_column("latency\n(from due time)" if corrected else "latency", justify="right", no_wrap=True)
+    what = "round trip" if summary.protocol == "websocket" else "latency"
+    table.add_column(f"{what}\n(from due time)" if corrected else what, justify="right", no_wrap=True)
     if corrected:
         table.add_column("service time\n(from send)", justify="right", no_wrap=True)
+    extra = [
+        (header, latency)
+        for header, latency in (
+            ("first byte", summary.first_byte_ms),
+            ("gap", summary.gap_ms),
+            ("handshake", summary.handshake_ms),
+        )
+        if latency is not None
+    ]
+    for header, _ in extra:
+        table.add_column(header, justify="right", no_wrap=True)
     for label, key in LATENCY_ROWS:
         cells = [latency_text(summary.latency_ms, key)]
         if corrected:
             cells.append(latency_text(summary.service_time_ms, key))
+        cells.extend(latency_text(latency, key) for _, latency in extra)
         table.add_row(label, *cells)
     print_table(console, table)
 
@@ -290,6 +341,8 @@ def _render_errors(console: Console, summary: Summary) -> None:
                     kinds.add_row(Text(f"  {UNSENT_MEANINGS[reason]}"), f"{count:,}", "")
             continue
         kinds.add_row(ERROR_LABELS[kind], f"{errors[kind]:,}", Text(summary.error_examples.get(kind, "")))
+        for code, count in summary.error_codes.get(kind, {}).items():  # a status, close code or HTTP/2 error
+            kinds.add_row(Text(f"  {code}"), f"{count:,}", "")
     print_table(console, kinds)
     if errors["tls"]:
         console.print(Text("hint: for a self-signed or untrusted certificate, add --insecure", style="dim"))

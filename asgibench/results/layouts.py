@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from asgibench.results.outcomes import ERROR_KINDS, UNSENT_REASONS
+from asgibench.results.outcomes import ERROR_KINDS, LATER_ERROR_KINDS, UNSENT_REASONS
 from asgibench.results.validate import (
     BOOLEAN,
     CONTAINER,
@@ -92,6 +92,15 @@ def _config(at: str) -> Entries:
         f"{at}.requests[].expect.headers.*": Key(STRING),
         f"{at}.thresholds": Key(LIST),
         f"{at}.thresholds[]": Key(STRING),
+        # What the load spoke (files before them lack these: HTTP/1.1, one stream, nothing held).
+        f"{at}.protocol": Key(STRING, choices=("http/1.1", "h2", "websocket"), required=False),
+        f"{at}.streams": Key(COUNT, required=False),
+        f"{at}.subprotocols": Key(LIST, required=False),
+        f"{at}.subprotocols[]": Key(STRING),
+        f"{at}.hold": Key(COUNT, required=False),
+        f"{at}.hold_target": Key(STRING, nullable=True, required=False),
+        f"{at}.requests[].message": Key(STRING, nullable=True, choices=("text", "binary"), required=False),
+        f"{at}.requests[].stream": Key(BOOLEAN, required=False),
     }
 
 
@@ -103,6 +112,13 @@ def _latency(at: str) -> Entries:
     entries[f"{at}.count"] = Key(COUNT)
     entries[f"{at}.percentiles"] = Key(OBJECT)
     entries[f"{at}.percentiles.*"] = Key(LATENCY)
+    return entries
+
+
+def _optional_latency(at: str) -> Entries:
+    """A latency block that files written before it lack."""
+    entries = _latency(at)
+    entries[at] = Key(OBJECT, nullable=True, required=False)
     return entries
 
 
@@ -193,7 +209,8 @@ def _summary_v2(at: str) -> Entries:
         f"{at}.rps": Key(RATE),
         f"{at}.ok_rps": Key(RATE),
         f"{at}.error_rate": Key(NUMBER),
-        **_counts(f"{at}.errors", ("total", *ERROR_KINDS)),
+        **_counts(f"{at}.errors", tuple(kind for kind in ("total", *ERROR_KINDS) if kind not in LATER_ERROR_KINDS)),
+        **{f"{at}.errors.{kind}": Key(COUNT, required=False) for kind in LATER_ERROR_KINDS},
         **_counts(f"{at}.unsent", UNSENT_REASONS),
         f"{at}.statuses": Key(OBJECT),
         f"{at}.statuses.*": Key(COUNT),
@@ -215,6 +232,25 @@ SUMMARY_V2: Entries = {
     "summary.error_examples.*": Key(STRING),
     "summary.bytes_received": Key(COUNT),
     "summary.bytes_sent": Key(COUNT),
+    # Beyond request and response: absent from files written before them.
+    "summary.protocol": Key(STRING, choices=("http/1.1", "h2", "websocket"), required=False),
+    "summary.error_codes": Key(OBJECT, required=False),
+    "summary.error_codes.*": Key(OBJECT),
+    "summary.error_codes.*.*": Key(COUNT),
+    **_optional_latency("summary.first_byte_ms"),
+    **_optional_latency("summary.gap_ms"),
+    **_optional_latency("summary.handshake_ms"),
+    "summary.messages": Key(OBJECT, nullable=True, required=False),
+    **{f"summary.messages.{name}": Key(COUNT) for name in ("sent", "received", "unmatched")},
+    **{f"summary.messages.{name}": Key(RATE) for name in ("sent_per_s", "received_per_s")},
+    "summary.stream_events": Key(OBJECT, nullable=True, required=False),
+    "summary.stream_events.events": Key(COUNT),
+    "summary.stream_events.events_per_s": Key(RATE),
+    "summary.held": Key(OBJECT, nullable=True, required=False),
+    **{
+        f"summary.held.{name}": Key(COUNT)
+        for name in ("wanted", "held", "min_held", "opened", "failed", "dropped", "events")
+    },
     "requests": Key(LIST),
     "requests[]": Key(OBJECT),
     "requests[].name": Key(STRING),
@@ -250,6 +286,7 @@ TIMELINE_V2: Entries = {
     "timeline[].generator_cpu": Key(NUMBER, nullable=True),
     "timeline[].generator_lag_max_ms": Key(NUMBER, nullable=True),
     "timeline[].generator_rss_mib": Key(NUMBER, nullable=True),
+    "timeline[].held": Key(COUNT, nullable=True, required=False),  # --hold: streams held at the second's end
 }
 
 SUMMARY_V1: Entries = {
@@ -310,8 +347,9 @@ COMPARISON = layout(
         "servers[].version": Key(STRING, nullable=True),
         "servers[].interface": OPTIONAL_TEXT,
         "servers[].app": OPTIONAL_TEXT,
-        "servers[].status": Key(STRING, choices=("ok", "failed")),
+        "servers[].status": Key(STRING, choices=("ok", "failed", "unsupported")),
         "servers[].error": Key(STRING, nullable=True),
+        "servers[].reason": OPTIONAL_TEXT,  # why an unsupported server was not run; files before it lack it
         "servers[].log_tail": Key(LIST),
         "servers[].log_tail[]": Key(STRING),
         "servers[].runs": Key(LIST),

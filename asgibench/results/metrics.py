@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from asgibench.results.figures import error_rate
-from asgibench.results.model import Counts, Latency, Result, Second
+from asgibench.results.model import Counts, Latency, Result, Second, Summary
 from asgibench.results.noise import Scale
 
 Direction = Literal["lower", "higher"]
@@ -93,6 +93,34 @@ def _latency(key: str, service: bool) -> Callable[[Counts], float | None]:
     def read(counts: Counts) -> float | None:
         table: Latency | None = counts.service_time_ms if service else counts.latency_ms
         return None if table is None else table.get(key)
+
+    return read
+
+
+def _timing(field: str, key: str) -> Callable[[Counts], float | None]:
+    """A stream or handshake timing (Summary.first_byte_ms, gap_ms, handshake_ms): the whole run's only."""
+
+    def read(counts: Counts) -> float | None:
+        table = getattr(counts, field) if isinstance(counts, Summary) else None
+        return None if table is None else table.get(key)
+
+    return read
+
+
+def _messages_rate(counts: Counts) -> float | None:
+    messages = counts.messages if isinstance(counts, Summary) else None
+    return None if messages is None else messages.received_per_s
+
+
+def _events_rate(counts: Counts) -> float | None:
+    events = counts.stream_events if isinstance(counts, Summary) else None
+    return None if events is None else events.events_per_s
+
+
+def _held(field: str) -> Callable[[Counts], float | None]:
+    def read(counts: Counts) -> float | None:
+        held = counts.held if isinstance(counts, Summary) else None
+        return None if held is None else float(getattr(held, field))
 
     return read
 
@@ -185,6 +213,38 @@ def _catalogue() -> dict[str, Metric]:
             name=name, label=label, short=label, unit="count", direction="lower", scale="relative", of_counts=read
         )
     metrics["requests"] = dataclasses.replace(metrics["requests"], direction="higher")
+    for prefix, field, label in (
+        ("first_byte", "first_byte_ms", "time to first byte"),
+        ("gap", "gap_ms", "gap between stream reads"),
+        ("handshake", "handshake_ms", "WebSocket handshake"),
+    ):
+        for key in ("p50", "p90", "p99", "p999", "max"):
+            shown = "p99.9" if key == "p999" else key
+            metrics[f"{prefix}_{key}"] = Metric(
+                name=f"{prefix}_{key}",
+                label=f"{shown} {label}",
+                short=f"{prefix.replace('_', ' ')} {shown} ms",
+                unit="ms",
+                direction="lower",
+                scale="relative",
+                of_counts=_timing(field, key),
+            )
+    metrics["messages_rps"] = Metric(
+        name="messages_rps", label="WebSocket messages received/s", short="msg/s", unit="rps",
+        direction="higher", scale="relative", of_counts=_messages_rate,
+    )  # fmt: skip
+    metrics["events_rps"] = Metric(
+        name="events_rps", label="SSE events/s", short="events/s", unit="rps",
+        direction="higher", scale="relative", of_counts=_events_rate,
+    )  # fmt: skip
+    metrics["held"] = Metric(
+        name="held", label="streams held", short="held", unit="count",
+        direction="higher", scale="relative", of_counts=_held("held"),
+    )  # fmt: skip
+    metrics["dropped"] = Metric(
+        name="dropped", label="streams dropped", short="dropped", unit="count",
+        direction="lower", scale="difference", of_counts=_held("dropped"),
+    )  # fmt: skip
     server: tuple[tuple[str, str, str, Unit, Callable[[Result], float | None]], ...] = (
         ("server_cpu", "server CPU (cores busy)", "CPU cores", "cores", _server_cpu),
         ("server_cpu_per_request_us", "server CPU per response", "CPU µs/req", "us", cpu_per_response_us),

@@ -13,7 +13,7 @@ optional keys) read as empty or None here, and are written in full.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from asgibench.results.figures import error_rate
@@ -145,6 +145,61 @@ class Counts:
 
 
 @dataclass(frozen=True, slots=True)
+class Messages:
+    """A WebSocket run's messages each way; ``unmatched``: replies that answered no message in flight."""
+
+    sent: int
+    received: int
+    unmatched: int
+    sent_per_s: float
+    received_per_s: float
+
+    @classmethod
+    def from_json(cls, block: Mapping[str, Any] | None) -> Messages | None:
+        if block is None:
+            return None
+        return cls(
+            int(block["sent"]),
+            int(block["received"]),
+            int(block["unmatched"]),
+            float(block["sent_per_s"]),
+            float(block["received_per_s"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvents:
+    """SSE events received on streamed responses, and their rate over the window."""
+
+    events: int
+    events_per_s: float
+
+    @classmethod
+    def from_json(cls, block: Mapping[str, Any] | None) -> StreamEvents | None:
+        return None if block is None else cls(int(block["events"]), float(block["events_per_s"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """--hold: streams held open beside the load, and what became of them."""
+
+    wanted: int
+    held: int  # at the window's end
+    min_held: int  # the fewest at the end of any second
+    opened: int
+    failed: int  # never opened
+    dropped: int  # opened, then ended before the window did
+    events: int  # SSE events received on them
+
+    @classmethod
+    def from_json(cls, block: Mapping[str, Any] | None) -> Held | None:
+        if block is None:
+            return None
+        names = ("wanted", "held", "min_held", "opened", "failed", "dropped", "events")
+        return cls(*(int(block[name]) for name in names))
+
+
+@dataclass(frozen=True, slots=True)
 class Summary(Counts):
     """The whole measured window."""
 
@@ -157,6 +212,15 @@ class Summary(Counts):
     error_examples: Mapping[str, str]
     bytes_received: int
     bytes_sent: int
+    # Beyond request and response (absent from files before them: read as HTTP/1.1 with nothing of the kind).
+    protocol: str = "http/1.1"
+    error_codes: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # kind -> code -> count
+    first_byte_ms: Latency | None = None  # streamed responses: time to the first byte
+    gap_ms: Latency | None = None  # streamed responses: gaps between reads
+    handshake_ms: Latency | None = None  # WebSocket: connection attempt to accepted upgrade
+    messages: Messages | None = None  # WebSocket
+    stream_events: StreamEvents | None = None  # SSE events received
+    held: Held | None = None  # --hold
 
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> Summary:
@@ -171,6 +235,17 @@ class Summary(Counts):
             error_examples=dict(block["error_examples"]),
             bytes_received=int(block["bytes_received"]),
             bytes_sent=int(block["bytes_sent"]),
+            protocol=str(block.get("protocol", "http/1.1")),
+            error_codes={
+                str(kind): {str(code): int(count) for code, count in codes.items()}
+                for kind, codes in (block.get("error_codes") or {}).items()
+            },
+            first_byte_ms=Latency.from_json(block.get("first_byte_ms")),
+            gap_ms=Latency.from_json(block.get("gap_ms")),
+            handshake_ms=Latency.from_json(block.get("handshake_ms")),
+            messages=Messages.from_json(block.get("messages")),
+            stream_events=StreamEvents.from_json(block.get("stream_events")),
+            held=Held.from_json(block.get("held")),
         )
 
     def to_json(self) -> Json:
@@ -184,6 +259,14 @@ class Summary(Counts):
             "error_examples": dict(self.error_examples),
             "bytes_received": self.bytes_received,
             "bytes_sent": self.bytes_sent,
+            "protocol": self.protocol,
+            "error_codes": {kind: dict(codes) for kind, codes in self.error_codes.items()},
+            "first_byte_ms": _latency_json(self.first_byte_ms),
+            "gap_ms": _latency_json(self.gap_ms),
+            "handshake_ms": _latency_json(self.handshake_ms),
+            "messages": None if self.messages is None else asdict(self.messages),
+            "stream_events": None if self.stream_events is None else asdict(self.stream_events),
+            "held": None if self.held is None else asdict(self.held),
         }
 
 
@@ -256,6 +339,7 @@ class Second:
     generator_cpu: float | None
     generator_lag_max_ms: float | None
     generator_rss_mib: float | None
+    held: int | None = None  # --hold: streams held at the second's end
 
     @classmethod
     def from_json(cls, row: Mapping[str, Any]) -> Second:
@@ -273,6 +357,7 @@ class Second:
             generator_cpu=row["generator_cpu"],
             generator_lag_max_ms=row["generator_lag_max_ms"],
             generator_rss_mib=row["generator_rss_mib"],
+            held=row.get("held"),
         )
 
     def to_json(self) -> Json:
@@ -290,6 +375,7 @@ class Second:
             "generator_cpu": self.generator_cpu,
             "generator_lag_max_ms": self.generator_lag_max_ms,
             "generator_rss_mib": self.generator_rss_mib,
+            "held": self.held,
         }
 
 

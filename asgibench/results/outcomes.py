@@ -14,8 +14,12 @@ ERROR_KINDS = (
     "reset",  # closed or reset before any byte of the response
     "timeout",
     "truncated",  # closed after part of the response
-    "protocol",  # not HTTP/1.1, or a 101 nobody asked for
+    "protocol",  # bytes that break the protocol (HTTP/1.1, HTTP/2 or WebSocket), or a 101 nobody asked for
     "tls",
+    "handshake",  # a WebSocket upgrade answered with another status (the status in error_codes)
+    "closed",  # a WebSocket closed by the server with a message in flight (the close code in error_codes)
+    "stream_reset",  # an HTTP/2 stream reset by the server (RST_STREAM; the error code in error_codes)
+    "goaway",  # an HTTP/2 request the server refused to process by GOAWAY (the error code in error_codes)
     "other",
     "unsent",  # due, never written (open model); why is in UNSENT_REASONS
     "abandoned",  # written, still in flight when the run stopped or the drain ended
@@ -27,3 +31,7 @@ UNSENT_MEANINGS = {
     "interrupted": "still waiting when the run was stopped",
 }
 UNSENT_REASONS = tuple(UNSENT_MEANINGS)
+# Kinds that came after the first version 2 files: a file without them read them as 0.
+LATER_ERROR_KINDS = ("handshake", "closed", "stream_reset", "goaway")
+# The kinds whose errors carry a code (an HTTP status, a close code, an HTTP/2 error code), counted by code.
+CODED_ERROR_KINDS = LATER_ERROR_KINDS

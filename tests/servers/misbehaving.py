@@ -34,12 +34,27 @@ routes          / 200 "ok", /slow after 5 ms, /slower after 50 ms, /missing 404,
 head            GET 200 "Hello, world!" with Content-Length: 13; HEAD the same head, no body
 close-after:N   like ok, but every N-th response on a connection says Connection: close, then closes
 tls             ok's handler over TLS, certificate for 127.0.0.1 and localhost; ``--ca-file PATH`` writes the CA
+
+WebSocket and Server-Sent Events faults (N may be 0):
+
+ws-abort:N      accept a WebSocket handshake, echo N data messages, then drop the TCP connection (FIN, no close frame)
+ws-close:N      the same, but after N messages send a close frame 1011 "server error", then close
+ws-refuse       answer the handshake with 403 Forbidden and a small body, then close
+sse-stall:N     GET: a chunked text/event-stream of N events 10 ms apart, nothing for 2 s (connection open),
+                N more events, then the terminating chunk; keep-alive. Other methods: 405
+sse-drop:N      GET: N events 10 ms apart, then close mid-stream (no terminating chunk)
+
+The WebSocket modes answer pings with pongs and a client's close frame with the same frame; a
+message sent in fragments is echoed whole. Event ``n`` is ``id: n``, ``data: {"n": n}``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import contextlib
+import hashlib
 import json
 import socket
 import ssl
@@ -149,6 +164,10 @@ ROUTES: dict[str, tuple[int, float, str, bytes]] = {  # path: status, delay, con
     "/text": (200, 0.0, "text/plain", b"hello world"),
 }
 NOT_FOUND = ROUTES["/missing"]
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 1.3
+CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+SSE_EVERY = 0.010
+SSE_STALL = 2.0
 next_release = 0.0  # capacity: when the one global queue may release its next answer
 
 
@@ -165,11 +184,97 @@ async def read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     return Request(method, target.partition("?")[0], headers, body, number)
 
 
-async def answer(mode: str, request: Request, writer: asyncio.StreamWriter) -> bool:
+def ws_frame(opcode: int, payload: bytes = b"") -> bytes:
+    """One unmasked, final frame, as a server sends it, with a 7-, 16- or 64-bit length."""
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x80 | opcode, length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", 0x80 | opcode, 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x80 | opcode, 127, length)
+    return header + payload
+
+
+async def ws_read_frame(reader: asyncio.StreamReader) -> tuple[bool, int, bytes]:
+    """One frame from the client: whether it is final, its opcode and its unmasked payload."""
+    first, second = await reader.readexactly(2)
+    length = second & 0x7F
+    if length == 126:
+        (length,) = struct.unpack("!H", await reader.readexactly(2))
+    elif length == 127:
+        (length,) = struct.unpack("!Q", await reader.readexactly(8))
+    mask = await reader.readexactly(4) if second & 0x80 else b""
+    payload = await reader.readexactly(length)
+    if mask and payload:  # XOR with the 4-byte key repeated, as one big integer: fast for long payloads
+        key = (mask * (length // 4 + 1))[:length]
+        payload = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(length, "big")
+    return bool(first & 0x80), first & 0x0F, payload
+
+
+async def websocket(
+    name: str, arg: str, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """The ws-* modes: the handshake, then echo until the fault; the caller closes the connection."""
+    key = request.headers.get("sec-websocket-key", "")
+    if name == "ws-refuse" or not key or request.headers.get("upgrade", "").lower() != "websocket":
+        status, body = (403, b"forbidden") if name == "ws-refuse" else (400, b"not a websocket handshake")
+        writer.write(full(status, body, "Content-Type: text/plain", "Connection: close"))
+        return
+    accept = base64.b64encode(hashlib.sha1(key.encode() + WS_GUID).digest()).decode()
+    writer.write(head(101, "Upgrade: websocket", "Connection: Upgrade", f"Sec-WebSocket-Accept: {accept}"))
+    echoed, kind, parts = 0, TEXT, list[bytes]()
+    while echoed < int(arg):
+        final, opcode, payload = await ws_read_frame(reader)
+        if opcode == CLOSE:
+            writer.write(ws_frame(CLOSE, payload[:2]))  # the closing handshake: echo the client's code
+            return
+        if opcode == PING:
+            writer.write(ws_frame(PONG, payload))
+        elif opcode in (TEXT, BINARY, CONTINUATION):
+            if opcode != CONTINUATION:  # a new message; continuation frames add to it
+                kind, parts = opcode, []
+            parts.append(payload)
+            if final:
+                writer.write(ws_frame(kind, b"".join(parts)))
+                echoed += 1
+        await writer.drain()
+    if name == "ws-close":
+        writer.write(ws_frame(CLOSE, struct.pack("!H", 1011) + b"server error"))
+        await writer.drain()
+        with contextlib.suppress(TimeoutError):  # let the client answer the close frame before the FIN
+            await asyncio.wait_for(reader.read(65536), 1.0)
+
+
+async def sse(name: str, arg: str, writer: asyncio.StreamWriter) -> bool:
+    """The sse-* modes: a chunked event stream with a stall in it, or cut off; False closes the connection."""
+    writer.write(head(200, "Content-Type: text/event-stream", "Cache-Control: no-cache", "Transfer-Encoding: chunked"))
+    count = int(arg)
+    for number in range(2 * count if name == "sse-stall" else count):
+        if number:
+            await asyncio.sleep(SSE_STALL if number == count else SSE_EVERY)
+        event = f'id: {number}\ndata: {{"n": {number}}}\n\n'.encode()
+        writer.write(b"%x\r\n%s\r\n" % (len(event), event))  # one chunk per event
+        await writer.drain()
+    if name == "sse-drop":
+        return False  # mid-stream: no terminating chunk
+    writer.write(b"0\r\n\r\n")
+    return True
+
+
+async def answer(mode: str, request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
     """Answers one request in ``mode``; False closes the connection."""
     global next_release
     name, _, arg = mode.partition(":")
-    if name == "interim":
+    if name in WS_MODES:
+        await websocket(name, arg, request, reader, writer)
+        return False
+    elif name in ("sse-stall", "sse-drop"):
+        if request.method != "GET":
+            writer.write(full(405, b"method not allowed", "Content-Type: text/plain", "Allow: GET"))
+            return True
+        return await sse(name, arg, writer)
+    elif name == "interim":
         for interim in (CONTINUE, EARLY_HINTS):
             writer.write(interim)
             await writer.drain()
@@ -234,7 +339,7 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mode
         while True:
             number += 1
             request = await read_request(reader, writer, mode, number)
-            keep = await answer(mode, request, writer)
+            keep = await answer(mode, request, reader, writer)
             await writer.drain()
             if not keep or request.headers.get("connection", "").lower() == "close":
                 break
@@ -266,14 +371,18 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
 
 OLD_MODES = {"ok", "freeze", "mix", "reset", "garbage", "stall", "count"}
 PLAIN_MODES = {"interim", "expect", "close10", "close11", "upgrade", "upgrade-bare", "truncated", "truncated-head"}
-PLAIN_MODES |= {"trickle", "routes", "head", "noaccept", "tls"}
-COUNTED_MODES = {"status", "capacity", "close-after"}  # these take a number after a colon
+PLAIN_MODES |= {"trickle", "routes", "head", "noaccept", "tls", "ws-refuse"}
+STREAM_MODES = {"ws-abort", "ws-close", "sse-stall", "sse-drop"}  # their count may be 0
+COUNTED_MODES = {"status", "capacity", "close-after"} | STREAM_MODES  # these take a number after a colon
+WS_MODES = {"ws-abort", "ws-close", "ws-refuse"}
 
 
 def check(mode: str) -> None:
     name, colon, arg = mode.partition(":")
     if name in COUNTED_MODES:
-        if not colon or float(arg) <= 0 or (name != "capacity" and not arg.isdigit()):
+        if not colon or (name != "capacity" and not arg.isdigit()):
+            raise ValueError(arg)
+        if float(arg) <= 0 and name not in STREAM_MODES:
             raise ValueError(arg)
     elif mode not in OLD_MODES | PLAIN_MODES:
         raise ValueError(mode)

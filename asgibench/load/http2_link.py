@@ -1,0 +1,169 @@
+"""An HTTP/2 connection carrying lanes: each lane's request is one stream.
+
+h2c with prior knowledge on ``http://`` targets, TLS with ALPN on
+``https://`` ones; a TLS server that does not choose ``h2`` fails the
+connection as ``protocol`` (asgibench does not fall back to HTTP/1.1: the
+figures would be of another protocol than the one asked for).
+
+Writes are gathered: the requests that the answers of one read start go out
+in one write at the end of that read. A stream reset by the server fails its
+request as ``stream_reset``, counted by error code; after a GOAWAY the
+streams the server did not take fail as ``goaway``, the others finish, and no
+new stream is opened on that connection (its lanes move to a new one).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+from asgibench.load.lanes import Lane, LanePool, Link
+from asgibench.load.protocols.http2 import (
+    ConnectionEnded,
+    Failed,
+    Http2Client,
+    ResponseEnded,
+    ResponseStarted,
+    StreamReset,
+)
+
+if TYPE_CHECKING:
+    from asgibench.load.config import RequestSpec
+
+
+def h2_headers(spec: RequestSpec) -> list[tuple[bytes, bytes]]:
+    """The request's own headers for HTTP/2: lower-case names, without those HTTP/2 forbids or replaces."""
+    skipped = {"host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        for name, value in spec.headers
+        if name.lower() not in skipped
+    ]
+    if spec.body and not any(name == b"content-length" for name, _ in headers):
+        headers.append((b"content-length", str(len(spec.body)).encode()))
+    return headers
+
+
+class Http2Link(Link):
+    def __init__(self, pool: LanePool) -> None:
+        super().__init__(pool)
+        config = self.driver.config
+        self.client = Http2Client(
+            authority=config.target.host_header,
+            scheme="https" if config.target.secure else "http",
+            max_streams=pool.capacity,
+        )
+        self.streams: dict[int, Lane] = {}
+        self.receiving = False  # inside data_received: writes wait for its end
+        self.headers: dict[int, list[tuple[bytes, bytes]]] = {}  # by request index, built once
+        self.waiting: deque[Lane] = deque()  # lanes whose request waits for the server to allow a stream
+
+    def began_protocol(self) -> None:
+        assert self.transport is not None
+        if self.driver.tls is not None:
+            chosen = self.transport.get_extra_info("ssl_object").selected_alpn_protocol()
+            if chosen != "h2":
+                self.refuse_lanes("protocol", None, f"the server did not agree to HTTP/2 (ALPN chose {chosen})")
+                self.cut()
+                return
+        self.client.initiate()
+        self.flush()
+        self.open_lanes()
+
+    def flush(self) -> None:
+        data = self.client.data_to_send()
+        if data and self.transport is not None and not self.closed:
+            self.transport.write(data)
+            self.driver.recorder.bytes_sent += len(data)
+
+    def send(self, lane: Lane) -> None:
+        client = self.client
+        if client.going_away:  # reached only if a lane was given this link as it went away: the stream can't open
+            self.accepting = False
+            self.fail_lane(lane, "reset", None, "the connection took no new streams (GOAWAY, or stream ids used up)")
+            return
+        if client.available_streams <= 0:  # the server allows fewer streams than --streams: wait for one
+            self.waiting.append(lane)
+            return
+        request = lane.request
+        assert request is not None
+        spec = request.spec
+        headers = self.headers.get(request.index)
+        if headers is None:
+            headers = self.headers[request.index] = h2_headers(spec)
+        stream_id = self.client.request(spec.method, spec.path or self.driver.config.target.path, headers, spec.body)
+        lane.key = stream_id
+        lane.head = b""
+        lane.status = 0
+        self.streams[stream_id] = lane
+        if client.going_away:  # that was the last stream id: the next request goes to a new connection
+            self.accepting = False
+        if not self.receiving:
+            self.flush()
+
+    def forget(self, lane: Lane) -> None:
+        stream_id = lane.key
+        if stream_id is not None and self.streams.pop(stream_id, None) is not None:
+            self.client.reset(stream_id)  # CANCEL: the server may stop working on it
+            if not self.receiving:
+                self.flush()
+        lane.key = None
+
+    def data_received(self, data: bytes) -> None:
+        driver = self.driver
+        driver.recorder.bytes_received += len(data)
+        self.receiving = True
+        try:
+            events = self.client.receive_data(data)
+            if self.client.going_away:
+                # A GOAWAY in this read: the answers before it are answers, but none may be followed by a request.
+                self.accepting = False
+            for event in events:
+                kind = type(event)
+                if kind is ResponseEnded:
+                    lane = self.streams.pop(event.stream_id, None)  # type: ignore[union-attr]
+                    if lane is not None:
+                        lane.key = None
+                        driver.response(lane)  # type: ignore[arg-type]
+                elif kind is ResponseStarted:
+                    lane = self.streams.get(event.stream_id)  # type: ignore[union-attr]
+                    if lane is not None:
+                        lane.status = event.status  # type: ignore[union-attr]
+                        lane.head = b"1"  # begun: a loss from here is "truncated"
+                elif kind is StreamReset:
+                    self.reset_by_server(event)  # type: ignore[arg-type]
+                elif kind is ConnectionEnded:
+                    self.going_away(event)  # type: ignore[arg-type]
+                elif kind is Failed:
+                    self.accepting = False
+                    for lane in list(self.lanes):
+                        self.fail_lane(lane, "protocol", None, f"not valid HTTP/2: {event.description}")  # type: ignore[union-attr]
+                    self.cut()
+                    return
+        finally:
+            self.receiving = False
+        while self.waiting and self.client.available_streams > 0:
+            lane = self.waiting.popleft()
+            if lane.in_flight and not lane.closed:
+                self.send(lane)
+        self.flush()
+
+    def reset_by_server(self, event: StreamReset) -> None:
+        lane = self.streams.pop(event.stream_id, None)
+        if lane is not None:
+            lane.key = None
+            self.fail_lane(lane, "stream_reset", event.name, f"the server reset the stream ({event.name})")
+
+    def going_away(self, event: ConnectionEnded) -> None:
+        self.accepting = False
+        self.pool.drop(self)
+        for stream_id, lane in list(self.streams.items()):
+            if stream_id > event.last_stream_id:
+                del self.streams[stream_id]
+                lane.key = None
+                self.fail_lane(lane, "goaway", event.name, f"the server went away ({event.name}) before the request")
+        for lane in list(self.lanes):
+            if not lane.in_flight:
+                lane.abort()  # idle lanes move to a new connection
+        if self.driver.measuring(self.driver.clock()):
+            self.driver.recorder.counts[f"goaway_{event.name}"] += 1
