@@ -28,9 +28,7 @@ from typing import Any
 from asgibench.atomicio import write_or_save
 from asgibench.boundedio import RESULT_FILE_LIMIT, read_text_bounded
 from asgibench.errors import UsageError
-from asgibench.results.layouts import RESULT_RULES, RESULT_V1, RESULT_V2
 from asgibench.results.migrate import V1, V2, from_v1
-from asgibench.results.validate import check
 
 SCHEMA = V2
 READABLE = (V1, V2)  # version 1 is migrated to version 2 on reading
@@ -160,6 +158,10 @@ def result_from(document: Any, path: str | Path) -> dict[str, Any]:
     (named as a path: ``summary.latency_ms.p99``, ``timeline[3].p50_ms``).
     A version 1 file is checked as version 1, then migrated (asgibench.results.migrate).
     """
+    # Imported here: the layouts and their checks are for reading, and `asgibench load` only writes.
+    from asgibench.results.layouts import RESULT_RULES, RESULT_V1, RESULT_V2
+    from asgibench.results.validate import check
+
     source = Path(path)
     other = other_file(document)
     if other is not None:
