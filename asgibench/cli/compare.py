@@ -11,9 +11,12 @@ from asgibench.cli import app
 from asgibench.errors import AsgibenchError, UsageError
 
 if TYPE_CHECKING:
+    from asgibench.compare.runner import ComparisonSpec
     from asgibench.load.settings import LoadFlags
 
 DEFAULT_WARMUP = "2s"
+# Where the load is aimed before any server has a port: only the scheme and path are kept (launch.measure).
+PLACEHOLDER = "127.0.0.1:8000"
 
 
 @app.command()
@@ -41,7 +44,11 @@ def compare(
     ] = 1,
     path: Annotated[
         str | None,
-        typer.Option("--path", metavar="/PATH", help="The request path (default /, or the scenario's requests)."),
+        typer.Option(
+            "--path",
+            metavar="/PATH",
+            help="The request path (default /, or the scenario's requests); ws:/PATH for a WebSocket comparison.",
+        ),
     ] = None,
     vus: Annotated[int | None, typer.Option("--vus", metavar="INTEGER", help="Closed model: virtual users.")] = None,
     rate: Annotated[
@@ -74,7 +81,54 @@ def compare(
     body: Annotated[str | None, typer.Option("--body", metavar="TEXT", help="Request body.")] = None,
     scenario: Annotated[
         Path | None,
-        typer.Option("--scenario", "-s", metavar="FILE", help="A scenario file (TOML): model, stages, requests."),
+        typer.Option(
+            "--scenario",
+            "-s",
+            metavar="FILE",
+            help="A scenario file (TOML): model, stages, requests; [[messages]] (or a ws:// target): WebSocket.",
+        ),
+    ] = None,
+    http: Annotated[
+        str | None,
+        typer.Option(
+            "--http",
+            metavar="VERSION",
+            help="1.1 (default) or 2: h2c with prior knowledge; servers without it are listed as unsupported.",
+        ),
+    ] = None,
+    streams: Annotated[
+        int | None,
+        typer.Option(
+            "--streams",
+            metavar="INTEGER",
+            help="HTTP/2: concurrent streams per connection; WebSocket: messages in flight per connection.",
+        ),
+    ] = None,
+    stream: Annotated[
+        bool,
+        typer.Option("--stream", help="Time streamed responses (SSE, chunked): first byte, gaps between chunks."),
+    ] = False,
+    message_size: Annotated[
+        int | None,
+        typer.Option("--message-size", metavar="BYTES", help="WebSocket: each message's size. Default 64."),
+    ] = None,
+    binary: Annotated[bool, typer.Option("--binary", help="WebSocket: send binary messages, not text.")] = False,
+    hold: Annotated[
+        int | None,
+        typer.Option(
+            "--hold",
+            metavar="INTEGER",
+            help="Hold this many SSE streams or idle WebSockets open on each server beside the load.",
+        ),
+    ] = None,
+    hold_path: Annotated[
+        str | None,
+        typer.Option(
+            "--hold-path",
+            metavar="/PATH",
+            help="With --hold: the held streams' path on each server (SSE); ws:/PATH for WebSockets. "
+            "Default: the load's path.",
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -89,25 +143,28 @@ def compare(
 ) -> None:
     """Compare servers on one app: same load for each, warm-up first, repeats interleaved, a table of results.
 
-    Exit 0 when every server ran; 2 for bad usage; 3 when a server could not
-    be started or exited during a run (the others still run, and their results
-    are kept); 128 + the signal when interrupted: 130 Ctrl-C, 143 SIGTERM, 129
-    SIGHUP (the servers are stopped, what was measured is kept); 141 when the
-    output's reader left early (| head), once every run is done and kept.
+    A server that cannot serve the load's protocol (WebSocket, HTTP/2, or the
+    held streams') is not launched: it is listed as unsupported, with why.
+
+    Exit 0 when every supported server ran; 2 for bad usage, or when no server
+    named supports the load; 3 when a server could not be started or exited
+    during a run (the others still run, and their results are kept); 128 +
+    the signal when interrupted: 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (the
+    servers are stopped, what was measured is kept); 141 when the output's
+    reader left early (| head), once every run is done and kept.
     """
     from asgibench.interrupts import describe, exit_code_for, signals_as_interrupts
     from asgibench.load.settings import LoadFlags
     from asgibench.render.console import print_error
 
-    if path is not None and not path.startswith("/"):
-        print_error(f"--path must start with '/', not {path!r}.")
-        raise typer.Exit(2)
-    flags = LoadFlags(
-        target=f"http://127.0.0.1:8000{path}" if path else None,  # only the path is kept: each server has its port
-        vus=vus, rate=rate, duration=duration, warmup=warmup or DEFAULT_WARMUP, timeout=timeout, workers=workers,
-        connections=connections, headers=headers or [], method=method, body=body, scenario=scenario,
-    )  # fmt: skip
     try:
+        flags = LoadFlags(
+            target=_placeholder(path, scenario), vus=vus, rate=rate, duration=duration,
+            warmup=warmup or DEFAULT_WARMUP, timeout=timeout, workers=workers, connections=connections,
+            headers=headers or [], method=method, body=body, scenario=scenario, http=http, streams=streams,
+            stream=stream, message_size=message_size, binary=binary, hold=hold,
+            hold_target=_hold_placeholder(hold_path, hold),
+        )  # fmt: skip
         with signals_as_interrupts():  # SIGTERM and SIGHUP stop the servers and keep the runs, as Ctrl-C does
             code = _run(target_app, servers, wsgi_app, flags, repeat, server_workers, out, profile, quiet)
     except AsgibenchError as error:
@@ -117,6 +174,52 @@ def compare(
         print_error(f"{describe(interruption)}.")
         raise typer.Exit(exit_code_for(interruption)) from None
     raise typer.Exit(code)
+
+
+def _placeholder(path: str | None, scenario: Path | None) -> str | None:
+    """The load's target before any server has a port: ws:// for ``ws:/PATH`` or a WebSocket scenario, else
+    http://.
+
+    None leaves it to the scenario's target (or the default), whose scheme and path are kept the same way.
+    """
+    if path is not None and not path.startswith(("/", "ws:/")):
+        raise UsageError(f"--path must start with '/' (or 'ws:/' for a WebSocket), not {path!r}.")
+    websocket, scenario_path = _scenario_websocket(scenario)
+    if path is None and not websocket:
+        return None
+    websocket = websocket or (path is not None and path.startswith("ws:"))
+    request_path = path.removeprefix("ws:") if path is not None else scenario_path
+    return f"{'ws' if websocket else 'http'}://{PLACEHOLDER}{request_path}"
+
+
+def _scenario_websocket(scenario: Path | None) -> tuple[bool, str]:
+    """Whether the scenario is a WebSocket load (a ws:// target, or [[messages]] whatever its target's
+    scheme: a compared server has no URL of its own yet), and its target's path."""
+    if scenario is None:
+        return False, "/"
+    from asgibench.load.parsing import parse_target
+    from asgibench.load.scenario_file import load_scenario
+
+    found = load_scenario(scenario)
+    try:
+        target = parse_target(found.target) if found.target else None
+    except ValueError:
+        return False, "/"  # resolve reads the file again and names the bad target
+    messages = any(spec.message is not None for spec in found.requests)
+    path = target.path if target is not None else "/"
+    return messages or (target is not None and target.scheme in ("ws", "wss")), path
+
+
+def _hold_placeholder(hold_path: str | None, hold: int | None) -> str | None:
+    """``--hold-path`` as a URL on the placeholder server: ws:// for ``ws:/PATH``, else http:// (SSE)."""
+    if hold_path is None:
+        return None
+    if not hold_path.startswith(("/", "ws:/")):
+        raise UsageError(f"--hold-path must start with '/' (or 'ws:/' for WebSockets), not {hold_path!r}.")
+    if not hold:
+        raise UsageError("--hold-path: give --hold N too (how many streams to hold on each server).")
+    websocket = hold_path.startswith("ws:")
+    return f"{'ws' if websocket else 'http'}://{PLACEHOLDER}{hold_path.removeprefix('ws:')}"
 
 
 def _run(
@@ -146,6 +249,9 @@ def _run(
     names = _server_names(servers, wsgi_app, server_workers)
     if profile and out is None:
         raise UsageError("--profile writes flame graphs beside the results: give --out DIR too.")
+    config = resolve(flags, Path.cwd())
+    spec = ComparisonSpec(target_app, wsgi_app, tuple(names), config, repeat, server_workers, out, profile)
+    _check_supported(spec)  # before --out is made: nothing will be written
     if out is not None:
         if out.exists() and not out.is_dir():
             raise UsageError(f"--out {out}: exists and is not a directory.")
@@ -157,8 +263,6 @@ def _run(
 
         for name in ("comparison.json", "report.md", "report.html"):  # also proves a file can be created there
             check_output(out / name, option="--out")
-    config = resolve(flags, Path.cwd())
-    spec = ComparisonSpec(target_app, wsgi_app, tuple(names), config, repeat, server_workers, out, profile)
     console = make_console()
     render_compare_plan(console, spec, plan_cpus(usable_cpus(), server_workers), names)
     comparison = run_comparison(spec, TerminalView(console, live=console.is_terminal and not quiet))
@@ -175,8 +279,29 @@ def _run(
     if comparison.interrupted_by is not None:
         return exit_code_for(comparison.interrupted_by)
     if any(record.failed for record in comparison.records.values()):
-        return 3
+        return 3  # an unsupported server is not failed: it was never launched
     return 0
+
+
+def _check_supported(spec: ComparisonSpec) -> None:
+    """A UsageError (exit 2) when none of the servers can take the load, naming why each cannot."""
+    from asgibench.compare.protocols import needed, unsupported_reason
+    from asgibench.servers.base import PROTOCOL_NAMES
+    from asgibench.servers.registry import get_plugin, plugin_names
+
+    reasons = {name: unsupported_reason(get_plugin(name), spec.config) for name in spec.servers}
+    if any(reason is None for reason in reasons.values()):
+        return
+    wanted = " and ".join(PROTOCOL_NAMES[protocol] for protocol in needed(spec.config))
+    able = [name for name in plugin_names() if get_plugin(name).is_available()
+            and (get_plugin(name).interface == "asgi" or spec.wsgi_app is not None)
+            and unsupported_reason(get_plugin(name), spec.config) is None]  # fmt: skip
+    raise UsageError(
+        f"None of the servers can serve this load ({wanted}): "
+        + "; ".join(f"{name}: {reason}" for name, reason in reasons.items())
+        + ".",
+        hint=f"--servers {','.join(able)} can." if able else None,
+    )
 
 
 def _server_names(servers: str | None, wsgi_app: str | None, server_workers: int) -> list[str]:

@@ -5,6 +5,8 @@ run ends, so a comparison cut short by Ctrl-C (or SIGTERM, SIGHUP: see
 ``asgibench.interrupts``) or a crashing server keeps what it measured. A
 server that does not start, or exits during a run, is marked failed and the
 others go on; the run it died in is kept in its file but not in its figures.
+A server that cannot speak the load's protocol (asgibench.compare.protocols)
+is never launched: it is listed as unsupported, with its reason.
 With ``profile``, each server gets one extra run, after the measured ones,
 with py-spy attached: the profiler's own CPU never lands in the compared runs.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from asgibench.compare.plan import PlannedRun, run_order
+from asgibench.compare.protocols import comparison_config, unsupported_reason
 from asgibench.compare.stats import server_stats
 from asgibench.interrupts import describe, signal_in, signal_of
 from asgibench.launch.cpus import CpuPlan, plan_cpus, usable_cpus
@@ -64,10 +67,15 @@ class ServerRecord:
     log_tail: list[str] = field(default_factory=list)
     profile: str | None = None
     profile_error: str | None = None
+    unsupported: str | None = None  # why it cannot take this load: not launched, neither ok nor failed
 
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @property
+    def status(self) -> str:
+        return "unsupported" if self.unsupported is not None else "failed" if self.failed else "ok"
 
 
 class CompareView(Protocol):
@@ -104,9 +112,10 @@ class Comparison:
 def run_comparison(spec: ComparisonSpec, view: CompareView) -> Comparison:
     plugins = {name: get_plugin(name) for name in spec.servers}
     py_spy = find_py_spy() if spec.profile else None
-    comparison = Comparison(spec, plan_cpus(usable_cpus(), spec.server_workers),
-                            {name: ServerRecord(plugin) for name, plugin in plugins.items()})  # fmt: skip
-    order = run_order(spec.servers, spec.repeat)
+    records = {name: ServerRecord(plugin, unsupported=unsupported_reason(plugin, spec.config))
+               for name, plugin in plugins.items()}  # fmt: skip
+    comparison = Comparison(spec, plan_cpus(usable_cpus(), spec.server_workers), records)
+    order = run_order([name for name, record in records.items() if record.unsupported is None], spec.repeat)
     try:
         for index, planned in enumerate(order, 1):
             record = comparison.records[planned.server]
@@ -160,7 +169,8 @@ def _measure(
     observer, close_view = view.observer(spec.config)
     try:
         with launched(record.plugin, spec.app_for(record.plugin), workers=spec.server_workers,
-                      cpus=comparison.cpus.server, log_path=log, ready_path=ready_path) as server:  # fmt: skip
+                      cpus=comparison.cpus.server, log_path=log, ready_path=ready_path,
+                      protocol=spec.config.protocol) as server:  # fmt: skip
             # Ctrl-C, SIGTERM and SIGHUP end the load keeping what it measured (asgibench.load.runner).
             return load_launched(server, spec.config, comparison.cpus, observer=observer,
                                  profile_to=profile_to, py_spy=py_spy)  # fmt: skip
@@ -193,7 +203,7 @@ def _profile_each(comparison: Comparison, view: CompareView, py_spy: str | None)
     out = comparison.spec.out
     assert out is not None, "--profile requires --out (checked by the CLI)"
     for name, record in comparison.records.items():
-        if record.failed:
+        if record.status != "ok":
             continue
         run = _measure(comparison, record, f"{name}-profiled", view, profile_to=out / f"{name}.svg", py_spy=py_spy)
         if run is None:
@@ -227,7 +237,7 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
         "app": spec.app,
         "wsgi_app": spec.wsgi_app,
         "environment": collect(None),
-        "config": {**spec.config.describe(), "target": None, "target_source": "each server launched on a free port"},
+        "config": comparison_config(spec.config),
         "repeat": spec.repeat,
         "server_workers": spec.server_workers,
         "cpus": comparison.cpus.as_dict(),
@@ -237,8 +247,9 @@ def comparison_document(comparison: Comparison) -> dict[str, Any]:
                 "version": record.plugin.version(),
                 "interface": record.plugin.interface,
                 "app": spec.app_for(record.plugin),
-                "status": "failed" if record.failed else "ok",
+                "status": record.status,
                 "error": record.error,
+                "reason": record.unsupported,
                 "log_tail": record.log_tail,
                 "runs": record.run_files,
                 "profile": record.profile,

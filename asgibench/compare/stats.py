@@ -35,17 +35,18 @@ Better = Literal["higher", "lower"]
 class Column:
     key: str  # the comparison file's name for it
     metric: Metric
+    heading: str | None = None  # a header shorter than the metric's own, where tables are tight
 
     @property
     def label(self) -> str:
-        return self.metric.short
+        return self.heading or self.metric.short
 
     @property
     def better(self) -> Better:
         return self.metric.direction
 
 
-COLUMNS = (
+REQUEST_COLUMNS = (
     Column("rps", METRICS["rps"]),
     Column("p50_ms", METRICS["p50"]),
     Column("p99_ms", METRICS["p99"]),
@@ -55,8 +56,64 @@ COLUMNS = (
     Column("server_cpu_per_request_us", METRICS["server_cpu_per_request_us"]),
     Column("server_peak_rss_mib", METRICS["server_peak_rss_mib"]),
 )
+# What a load beyond request and response adds; each is None in the stats of a load without it.
+MESSAGES = Column("messages_rps", METRICS["messages_rps"])  # WebSocket: echoed messages received per second
+STREAM_COLUMNS = (
+    Column("first_byte_p99_ms", METRICS["first_byte_p99"], "first-byte p99 ms"),
+    Column("gap_p99_ms", METRICS["gap_p99"], "gap p99 ms"),
+)
+HOLD_COLUMNS = (Column("held", METRICS["held"]), Column("dropped", METRICS["dropped"]))
+COLUMNS = (*REQUEST_COLUMNS, MESSAGES, *STREAM_COLUMNS, *HOLD_COLUMNS)
 # The terminal table leaves out "CPU cores" (the comparison file and the report keep it).
-TABLE_COLUMNS = tuple(column for column in COLUMNS if column.key != "server_cpu")
+TABLE_COLUMNS = tuple(column for column in REQUEST_COLUMNS if column.key != "server_cpu")
+
+
+def is_websocket(config: Mapping[str, Any] | None) -> bool:
+    """A WebSocket load (a config as a result or comparison file describes it; older files have no protocol)."""
+    return config is not None and config.get("protocol") == "websocket"
+
+
+def protocol_columns(config: Mapping[str, Any] | None) -> tuple[Column, ...]:
+    """The figures this load adds to the latencies: streamed responses' first byte and gaps, held streams."""
+    if config is None:
+        return ()
+    streamed = any(isinstance(spec, Mapping) and spec.get("stream") for spec in config.get("requests") or ())
+    return (*(STREAM_COLUMNS if streamed else ()), *(HOLD_COLUMNS if config.get("hold") else ()))
+
+
+def throughput_column(config: Mapping[str, Any] | None) -> Column:
+    """req/s; for WebSocket, msg/s: each message's echo is the round trip its latency times."""
+    return MESSAGES if is_websocket(config) else COLUMNS[0]
+
+
+def table_columns(config: Mapping[str, Any] | None) -> tuple[Column, ...]:
+    """The terminal table's columns for this load: throughput, latencies, the protocol's own figures, the server's."""
+    columns = [throughput_column(config) if column.key == "rps" else column for column in TABLE_COLUMNS]
+    after = next(index for index, column in enumerate(columns) if column.key == "p999_ms") + 1
+    return (*columns[:after], *protocol_columns(config), *columns[after:])
+
+
+def protocol_notes(config: Mapping[str, Any] | None) -> list[str]:
+    """What the load's own columns mean, for the note under compare's table and the report's: the same words."""
+    notes = []
+    if is_websocket(config):
+        notes.append(
+            "WebSocket: msg/s counts echoed messages received per second (each a round trip, as req/s would); "
+            "the latency is each message's round trip."
+        )
+    keys = {column.key for column in protocol_columns(config)}
+    if "first_byte_p99_ms" in keys:
+        notes.append(
+            "Streamed responses: first-byte p99 is the 99th percentile of the time to a response's first byte, "
+            "gap p99 that of the waits between its reads; the latency runs to the last byte."
+        )
+    if "held" in keys:
+        wanted = config.get("hold") if config is not None else None
+        notes.append(
+            f"Held streams: held is how many of the {wanted} held open beside the load were still open at the "
+            "window's end; dropped, how many the server ended before it."
+        )
+    return notes
 
 
 def server_stats(results: Sequence[Result]) -> dict[str, Any]:

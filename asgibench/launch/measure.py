@@ -13,15 +13,17 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from asgibench.launch.cpus import CpuPlan
-from asgibench.launch.profile import FlameGraphRecorder
-from asgibench.launch.server import LaunchedServer
-from asgibench.launch.usage import summarise
-from asgibench.load.config import LoadConfig
 from asgibench.load.parsing import parse_target
 from asgibench.load.runner import RunOutcome, SecondObserver, run_load
+
+if TYPE_CHECKING:
+    # Types only: `asgibench load` imports this module for every run, and the launcher (psutil among others) is
+    # imported by the caller that launches a server.
+    from asgibench.launch.cpus import CpuPlan
+    from asgibench.launch.server import LaunchedServer
+    from asgibench.load.config import LoadConfig, Target
 
 
 @dataclass
@@ -33,9 +35,25 @@ class LaunchedRun:
 
 
 def aimed_at(config: LoadConfig, server: LaunchedServer) -> LoadConfig:
-    """The same load, sent to the launched server (keeping the request path)."""
-    target = parse_target(f"{server.url}{config.target.path}")
-    return replace(config, target=target, target_source=f"{server.plugin.name} launched by asgibench")
+    """The same load, sent to the launched server: only host and port change, the scheme and path stay.
+
+    The held streams' target (--hold) is moved there too: a server launched on a free port cannot have
+    been named in advance, so a hold target can only have meant the server under test.
+    """
+    hold_target = None if config.hold_target is None else on_server(config.hold_target, server)
+    return replace(
+        config,
+        target=on_server(config.target, server),
+        hold_target=hold_target,
+        target_source=f"{server.plugin.name} launched by asgibench",
+    )
+
+
+def on_server(target: Target, server: LaunchedServer) -> Target:
+    """``target``'s path on the launched server: ws:// for a WebSocket target, else http:// (it serves no TLS)."""
+    scheme = "ws" if target.scheme in ("ws", "wss") else "http"
+    address = server.url.partition("://")[2]  # host:port, read off the URL: the launcher is not imported here
+    return parse_target(f"{scheme}://{address}{target.path}")
 
 
 @contextlib.contextmanager
@@ -61,6 +79,9 @@ def load_launched(
     profile_to: Path | None = None,
     py_spy: str | None = None,
 ) -> LaunchedRun:
+    from asgibench.launch.profile import FlameGraphRecorder
+    from asgibench.launch.usage import summarise
+
     config = aimed_at(config, server)
     recorder = None
     if profile_to is not None and py_spy is not None:

@@ -32,6 +32,7 @@ from asgibench.errors import TargetUnreachableError, UsageError
 from asgibench.interrupts import held
 from asgibench.launch.readiness import answers_http
 from asgibench.launch.sampler import TreeSampler
+from asgibench.load.config import Protocol
 from asgibench.servers.base import ServerPlugin
 
 HOST = "127.0.0.1"
@@ -63,6 +64,7 @@ class LaunchedServer:
     sampler: TreeSampler = field(init=False)
     log_is_temporary: bool = False  # removed when the server stops
     stopped: bool = False
+    protocol: Protocol = "http/1.1"  # what it was launched to serve (a server may need a switch for it)
 
     def __post_init__(self) -> None:
         self.sampler = TreeSampler(self.process.pid)
@@ -103,7 +105,9 @@ class LaunchedServer:
             "workers": self.workers,
             "cpus": list(self.cpus),
             "pid": self.process.pid,
-            "command": self.plugin.command(self.app, host=HOST, port=self.port, workers=self.workers),
+            "command": self.plugin.command(
+                self.app, host=HOST, port=self.port, workers=self.workers, protocol=self.protocol
+            ),
         }
 
 
@@ -123,8 +127,12 @@ def launched(
     log_path: Path | None = None,
     ready_path: str = "/",
     start_timeout: float = START_TIMEOUT,
+    protocol: Protocol = "http/1.1",
 ) -> Iterator[LaunchedServer]:
     """The server, started and answering; sampling starts with it and it is stopped on the way out.
+
+    ``protocol`` is what the load will speak: the plugin adds the switch its server needs for it, if any.
+    Readiness is always asked over HTTP/1.1, which every plugin serves beside the others.
 
     Stopped however the way out is taken: an error, Ctrl-C or ``Interrupted``
     at any point, from the server's start to its stop.
@@ -144,7 +152,7 @@ def launched(
             log_path = temporary / "server.log"
         try:
             server = _start_with_retries(
-                plugin, app, workers, tuple(cpus), log_path, ready_path, start_timeout, started
+                plugin, app, workers, tuple(cpus), log_path, ready_path, start_timeout, started, protocol
             )
         except ServerStartError:
             keep_log = True  # the message points at it
@@ -227,10 +235,11 @@ def _start_with_retries(
     ready_path: str,
     start_timeout: float,
     started: list[LaunchedServer],
+    protocol: Protocol,
 ) -> LaunchedServer:
     """The server, answering; each process started is added to ``started`` (the caller stops them all)."""
     for attempt in range(PORT_ATTEMPTS):
-        server = _start(plugin, app, workers, cpus, log_path, started)
+        server = _start(plugin, app, workers, cpus, log_path, started, protocol)
         try:
             _wait_until_ready(server, ready_path, start_timeout)
             return server
@@ -249,10 +258,11 @@ def _start(
     cpus: tuple[int, ...],
     log_path: Path,
     started: list[LaunchedServer],
+    protocol: Protocol,
 ) -> LaunchedServer:
     port = free_port()
     try:
-        command = plugin.command(app, host=HOST, port=port, workers=workers)
+        command = plugin.command(app, host=HOST, port=port, workers=workers, protocol=protocol)
     except ValueError as error:  # a worker count the server cannot run: the user's flag, not the server
         raise UsageError(f"--server-workers {workers}: {error}.") from None
     if cpus:  # pinned before the server's first instruction, so every worker it forks inherits the CPUs
@@ -268,7 +278,7 @@ def _start(
             start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        server = LaunchedServer(plugin, app, port, workers, cpus, process, log_path)
+        server = LaunchedServer(plugin, app, port, workers, cpus, process, log_path, protocol=protocol)
         started.append(server)
     return server
 

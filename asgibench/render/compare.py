@@ -10,7 +10,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from asgibench.compare.stats import TABLE_COLUMNS, Column, Standing, eligible, standings
+from asgibench.compare.stats import (
+    Column,
+    Standing,
+    eligible,
+    protocol_columns,
+    protocol_notes,
+    standings,
+    table_columns,
+    throughput_column,
+)
 from asgibench.render.load import LiveView, describe_load, latency_text
 from asgibench.render.tables import print_table
 from asgibench.results.figures import caveats, cores, figure, mebibytes, rate, ratio, share
@@ -57,7 +66,14 @@ class TerminalView:
         summary, server = measured.summary, measured.server
         line = Text("  ")
         p50, p99 = latency_text(summary.latency_ms, "p50"), latency_text(summary.latency_ms, "p99")
-        line.append(f"{rate(summary.rps)} req/s · p50 {p50} · p99 {p99} · errors {summary.errors.total:,}")
+        throughput = throughput_column(measured.config)
+        line.append(f"{rate(throughput.metric.value(measured) or 0.0)} {throughput.label} · p50 {p50} · p99 {p99}")
+        for column in protocol_columns(measured.config):
+            value = column.metric.value(measured)
+            unit = " ms" if column.metric.unit == "ms" else ""
+            shown = "-" if value is None else figure(column.metric.unit, value) + unit
+            line.append(f" · {column.label.removesuffix(unit)} {shown}")
+        line.append(f" · errors {summary.errors.total:,}")
         if server is not None and server.cpu_fraction is not None and server.peak_rss_mib is not None:
             line.append(f" · server CPU {cores(server.cpu_fraction)} cores, {mebibytes(server.peak_rss_mib)} MiB")
         for caveat in caveats([measured]):
@@ -77,15 +93,25 @@ class TerminalView:
 
 
 def render_compare_plan(console: Console, spec: ComparisonSpec, cpus: CpuPlan, servers: list[str]) -> None:
+    from asgibench.compare.protocols import comparison_config, unsupported_reason
+    from asgibench.report.describe import what_is_sent
+    from asgibench.servers.registry import get_plugin
+
     line = Text("asgibench compare ", style="bold")
     line.append(spec.app, style="cyan")
     if spec.wsgi_app:
         line.append(f" (WSGI: {spec.wsgi_app})", style="cyan")
     console.print(line)
-    console.print(Text(f"servers: {', '.join(servers)} · {spec.server_workers} worker(s) each · {cpus.describe()}",
+    reasons = {name: unsupported_reason(get_plugin(name), spec.config) for name in servers}
+    running = [name for name, reason in reasons.items() if reason is None]
+    console.print(Text(f"servers: {', '.join(running)} · {spec.server_workers} worker(s) each · {cpus.describe()}",
                        style="dim"))  # fmt: skip
+    for name, reason in reasons.items():
+        if reason is not None:
+            console.print(Text(f"{name} unsupported, not launched: {reason}", style="yellow"))
     console.print(Text(f"{describe_load(spec.config)} · {spec.repeat} measured run(s) per server, interleaved",
                        style="dim"))  # fmt: skip
+    console.print(Text(" · ".join(what_is_sent(comparison_config(spec.config))), style="dim"))
 
 
 def render_comparison(console: Console, document: dict[str, Any]) -> None:
@@ -93,24 +119,33 @@ def render_comparison(console: Console, document: dict[str, Any]) -> None:
 
     A failed server has a row of its own, with no figures: its runs before it
     failed are not set against the others; its error is printed under the table.
+    An unsupported server (it cannot serve the load's protocol, so it was not
+    launched) has a row saying so; its reason is printed under the table.
+    The columns follow the load (``table_columns``): msg/s for WebSocket,
+    first-byte and gap p99 for streamed responses, held and dropped for --hold.
     Too narrow a terminal first loses the server's CPU and memory columns (a
     footnote says so), then gets a block per server.
     """
+    config = document.get("config")
+    shown = table_columns(config)
     ran = {server["name"]: server for server in document["servers"] if server["stats"] and server["status"] == "ok"}
     stats = {name: server["stats"] for name, server in ran.items()}
-    by_column = {column.key: standings(stats, column) for column in TABLE_COLUMNS}
+    by_column = {column.key: standings(stats, column) for column in shown}
     layouts = [
-        [column for column in TABLE_COLUMNS if column.key not in NARROW_DROPS[:dropped]]
+        [column for column in shown if column.key not in NARROW_DROPS[:dropped]]
         for dropped in range(len(NARROW_DROPS) + 1)
     ]
     tables = [_comparison_table(document, ran, by_column, columns) for columns in layouts]
     console.print()
-    labels = {column.key: column.label for column in TABLE_COLUMNS}
+    labels = {column.key: column.label for column in shown}
     print_table(console, *tables, left_out=[labels[key] for key in NARROW_DROPS])
+    throughput = throughput_column(config).label
     console.print(
-        Text("medians over the runs (req/s: and their min–max) · ★ best · ×: against the best · "
+        Text(f"medians over the runs ({throughput}: and their min–max) · ★ best · ×: against the best · "
              "≈ not different from the best beyond the runs' noise: a tie on this machine", style="dim")
     )  # fmt: skip
+    for note in protocol_notes(config):
+        console.print(Text(note, style="dim"))
     flagged = [server for server in ran.values() if not eligible(server["stats"])]
     for server in flagged:  # why a server is never ★, whatever its figures
         console.print(Text(f"{server['name']}: {'; '.join(server['stats']['marks'])}", style="bold red"))
@@ -123,6 +158,9 @@ def render_comparison(console: Console, document: dict[str, Any]) -> None:
             console.print(Text(f"{server['name']} failed: {server['error']}", style="red"))
             for line in server["log_tail"]:
                 console.print(Text(f"  | {line}", style="red"))
+        elif server["status"] == "unsupported":
+            console.print(Text(f"{server['name']} unsupported: {server.get('reason') or 'not said why'}",
+                               style="yellow"))  # fmt: skip
 
 
 def render_interrupted(console: Console, what: str) -> None:
@@ -142,8 +180,8 @@ def _comparison_table(
         table.add_column(column.label.replace(" ", "\n", 1), justify="right", no_wrap=True)
     table.add_column("errors", justify="right", no_wrap=True)
     for server in document["servers"]:
-        if server["status"] == "failed":
-            table.add_row(*_failed_row(server, len(columns)))
+        if server["status"] in ("failed", "unsupported"):
+            table.add_row(*_not_measured_row(server, len(columns)))
             continue
         name = server["name"]
         if name not in ran:
@@ -160,19 +198,31 @@ def _comparison_table(
     return table
 
 
-def _failed_row(server: dict[str, Any], figures: int) -> list[Text]:
+def _not_measured_row(server: dict[str, Any], figures: int) -> list[Text]:
+    """A failed or unsupported server: its name, what became of it, and no figures.
+
+    "unsupported" goes on a line of its own: beside the name it would widen the column past the figures'.
+    """
     label = Text(server["name"])
-    label.append(" failed", style="bold red")
+    if server["status"] == "failed":
+        label.append(" failed", style="bold red")
+    else:
+        label.append(f"\n{server['status']}", style="yellow")
     label.append(f"\n{server['version'] or ''}", style="dim")
     return [label, *(Text("-", style="dim") for _ in range(figures + 1))]
 
 
 def _cell(column: Column, stats: dict[str, Any], standing: Standing | None) -> Text:
-    """The median; under it, its ratio to the best (and ≈ for a tie), or a star for the best; req/s adds its range."""
+    """The median; under it, its ratio to the best (and ≈ for a tie), or a star for the best; req/s adds its range.
+
+    A count (streams held, dropped) is the median alone: how many of the streams asked for, not a speed to rank.
+    """
     spread = stats.get(column.key)
     if spread is None or standing is None:
         return Text("-", style="dim")
     median = figure(column.metric.unit, spread["median"])
+    if column.metric.unit == "count":
+        return Text(median)
     text = Text(median, style="bold green" if standing.best else "")
     if standing.best:
         text.append("\n★", style="bold green")
@@ -180,7 +230,7 @@ def _cell(column: Column, stats: dict[str, Any], standing: Standing | None) -> T
         text.append(f"\n{ratio(standing.relative)}", style="dim")
         if standing.tied:
             text.append(" ≈", style="green")
-    if column.key == "rps" and spread["min"] != spread["max"]:
+    if column.key in ("rps", "messages_rps") and spread["min"] != spread["max"]:
         text.append(f"\n{_compact(spread['min'])}–{_compact(spread['max'])}", style="dim")
     return text
 

@@ -56,6 +56,8 @@ dl.meta dt{color:var(--muted)}dl.meta dd{margin:0}
 .warning{background:var(--warn-bg);border-left:4px solid #E69F00;color:var(--warn);padding:10px 14px;
  border-radius:4px;margin:10px 0}
 .failed{color:#b42318;font-weight:600}
+.unsupported{color:var(--muted);font-style:italic}
+tr.unsupported td{color:var(--muted)}
 .card>h3:first-child{margin-top:0}
 h4{font-size:14px;margin:16px 0 6px}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:13.5px}
@@ -155,6 +157,8 @@ def _row_class(data: Table, index: int) -> str:
         return "best"
     if index in data.flagged_rows:
         return "flagged"
+    if index < len(data.standings) and data.standings[index].unsupported:
+        return "unsupported"
     return "tied" if index in data.tied_rows else ""
 
 
@@ -287,6 +291,8 @@ def _details(series: Series, report_directory: Path) -> str:
     parts = [f'<div class="card series-detail"><h3>{escape(marked_name(series))}</h3>']
     if series.app:
         parts.append(f"<p>App: <code>{escape(series.app)}</code></p>")
+    if series.unsupported is not None:
+        parts.append(f'<p class="unsupported">Unsupported: {escape(series.unsupported)}</p>')
     if series.failed:
         parts.append(f'<p class="failed">Failed: {escape(series.failure or "no measured runs")}</p>')
         if series.log_tail:

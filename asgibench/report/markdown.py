@@ -83,18 +83,20 @@ def table(data: Table, *, bold_best: bool = False) -> list[str]:
 def _details(series: Series, report_directory: Path) -> list[str]:
     """A section for a series only when there is more to say than its row.
 
-    That is repeats, warnings, verdicts, a failure, or requests by name and status code.
+    That is repeats, warnings, verdicts, a failure, its being unsupported, or requests by name and status code.
     """
     warnings = series_warnings(series)
     verdicts = threshold_rows(series)
     named = named_rows(series)
     statuses = status_rows(series)
     more = len(series.runs) > 1 or warnings or verdicts.rows or named.rows or statuses.rows
-    if not (more or series.failed or series.profile or series.app):
+    if not (more or series.failed or series.unsupported or series.profile or series.app):
         return []
     lines = [f"### {escape(marked_name(series))}", ""]
     if series.app:
         lines += [f"App: `{series.app}`", ""] if "`" not in series.app else [f"App: {escape(series.app)}", ""]
+    if series.unsupported is not None:
+        lines += [f"**Unsupported:** {escape(series.unsupported)}", ""]
     if series.failed:
         lines += [f"**Failed:** {escape(series.failure or 'no measured runs')}", ""]
         if series.log_tail:

@@ -13,6 +13,10 @@ is compare's too (``standings``: the best ★, ties ≈ by the noise rule of
 asgibench.results.noise, each against the best ×), so the terminal, the
 Markdown and the HTML say the same of the same runs.
 
+A comparison's server that could not serve the load's protocol was never
+run: its series is ``unsupported``, with the reason, neither measured nor
+failed, and never ranked.
+
 A series is eligible to be the best of its section unless a run of it was
 generator-bound, overloaded (the target fell behind the offered rate),
 partial, mostly failing or failed: ``Series.caveats`` says which, and the
@@ -27,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from asgibench.compare.stats import COLUMNS, Column, Standing, server_stats, standings
+from asgibench.compare.stats import COLUMNS, Column, Standing, server_stats, standings, throughput_column
 from asgibench.report.describe import load_line, machine_line
 from asgibench.report.sources import ComparisonSource, Source
 from asgibench.results.figures import Caveat, caveats, error_rate, is_failed, is_target_behind, rate
@@ -66,6 +70,7 @@ class Series:
     profile_error: str | None = None  # why a flame graph was asked for and not made
     app: str | None = None  # what the server ran, when not the comparison's app
     origin: Path | None = None  # the comparison file it came from
+    unsupported: str | None = None  # why a comparison's server was not run: it cannot serve the load's protocol
 
     def run_name(self, run: Run) -> str:
         """The run's file name; with its directory when repeats share a name (a/uvicorn.json, b/uvicorn.json)."""
@@ -75,7 +80,12 @@ class Series:
 
     @property
     def failed(self) -> bool:
-        return self.failure is not None or not self.runs
+        """Nothing (complete) was measured of it, though it was meant to be: not so for an unsupported server."""
+        return self.unsupported is None and (self.failure is not None or not self.runs)
+
+    @property
+    def measured(self) -> bool:
+        return not self.failed and self.unsupported is None
 
     @property
     def name(self) -> str:
@@ -158,7 +168,7 @@ class Series:
 
     @property
     def eligible(self) -> bool:
-        return not self.failed and not self.caveats
+        return self.measured and not self.caveats
 
     @property
     def generator_warnings(self) -> list[str]:
@@ -227,7 +237,7 @@ class Section:
 
     @property
     def measured(self) -> tuple[Series, ...]:
-        return tuple(series for series in self.series if not series.failed)
+        return tuple(series for series in self.series if series.measured)
 
     @property
     def ranking(self) -> Ranking:
@@ -236,7 +246,9 @@ class Section:
 
     @property
     def column(self) -> Column:
-        """compare's column the section is ranked by."""
+        """compare's column the section is ranked by; for WebSocket throughput, msg/s (the terminal's column)."""
+        if self.ranking == "rps":
+            return throughput_column(self.config)
         return RANKING_COLUMNS[self.ranking]
 
     def stats(self) -> dict[str, dict[str, Any]]:
@@ -333,11 +345,15 @@ def comparison_section(source: ComparisonSource) -> Section:
 
 
 def comparison_series(source: ComparisonSource) -> list[Series]:
-    """One series per server of a comparison, in its order; a failed server keeps its error and log tail."""
+    """One series per server of a comparison, in its order; a failed server keeps its error and log tail,
+    an unsupported one its reason."""
     found = []
     for server, runs in zip(source.comparison["servers"], source.runs, strict=True):
-        failure = None
-        if server.get("status", "ok") != "ok":
+        failure = unsupported = None
+        status = server.get("status", "ok")
+        if status == "unsupported":
+            unsupported = str(server.get("reason") or "it cannot serve this load's protocol")
+        elif status != "ok":
             failure = str(server.get("error") or "failed")
         elif not runs:
             failure = "no measured runs"
@@ -354,6 +370,7 @@ def comparison_series(source: ComparisonSource) -> list[Series]:
                 # Named only when it differs from the comparison's app (a WSGI server runs the WSGI twin).
                 app=server.get("app") if server.get("app") != source.comparison.get("app") else None,
                 origin=source.path,
+                unsupported=unsupported,
             )
         )
     return found

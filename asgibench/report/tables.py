@@ -12,8 +12,19 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from asgibench.compare import stats as compare_stats
+from asgibench.compare.stats import protocol_columns, protocol_notes, throughput_column
 from asgibench.report.model import Run, Section, Series
-from asgibench.results.figures import Caveat, CaveatKind, cores, mebibytes, milliseconds, rate, ratio, share
+from asgibench.results.figures import (
+    Caveat,
+    CaveatKind,
+    cores,
+    figure,
+    mebibytes,
+    milliseconds,
+    rate,
+    ratio,
+    share,
+)
 from asgibench.results.spread import Spread
 
 BEST_MARK = "★"
@@ -29,6 +40,7 @@ CAVEAT_MEANINGS: dict[CaveatKind, str] = {
     "failed": "no request succeeded",
 }
 SERVER_FAILED = "failed (the server did not start, or stopped during a run: see below)"
+UNSUPPORTED = "unsupported"
 NAMED_HEADERS = ("name", "requests", "ok", "errors", "error rate", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms")
 NAMED_NUMERIC = (False, *(True,) * (len(NAMED_HEADERS) - 1))
 RUN_LATENCY = ("p50", "p99", "p999", "max")
@@ -42,6 +54,7 @@ class Standing:
     tied: bool = False  # not different from the best beyond the runs' noise: compare's ≈
     caveats: tuple[Caveat, ...] = ()
     failed: bool = False  # the server failed: nothing measured to rank
+    unsupported: bool = False  # the server could not serve the load's protocol: not run, not failed
 
     @property
     def flagged(self) -> bool:
@@ -125,6 +138,7 @@ def standing(series: Series, place: compare_stats.Standing | None) -> Standing:
         tied=place is not None and place.tied,
         caveats=series.caveats,
         failed=series.failed,
+        unsupported=series.unsupported is not None,
     )
 
 
@@ -146,18 +160,25 @@ SERVER_HEADERS = [column.label for key, _ in SERVER_COLUMNS for column in compar
 
 
 def summary_table(section: Section) -> Table:
-    """One row per series: throughput, latency percentiles, errors, server resources, and against the best.
+    """One row per series: throughput, latency percentiles, the load's own figures, errors, server resources,
+    and against the best.
 
     Every figure is ``asgibench compare``'s: the median of each run's figure over the runs, with their
     min–max for repeats (``compare.stats.server_stats``), and the ranking is compare's ``standings``.
+    The throughput is req/s, or msg/s for WebSocket; streamed responses add first-byte and gap p99, --hold
+    the streams held and dropped (``compare.stats.protocol_columns``), as compare's table does.
     A series not eligible for the best keeps its ratio, followed by its marks (⚠ generator-bound …), and
-    its name carries their symbols; a series tied with the best gets ``≈`` after its ratio.
+    its name carries their symbols; a series tied with the best gets ``≈`` after its ratio. A failed
+    series says so; an unsupported one (never run) too, its reason in the notes under the table.
     """
     by_label = section.stats()
     places = section.standings(by_label)
     with_server = any(stats.get(key) is not None for stats in by_label.values() for key, _ in SERVER_COLUMNS)
-    against = "p99 vs best" if section.ranking == "p99" else "req/s vs best"
-    headers = ["series", "runs", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"]
+    throughput = throughput_column(section.config)
+    extra = protocol_columns(section.config)
+    against = "p99 vs best" if section.ranking == "p99" else f"{throughput.label} vs best"
+    headers = ["series", "runs", throughput.label, "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"]
+    headers += [column.label for column in extra] + ["errors"]
     with_thresholds = any(one.thresholds for one in section.series)
     if with_server:
         headers += SERVER_HEADERS
@@ -169,21 +190,21 @@ def summary_table(section: Section) -> Table:
     for one in section.series:
         place = standing(one, places.get(one.label))
         standings.append(place)
-        if one.failed:
-            cells = [marked_name(one), str(len(one.runs)), "failed"] + [DASH] * (len(headers) - 4)
-            rows.append((*cells, f"{FAILED_MARK} failed"))
+        if one.failed or one.unsupported is not None:
+            rows.append(_not_measured_row(one, len(headers)))
             continue
         runs = len(one.runs)
         stats = by_label[one.label]
         cells = [
             marked_name(one),
             str(runs),
-            with_range(stats_spread(stats, "rps"), rate, runs),
+            with_range(stats_spread(stats, throughput.key), rate, runs),
             with_range(stats_spread(stats, "p50_ms"), milliseconds, runs),
             with_range(one.latency("p90"), milliseconds, runs),
             with_range(stats_spread(stats, "p99_ms"), milliseconds, runs),
             with_range(stats_spread(stats, "p999_ms"), milliseconds, runs),
             with_range(one.latency("max"), milliseconds, runs),
+            *(with_range(stats_spread(stats, column.key), _format(column), runs) for column in extra),
             f"{stats['errors']:,} ({share(stats['error_rate'])})" if stats["errors"] else "0",
         ]
         if with_server:
@@ -196,6 +217,18 @@ def summary_table(section: Section) -> Table:
         rows.append(tuple(cells))
     numeric = tuple(index > 0 for index in range(len(headers)))
     return Table(tuple(headers), tuple(rows), numeric, tuple(standings))
+
+
+def _not_measured_row(series: Series, width: int) -> tuple[str, ...]:
+    """A failed or unsupported series' row: what became of it where its figures would be."""
+    what = "failed" if series.failed else UNSUPPORTED
+    cells = [marked_name(series), str(len(series.runs)), what] + [DASH] * (width - 4)
+    return (*cells, f"{FAILED_MARK} failed" if series.failed else UNSUPPORTED)
+
+
+def _format(column: compare_stats.Column) -> Format:
+    unit = column.metric.unit
+    return lambda value: figure(unit, value)
 
 
 def against_cell(place: compare_stats.Standing | None, standing: Standing) -> str:
@@ -241,7 +274,14 @@ def table_notes(section: Section, summary: Table) -> list[str]:
     if section.ranking == "p99":
         notes.append(f"Open model (fixed rate): best is the lowest p99 ({BEST_MARK}); 1.50× is 50% slower.")
     else:
-        notes.append(f"Best is the most requests/s ({BEST_MARK}); 0.50× serves half as many.")
+        most = "messages/s" if section.column.key == "messages_rps" else "requests/s"
+        notes.append(f"Best is the most {most} ({BEST_MARK}); 0.50× serves half as many.")
+    notes += protocol_notes(section.config)
+    notes += [
+        f"{one.label} was not run, {UNSUPPORTED}: {one.unsupported}"
+        for one in section.series
+        if one.unsupported is not None
+    ]
     if summary.tied_rows:
         notes.append(f"{TIE_MARK}: not different from the best beyond the runs' noise, a tie on this machine.")
     legend = caveat_legend(section)

@@ -1,7 +1,8 @@
 """The comparison file written by ``asgibench compare --out DIR``: one per comparison, beside its run files.
 
 History of the schema:
-  asgibench.comparison/1  first version.
+  asgibench.comparison/1  first version; later, without a new version (every key added is optional):
+                          status "unsupported" and its "reason", the protocols' stats, config "hold_path".
 
 Layout (every path is relative to the comparison file's directory)::
 
@@ -13,7 +14,9 @@ Layout (every path is relative to the comparison file's directory)::
       "app": "reference_apps.raw_app:app",       # the ASGI app every ASGI server ran
       "wsgi_app": "reference_apps.wsgi_app:app",  # the WSGI twin, or null
       "environment": {...},                       # as in a result file, with "server": null
-      "config": {...},                            # the load config, as in a result file
+      "config": {...},                            # the load config, as in a result file, with "target"
+                                                  # null and, with --hold, "hold_target" null and "hold_path"
+                                                  # ("/sse", or "ws:/ws"): each server had its own port
       "repeat": 3,                                # measured runs per server
       "server_workers": 1,                        # processes per server
       "cpus": {"server": [0], "generator": [1]},  # pinning, or null lists when not pinned
@@ -21,8 +24,10 @@ Layout (every path is relative to the comparison file's directory)::
         {
           "name": "uvicorn", "version": "0.38.0", "interface": "asgi",
           "status": "ok",                         # "ok", or "failed" (did not start, or died during a run;
-                                                  # the run it died in is kept, left out of its stats)
+                                                  # the run it died in is kept, left out of its stats), or
+                                                  # "unsupported" (cannot serve the load's protocol: not run)
           "error": null,                          # what went wrong when status is "failed"
+          "reason": null,                         # why not, when status is "unsupported" (absent before it)
           "log_tail": [],                         # the server's last log lines when it failed
           "runs": ["uvicorn-1.json", ...],        # its result files (asgibench.result/N), in run order
           "profile": "uvicorn.svg",               # py-spy flame graph (--profile), or null
@@ -33,6 +38,11 @@ Layout (every path is relative to the comparison file's directory)::
             "server_cpu": {...},                  # cores busy
             "server_cpu_per_request_us": {...},   # CPU per response
             "server_peak_rss_mib": {...},         # peak resident memory of the process tree
+            "messages_rps": {...} | null,         # WebSocket: echoed messages received/s (absent before it)
+            "first_byte_p99_ms": {...} | null,    # streamed responses: time to first byte, p99 (idem)
+            "gap_p99_ms": {...} | null,           # streamed responses: gaps between reads, p99 (idem)
+            "held": {...} | null,                 # --hold: streams held at the window's end (idem)
+            "dropped": {...} | null,              # --hold: streams the server ended (idem)
             "offered_rps": {...} | null,          # open model
             "generator_bound": false, "target_behind": false, "failed": false,
             "marks": []                           # why it is never the best: "⚠ generator-bound", ...

@@ -10,4 +10,9 @@ class Daphne(ServerPlugin):
         return ["daphne", "--bind", host, "--port", str(port), "--verbosity", "0", app]
 
 
-PLUGIN = Daphne("daphne", "daphne", "daphne", "asgi", "daphne (Twisted), one process", max_workers=1)
+# Twisted offers h2 only as an ALPN choice on a TLS endpoint (daphne -e ssl:...); a plain port never speaks it.
+PLUGIN = Daphne(
+    "daphne", "daphne", "daphne", "asgi", "daphne (Twisted), one process", max_workers=1,
+    protocols=frozenset({"http/1.1", "websocket"}),
+    reasons=(("h2", "daphne serves HTTP/2 only over TLS, by ALPN (Twisted's http2 extra): no cleartext h2c"),),
+)  # fmt: skip

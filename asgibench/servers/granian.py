@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asgibench.load.config import Protocol
 from asgibench.servers.base import ServerPlugin
 
 
@@ -12,5 +13,13 @@ class Granian(ServerPlugin):
             "--workers", str(workers), "--log-level", "warning", app,
         ]  # fmt: skip
 
+    def protocol_arguments(self, protocol: Protocol) -> list[str]:
+        # "auto" (today's default, named so a new default cannot silently drop h2c) answers h2c with prior
+        # knowledge and still HTTP/1.1, which the readiness probe sends; "--http 2" would refuse HTTP/1.1.
+        return ["--http", "auto"] if protocol == "h2" else []
 
-PLUGIN = Granian("granian", "granian", "granian", "asgi", "granian (Rust), ASGI interface")
+
+PLUGIN = Granian(
+    "granian", "granian", "granian", "asgi", "granian (Rust), ASGI interface",
+    protocols=frozenset({"http/1.1", "h2", "websocket"}),
+)  # fmt: skip

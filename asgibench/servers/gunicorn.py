@@ -27,5 +27,16 @@ def _importable(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-PLUGIN = GunicornUvicorn("gunicorn", "gunicorn", "gunicorn", "asgi", "gunicorn managing uvicorn workers")
-SYNC_PLUGIN = GunicornSync("gunicorn-sync", "gunicorn", "gunicorn", "wsgi", "gunicorn sync workers on a WSGI app")
+# The uvicorn workers parse the connections themselves: gunicorn's own HTTP/2 (25+) never sees them.
+PLUGIN = GunicornUvicorn(
+    "gunicorn", "gunicorn", "gunicorn", "asgi", "gunicorn managing uvicorn workers",
+    protocols=frozenset({"http/1.1", "websocket"}),
+    reasons=(("h2", "its uvicorn workers speak HTTP/1.1 only: no HTTP/2"),),
+)  # fmt: skip
+SYNC_PLUGIN = GunicornSync(
+    "gunicorn-sync", "gunicorn", "gunicorn", "wsgi", "gunicorn sync workers on a WSGI app",
+    reasons=(
+        ("websocket", "WSGI has no WebSocket: a WSGI app cannot take over an upgraded connection"),
+        ("h2", "gunicorn's sync workers serve HTTP/1.1 only (its HTTP/2 needs gthread, gevent or asgi workers)"),
+    ),
+)  # fmt: skip

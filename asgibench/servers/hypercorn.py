@@ -11,4 +11,8 @@ class Hypercorn(ServerPlugin):
         return ["hypercorn", app, "--bind", bind, "--workers", str(workers), "--worker-class", "uvloop"]
 
 
-PLUGIN = Hypercorn("hypercorn", "hypercorn", "hypercorn", "asgi", "hypercorn with uvloop workers")
+# h2c with prior knowledge on the same port as HTTP/1.1 (it reads the connection preface): no option needed.
+PLUGIN = Hypercorn(
+    "hypercorn", "hypercorn", "hypercorn", "asgi", "hypercorn with uvloop workers",
+    protocols=frozenset({"http/1.1", "h2", "websocket"}),
+)  # fmt: skip

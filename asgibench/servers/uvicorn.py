@@ -13,4 +13,9 @@ class Uvicorn(ServerPlugin):
         ]  # fmt: skip
 
 
-PLUGIN = Uvicorn("uvicorn", "uvicorn", "uvicorn", "asgi", "uvicorn with httptools and uvloop")
+# WebSocket through the websockets (or wsproto) package, which uvicorn picks by itself.
+PLUGIN = Uvicorn(
+    "uvicorn", "uvicorn", "uvicorn", "asgi", "uvicorn with httptools and uvloop",
+    protocols=frozenset({"http/1.1", "websocket"}),
+    reasons=(("h2", "uvicorn speaks HTTP/1.1 only (h11 or httptools): no HTTP/2"),),
+)  # fmt: skip
