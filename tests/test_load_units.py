@@ -225,6 +225,13 @@ def test_bad_flags_name_the_flag(flags: LoadFlags, message: str, tmp_path: Path)
         ('thresholds = ["p99 < fast"]\n', r"s\.toml:1: thresholds"),
         ("[load\n", r"s\.toml: not valid TOML"),
         ('[[requests]]\nbody_file = "missing.bin"\n', r"requests\[0\]\.body_file: Cannot read"),
+        ('target = "ws://h/"\n[[messages]]\nkind = "json"\n', r"s\.toml:3: messages\[0\]\.kind"),
+        ('target = "ws://h/"\n[[messages]]\nsize = 8\n', r"s\.toml:3: messages\[0\]\.size"),
+        ('[[messages]]\nsize = 64\n[[requests]]\npath = "/"\n', r"messages.*not both"),
+        ('[[messages]]\nsize = 64\n', r"\[\[messages\]\] are for a WebSocket target"),
+        ('[load]\nhttp = "3"\n', r"s\.toml:2: load\.http"),
+        ('[load]\nstreams = 0\n', r"s\.toml:2: load\.streams"),
+        ('[[requests]]\nstream = "yes"\n', r"requests\[0\]\.stream: expected true or false"),
     ],
 )
 def test_bad_scenarios_name_file_line_and_key(content: str, message: str, tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ class _Reader:
             line = self.locator.line_of(table, key, occurrence)
         where = f"{self.path}:{line}" if line else str(self.path)
         name = f"{table}.{key}" if table else key
-        if table in ("requests", "load.stages"):
+        if table in ("requests", "messages", "load.stages"):
             name = f"{table}[{occurrence}].{key}"
         elif table == "requests.expect":
             name = f"requests[{occurrence}].expect.{key}"

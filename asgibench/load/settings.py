@@ -370,13 +370,9 @@ def _requests(flags: LoadFlags, scenario: Scenario | None) -> tuple[RequestSpec,
         return _path_requests(flags.paths, method, headers, body, expectation)
     if scenario is not None and scenario.requests and not defines_request:
         return tuple(
-            RequestSpec(
-                method=spec.method,
-                path=spec.path,
+            replace(
+                spec,
                 headers=spec.headers + tuple(headers),
-                body=spec.body,
-                weight=spec.weight,
-                name=spec.name,
                 expect=expectation if _expects(flags) else spec.expect,
             )
             for spec in scenario.requests
