@@ -228,9 +228,9 @@ def test_bad_flags_name_the_flag(flags: LoadFlags, message: str, tmp_path: Path)
         ('target = "ws://h/"\n[[messages]]\nkind = "json"\n', r"s\.toml:3: messages\[0\]\.kind"),
         ('target = "ws://h/"\n[[messages]]\nsize = 8\n', r"s\.toml:3: messages\[0\]\.size"),
         ('[[messages]]\nsize = 64\n[[requests]]\npath = "/"\n', r"messages.*not both"),
-        ('[[messages]]\nsize = 64\n', r"\[\[messages\]\] are for a WebSocket target"),
+        ("[[messages]]\nsize = 64\n", r"\[\[messages\]\] are for a WebSocket target"),
         ('[load]\nhttp = "3"\n', r"s\.toml:2: load\.http"),
-        ('[load]\nstreams = 0\n', r"s\.toml:2: load\.streams"),
+        ("[load]\nstreams = 0\n", r"s\.toml:2: load\.streams"),
         ('[[requests]]\nstream = "yes"\n', r"requests\[0\]\.stream: expected true or false"),
     ],
 )
