@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from asgibench.load.driver import Driver, Prepared
 
 
+# Bytes of an answer kept, from its start, to tell how a connection lost mid-answer failed (by its head):
+# more than any real head, so a long body is not copied read after read.
+HEAD_KEEP = 16384
+
+
 class HeadResponseComplete(Exception):
     """Raised out of the parser when the answer to a HEAD request is complete at its head (see headers_complete)."""
 
@@ -63,8 +68,8 @@ class Connection(asyncio.Protocol):
         self.request: Prepared | None = None  # what is in flight (or waiting for this connection)
         self.closed = False
         self.retiring = False  # closed model: this VU stops after its current request
-        self.head = b""  # the response's bytes until its head is parsed
-        self.head_done = False
+        self.head = b""  # the response's first bytes, up to its head's end (or HEAD_KEEP)
+        self.head_done = False  # no more bytes are kept for this response
         self.head_answered = False  # a HEAD answer was completed at its head (the parser must be replaced)
         self.connecting: asyncio.Task[None] | None = None
         # Only for requests with body or header checks:
@@ -78,7 +83,10 @@ class Connection(asyncio.Protocol):
         complete = partial(driver.response, self)
         if driver.captures:
             return HttpResponseParser(_CapturingCallbacks(self, complete))
-        return HttpResponseParser(_Callbacks(self.headers_complete, complete))
+        if driver.heads:
+            return HttpResponseParser(_Callbacks(self.headers_complete, complete))
+        # No HEAD request in the mix: nothing to do at the end of a head, so httptools calls Python once an answer.
+        return HttpResponseParser(_CompletionOnly(complete))
 
     def use_parser(self, parser: HttpResponseParser) -> None:
         # The models ask every connection (lanes of other protocols too) for these two; here they are the
@@ -94,28 +102,37 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.driver.recorder.bytes_received += len(data)
+        if not self.head_done:
+            self.head += data  # the first read: no copy (b"" + data is data)
+            if len(self.head) > HEAD_KEEP:
+                self.head_done = True  # more than any head: stop copying a long body
         try:
-            self._feed(data)
+            self.parser.feed_data(data)
+        except (HttpParserError, HttpParserUpgrade) as error:
+            self._parse_stopped(error)
+
+    def _parse_stopped(self, error: Exception) -> None:
+        """The parser stopped: a HEAD answer completed at its head (go on with a fresh parser), or bad bytes."""
+        try:
+            if not (isinstance(error, HttpParserCallbackError) and self.head_answered):
+                raise error
+            while True:
+                # A HEAD answer was completed at its head: a fresh parser takes whatever followed it.
+                data, self.head, self.head_done, self.head_answered = self.head, b"", False, False
+                self.use_parser(self.new_parser())  # the old one still expects the body HEAD never gets
+                if not data:
+                    return
+                self.head += data
+                try:
+                    self.parser.feed_data(data)
+                    return
+                except HttpParserCallbackError:
+                    if not self.head_answered:
+                        raise
         except HttpParserUpgrade:
             self.driver.broken(self, "protocol", "a 101 Switching Protocols answered a request that did not ask")
-        except HttpParserError as error:
-            self.driver.broken(self, "protocol", f"not valid HTTP/1.1: {error}")
-
-    def _feed(self, data: bytes) -> None:
-        while True:
-            if not self.head_done:
-                self.head += data
-            try:
-                self.parser.feed_data(data)
-                return
-            except HttpParserCallbackError:
-                if not self.head_answered:
-                    raise
-            # A HEAD answer was completed at its head: a fresh parser takes whatever followed it.
-            data, self.head, self.head_done, self.head_answered = self.head, b"", False, False
-            self.use_parser(self.new_parser())  # the old one still expects the body HEAD never gets
-            if not data:
-                return
+        except HttpParserError as failure:
+            self.driver.broken(self, "protocol", f"not valid HTTP/1.1: {failure}")
 
     def headers_complete(self) -> None:
         self.head_done = True
@@ -173,6 +190,15 @@ class _Callbacks:
 
     def __init__(self, on_headers_complete: Callable[[], None], on_message_complete: Callable[[], None]) -> None:
         self.on_headers_complete = on_headers_complete
+        self.on_message_complete = on_message_complete
+
+
+class _CompletionOnly:
+    """The fastest path: only the end of a message calls back (no HEAD request needs its head's end)."""
+
+    __slots__ = ("on_message_complete",)
+
+    def __init__(self, on_message_complete: Callable[[], None]) -> None:
         self.on_message_complete = on_message_complete
 
 

@@ -100,6 +100,7 @@ class Driver:
             for index, spec in enumerate(config.requests)
         ]
         self.captures = any(request.captures for request in self.prepared)
+        self.heads = any(request.is_head for request in self.prepared)  # HEAD answers end at their head
         # Streamed responses are timed read by read; without any, connections keep the plain fast path.
         self.connection_class = StreamingConnection if any(spec.stream for spec in config.requests) else Connection
         self.connections: set[Connection] = set()
@@ -225,7 +226,7 @@ class Driver:
             return
         request = connection.request
         assert request is not None
-        head = parse_response_head(connection.head) if connection.head_done else None
+        head = parse_response_head(connection.head)  # None unless a whole head arrived
         if head is not None and ends_at_close(head, request_was_head=request.is_head):
             self.response(connection)  # the close ended the body: the answer is complete, as any other
             return
