@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from asgibench.cli import app
+from asgibench.cli import app, protocol_options
 from asgibench.errors import AsgibenchError, UsageError
 
 if TYPE_CHECKING:
@@ -96,23 +96,10 @@ def compare(
             help="1.1 (default) or 2: h2c with prior knowledge; servers without it are listed as unsupported.",
         ),
     ] = None,
-    streams: Annotated[
-        int | None,
-        typer.Option(
-            "--streams",
-            metavar="INTEGER",
-            help="HTTP/2: concurrent streams per connection; WebSocket: messages in flight per connection.",
-        ),
-    ] = None,
-    stream: Annotated[
-        bool,
-        typer.Option("--stream", help="Time streamed responses (SSE, chunked): first byte, gaps between chunks."),
-    ] = False,
-    message_size: Annotated[
-        int | None,
-        typer.Option("--message-size", metavar="BYTES", help="WebSocket: each message's size. Default 64."),
-    ] = None,
-    binary: Annotated[bool, typer.Option("--binary", help="WebSocket: send binary messages, not text.")] = False,
+    streams: protocol_options.Streams = None,
+    stream: protocol_options.Stream = False,
+    message_size: protocol_options.MessageSize = None,
+    binary: protocol_options.Binary = False,
     hold: Annotated[
         int | None,
         typer.Option(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from asgibench.cli import app
+from asgibench.cli import app, protocol_options
 from asgibench.errors import AsgibenchError, UsageError
 
 if TYPE_CHECKING:
@@ -155,31 +155,14 @@ def load(
             help="1.1 (default) or 2: h2c with prior knowledge on http://, TLS with ALPN on https://.",
         ),
     ] = None,
-    streams: Annotated[
-        int | None,
-        typer.Option(
-            "--streams",
-            metavar="INTEGER",
-            help="HTTP/2: concurrent streams per connection; WebSocket: messages in flight per connection. Default 1.",
-        ),
-    ] = None,
-    message_size: Annotated[
-        int | None,
-        typer.Option(
-            "--message-size", metavar="BYTES", help="WebSocket: each message's size (16-byte id included). Default 64."
-        ),
-    ] = None,
-    binary: Annotated[bool, typer.Option("--binary", help="WebSocket: send binary messages, not text.")] = False,
+    streams: protocol_options.Streams = None,
+    message_size: protocol_options.MessageSize = None,
+    binary: protocol_options.Binary = False,
     subprotocols: Annotated[
         list[str] | None,
         typer.Option("--subprotocol", metavar="NAME", help="WebSocket: offer this subprotocol (repeatable)."),
     ] = None,
-    stream: Annotated[
-        bool,
-        typer.Option(
-            "--stream", help="Time streamed responses (SSE, chunked): first byte, gaps between chunks, events."
-        ),
-    ] = False,
+    stream: protocol_options.Stream = False,
     hold: Annotated[
         int | None,
         typer.Option(

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from asgibench.load.config import LoadConfig, RequestSpec
 from asgibench.load.connection import Connection, StreamingConnection
+from asgibench.load.dial import dial
 from asgibench.load.expect import Expectation
 from asgibench.load.http1 import build_request, connection_error, describe_error, ends_at_close, parse_response_head
 from asgibench.load.recorder import Recorder, RequestRecord
@@ -145,19 +146,8 @@ class Driver:
         return connection
 
     async def _connect(self, connection: Connection) -> None:
-        target = self.config.target
         try:
-            async with asyncio.timeout(self.timeout):
-                if target.unix_path is not None:
-                    await self.loop.create_unix_connection(lambda: connection, target.unix_path)
-                else:
-                    await self.loop.create_connection(
-                        lambda: connection,
-                        target.host,
-                        target.port,
-                        ssl=self.tls,
-                        server_hostname=target.host if self.tls else None,
-                    )
+            await dial(self.loop, self.config.target, connection, tls=self.tls, timeout=self.timeout)
         except (OSError, TimeoutError) as error:  # ssl.SSLError is an OSError
             connection.connecting = None
             self.connections.discard(connection)

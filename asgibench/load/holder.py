@@ -17,6 +17,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from asgibench.load.config import RequestSpec, Target
+from asgibench.load.dial import dial
 from asgibench.load.http1 import build_request, parse_response_head
 from asgibench.load.protocols.websocket import Closed, Failed, Opened, Refused, WebSocketClient
 from asgibench.load.schedule import share
@@ -130,17 +131,9 @@ class Holder:
             self.tasks.append(self.driver.loop.create_task(self._connect(stream)))
 
     async def _connect(self, stream: HeldStream) -> None:
-        target = self.target
-        loop = self.driver.loop
-        tls = self.driver.hold_tls
+        driver = self.driver
         try:
-            async with asyncio.timeout(self.driver.timeout):
-                if target.unix_path is not None:
-                    await loop.create_unix_connection(lambda: stream, target.unix_path)
-                else:
-                    await loop.create_connection(
-                        lambda: stream, target.host, target.port, ssl=tls, server_hostname=target.host if tls else None
-                    )
+            await dial(driver.loop, self.target, stream, tls=driver.hold_tls, timeout=driver.timeout)
         except (OSError, TimeoutError):
             stream.end()
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from asgibench.load.dial import dial
 from asgibench.load.http1 import connection_error, describe_error
 
 if TYPE_CHECKING:
@@ -280,17 +281,9 @@ class LanePool:
         self.every_link = {link for link in self.every_link if not link.closed}
 
     async def _connect(self, link: Link) -> None:
-        target = self.driver.config.target
-        loop = self.driver.loop
+        driver = self.driver
         try:
-            async with asyncio.timeout(self.driver.timeout):
-                if target.unix_path is not None:
-                    await loop.create_unix_connection(lambda: link, target.unix_path)
-                else:
-                    tls = self.driver.tls
-                    await loop.create_connection(
-                        lambda: link, target.host, target.port, ssl=tls, server_hostname=target.host if tls else None
-                    )
+            await dial(driver.loop, driver.config.target, link, tls=driver.tls, timeout=driver.timeout)
         except (OSError, TimeoutError) as error:
             link.connecting = None
             link.closed = True

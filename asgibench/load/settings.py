@@ -210,12 +210,7 @@ def _messages(flags: LoadFlags, scenario: Scenario | None) -> tuple[RequestSpec,
             raise UsageError(f"{flag}: a WebSocket target sends messages, not requests; the path is the URL's.")
     if flags.expect_body is not None or flags.expect_headers or flags.expect_status is not None:
         raise UsageError("--expect-*: a WebSocket reply is checked by its id, not by status or body.")
-    headers = []
-    for text in flags.headers:
-        try:
-            headers.append(parse_header(text))
-        except ValueError as error:
-            raise UsageError(f"--header {error}") from None
+    headers = _headers(flags)
     defines = flags.message_size is not None or flags.body is not None or flags.body_file is not None or flags.binary
     if scenario is not None and scenario.requests and not defines:
         if any(spec.message is None for spec in scenario.requests):
@@ -347,13 +342,18 @@ def _check_threshold_names(thresholds: tuple[str, ...], requests: tuple[RequestS
             )
 
 
-def _requests(flags: LoadFlags, scenario: Scenario | None) -> tuple[RequestSpec, ...]:
+def _headers(flags: LoadFlags) -> list[tuple[str, str]]:
     headers = []
     for text in flags.headers:
         try:
             headers.append(parse_header(text))
         except ValueError as error:
             raise UsageError(f"--header {error}") from None
+    return headers
+
+
+def _requests(flags: LoadFlags, scenario: Scenario | None) -> tuple[RequestSpec, ...]:
+    headers = _headers(flags)
     if flags.body is not None and flags.body_file is not None:
         raise UsageError("Give --body or --body-file, not both.")
     method = (flags.method or "GET").upper()

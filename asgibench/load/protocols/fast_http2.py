@@ -39,6 +39,7 @@ from asgibench.load.protocols.http2 import (
     Header,
     ResponseEnded,
     ResponseStarted,
+    StreamCounts,
     StreamReset,
     error_name,
 )
@@ -177,7 +178,7 @@ class _Upload:
         self.window = window
 
 
-class Http2FastClient:
+class Http2FastClient(StreamCounts):
     """The client side of one HTTP/2 connection, for one owner (no locking). Same interface as ``Http2Client``."""
 
     def __init__(
@@ -604,23 +605,3 @@ class Http2FastClient:
         data = b"".join(self._out)
         self._out.clear()
         return data
-
-    def interim_count(self) -> int:
-        """Informational (1xx) response heads seen so far."""
-        return self._interim
-
-    @property
-    def available_streams(self) -> int:
-        """How many more streams may be opened now (the server's limit counts once its SETTINGS arrived)."""
-        if self._going_away or self._failed:
-            return 0
-        return max(0, self._limit - len(self._streams))
-
-    @property
-    def open_streams(self) -> int:
-        return len(self._streams)
-
-    @property
-    def going_away(self) -> bool:
-        """No new streams may be opened: GOAWAY received, or this connection's stream ids are used up."""
-        return self._going_away

@@ -8,7 +8,7 @@ response is still coming, so one connection can carry millions of requests.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from h2 import events as h2e
@@ -95,6 +95,36 @@ class Failed:
 Event = ResponseStarted | BodyReceived | ResponseEnded | StreamReset | ConnectionEnded | Failed
 
 
+class StreamCounts:
+    """What both HTTP/2 clients say about their streams, from the same four fields each keeps."""
+
+    _interim: int
+    _limit: int  # min(ours, the server's), kept current on its SETTINGS
+    _streams: Collection[int]  # streams whose response is still coming
+    _going_away: bool
+    _failed: bool
+
+    def interim_count(self) -> int:
+        """Informational (1xx) response heads seen so far."""
+        return self._interim
+
+    @property
+    def available_streams(self) -> int:
+        """How many more streams may be opened now (the server's limit counts once its SETTINGS arrived)."""
+        if self._going_away or self._failed:
+            return 0
+        return max(0, self._limit - len(self._streams))
+
+    @property
+    def open_streams(self) -> int:
+        return len(self._streams)
+
+    @property
+    def going_away(self) -> bool:
+        """No new streams may be opened: GOAWAY received, or this connection's stream ids are used up."""
+        return self._going_away
+
+
 class _OpenAfterGoaway(H2ConnectionStateMachine):
     """h2's, except that a GOAWAY received leaves the connection open: h2 would take the rest of a graceful
     shutdown (answers on streams up to the GOAWAY's last id) for protocol errors. No new streams are opened."""
@@ -112,7 +142,7 @@ def _status_of(headers: list[Header]) -> int:
     return 0
 
 
-class Http2Client:
+class Http2Client(StreamCounts):
     """The client side of one HTTP/2 connection, for one owner (no locking)."""
 
     def __init__(
@@ -324,23 +354,3 @@ class Http2Client:
     def data_to_send(self) -> bytes:
         """Everything queued for the wire since the last call (b"" if nothing)."""
         return self._conn.data_to_send()
-
-    def interim_count(self) -> int:
-        """Informational (1xx) response heads seen so far."""
-        return self._interim
-
-    @property
-    def available_streams(self) -> int:
-        """How many more streams may be opened now (the server's limit counts once its SETTINGS arrived)."""
-        if self._going_away or self._failed:
-            return 0
-        return max(0, self._limit - len(self._streams))
-
-    @property
-    def open_streams(self) -> int:
-        return len(self._streams)
-
-    @property
-    def going_away(self) -> bool:
-        """No new streams may be opened: GOAWAY received, or this connection's stream ids are used up."""
-        return self._going_away
