@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import os
 import re
 import signal
@@ -128,6 +129,8 @@ def _plain(descriptor: TypeDescriptor, value: Any, param: Any, ctx: Any) -> Any:
             number = annotation(value)
         else:
             return NOT_PLAIN
+        if not math.isfinite(number):
+            return NOT_PLAIN  # nan passes every bound by comparison; Typer's own check decides
         if info.clamp or (info.min is not None and number < info.min) or (info.max is not None and number > info.max):
             return NOT_PLAIN  # Typer's message (or clamping) for a number out of range
         return number
