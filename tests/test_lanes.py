@@ -17,7 +17,9 @@ from typing import Any
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
+import h2.settings
 import pytest
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
@@ -255,3 +257,74 @@ def test_http2_summary_records_the_protocol(model: str) -> None:
     summary = summarize(aggregate, duration=config.duration, open_model=model == "open")
     assert summary["ok"] == summary["requests"] > 0
     assert beyond_requests(aggregate, config, duration=config.duration)["protocol"] == "h2"
+
+
+class BadAccept(ServerPeer):
+    """Answers the upgrade with 101 but a wrong Sec-WebSocket-Accept: the upgrade fails before it opens."""
+
+    def receive(self, data: bytes) -> None:
+        self.send(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: bogus\r\n\r\n"
+        )
+
+
+@pytest.mark.parametrize("model", ["open", "closed"])
+def test_a_bad_upgrade_fails_the_attempts_and_every_due_message_is_counted(model: str) -> None:
+    config = websocket_config(model=model, rate=200.0, connections=2, vus=2, duration=0.3)
+    aggregate = run(config, BadAccept, model=LaneOpenModel if model == "open" else LaneClosedModel)
+    assert_accounts(aggregate)
+    assert aggregate.total.errors["protocol"] == aggregate.total.requests > 0
+    if model == "open":
+        assert aggregate.scheduled == aggregate.total.requests
+    else:  # a failed attempt waits before the next, as a refused connection does: not thousands in 0.3 s
+        assert aggregate.total.requests < 100
+
+
+@pytest.mark.parametrize("model", ["open", "closed"])
+def test_an_unanswered_upgrade_times_out_and_the_next_attempt_uses_a_new_connection(model: str) -> None:
+    links: list[Link] = []
+
+    def server(link: Link) -> ServerPeer:
+        links.append(link)
+        peer = EchoServer(link)
+        if len(links) == 1:
+            peer.receive = lambda data: None  # type: ignore[method-assign]  # the first upgrade is never answered
+        return peer
+
+    config = websocket_config(model=model, rate=50.0, connections=1, max_connections=1, vus=1, duration=1.0,
+                              timeout=0.2, drain=0.3)  # fmt: skip
+    aggregate = run(config, server, model=LaneOpenModel if model == "open" else LaneClosedModel)
+    assert_accounts(aggregate)
+    assert len(links) >= 2
+    assert aggregate.total.errors["timeout"] >= 1
+    assert aggregate.total.ok > 0
+
+
+class GoingAway(H2Server):
+    """One stream at a time; after its third answer, a graceful GOAWAY (the connection stays open, silent)."""
+
+    def __init__(self, link: Link) -> None:
+        super().__init__(link)
+        self.connection.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 1})
+
+    def receive(self, data: bytes) -> None:
+        if self.streams >= 3:
+            return
+        for event in self.connection.receive_data(data):
+            if isinstance(event, h2.events.RequestReceived):
+                self.streams += 1
+                self.connection.send_headers(event.stream_id, [(":status", "200"), ("content-length", "5")])
+                self.connection.send_data(event.stream_id, b"hello", end_stream=True)
+                if self.streams == 3:
+                    self.connection.close_connection(h2.errors.ErrorCodes.NO_ERROR, last_stream_id=event.stream_id)
+        self.send(self.connection.data_to_send())
+
+
+def test_requests_waiting_for_a_stream_fail_as_goaway_at_once_not_as_timeouts() -> None:
+    config = h2_config(vus=4, streams=4, duration=0.5, timeout=5.0, drain=0.5)
+    aggregate = run(config, GoingAway, model=LaneClosedModel)
+    assert_accounts(aggregate)
+    assert aggregate.total.ok > 20  # connections are replaced at once, not after a timeout
+    assert aggregate.total.errors["timeout"] == aggregate.total.errors["abandoned"] == 0
+    assert sum(aggregate.error_codes["goaway"].values()) == aggregate.total.errors["goaway"] > 0

@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
+
 from asgibench.load.config import RequestSpec, Target
 from asgibench.load.dial import dial
-from asgibench.load.http1 import build_request, parse_response_head
+from asgibench.load.http1 import build_request
 from asgibench.load.protocols.websocket import Closed, Failed, Opened, Refused, WebSocketClient
 from asgibench.load.schedule import share
 
@@ -32,13 +34,14 @@ class HeldStream(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.held = False
         self.ended = False
-        self.head = b""
         target = holder.target
         self.client = (
             WebSocketClient(host=target.host_header, path=target.path, secure=target.secure)
             if target.scheme in ("ws", "wss")
             else None
         )
+        # An SSE stream is read by httptools: its status decides whether it is held, its end that it was dropped.
+        self.parser = None if self.client is not None else HttpResponseParser(self)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = writer = transport  # type: ignore[assignment]
@@ -59,22 +62,28 @@ class HeldStream(asyncio.Protocol):
             if answer and self.transport is not None:
                 self.transport.write(answer)
             return
-        if not self.held:
-            self.head += data
-            head = parse_response_head(self.head)
-            if head is None:
-                if b"\r\n\r\n" in self.head or len(self.head) > 65536:
-                    self.end()  # not an HTTP answer: never held
-                return
-            if head.status != 200:
-                self.end()
-                return
+        assert self.parser is not None
+        try:
+            self.parser.feed_data(data)
+        except (HttpParserError, HttpParserUpgrade):
+            self.end()  # not HTTP, or not a stream: never held, or dropped
+
+    # httptools' callbacks (SSE):
+    def on_headers_complete(self) -> None:
+        assert self.parser is not None
+        if self.parser.get_status_code() == 200:
             self.opened()
-            data = self.head[self.head.find(b"\r\n\r\n") + 4 :]
-            self.head = b""
-        events = data.count(b"\n\n")
-        if events:
-            self.holder.driver.recorder.counts["held_events"] += events
+        else:
+            self.end()
+
+    def on_body(self, body: bytes) -> None:
+        events = body.count(b"\n\n")
+        driver = self.holder.driver
+        if events and driver.measuring(driver.clock()):
+            driver.recorder.counts["held_events"] += events
+
+    def on_message_complete(self) -> None:
+        self.end()  # the server ended the stream (a held stream is never meant to end)
 
     def opened(self) -> None:
         self.held = True
@@ -83,15 +92,19 @@ class HeldStream(asyncio.Protocol):
         self.holder.report()
 
     def end(self) -> None:
-        """The stream ended (or never began): dropped if it was held, else failed; then let the connection go."""
+        """The stream ended (or never began): dropped if it was held, else failed; then let the connection go.
+
+        A drop counts when it comes before the window's end: a stream held through the window was held.
+        """
         if self.ended:
             return
         self.ended = True
-        recorder = self.holder.driver.recorder
+        driver = self.holder.driver
+        recorder = driver.recorder
         if self.held:
             self.held = False
             self.holder.held -= 1
-            if not self.holder.closing:
+            if not self.holder.closing and driver.clock() < driver.measure_until:
                 recorder.counts["held_dropped"] += 1
         elif not self.holder.closing:
             recorder.counts["held_failed"] += 1
@@ -105,6 +118,8 @@ class HeldStream(asyncio.Protocol):
     def close(self) -> None:
         if self.client is not None and self.held and self.transport is not None and self.client.state == "open":
             self.transport.write(self.client.close(1000))
+        if not self.held and not self.ended:  # still not open when the run ended: never held
+            self.holder.driver.recorder.counts["held_failed"] += 1
         self.end()
 
 
@@ -122,7 +137,9 @@ class Holder:
         driver.recorder.held = 0
 
     def report(self) -> None:
-        self.driver.recorder.held = self.held
+        """How many are held, for the second being recorded; frozen at the window's end (what was held then)."""
+        if self.driver.running:
+            self.driver.recorder.held = self.held
 
     def start(self) -> None:
         for _ in range(self.count):

@@ -56,6 +56,8 @@ class Http2Link(Link):
         self.receiving = False  # inside data_received: writes wait for its end
         self.headers: dict[int, list[tuple[bytes, bytes]]] = {}  # by request index, built once
         self.waiting: deque[Lane] = deque()  # lanes whose request waits for the server to allow a stream
+        # The last GOAWAY's error code; a connection whose stream ids ran out goes away as gracefully as one told to.
+        self.goaway = "NO_ERROR"
 
     def began_protocol(self) -> None:
         assert self.transport is not None
@@ -79,7 +81,7 @@ class Http2Link(Link):
         client = self.client
         if client.going_away:  # reached only if a lane was given this link as it went away: the stream can't open
             self.accepting = False
-            self.fail_lane(lane, "reset", None, "the connection took no new streams (GOAWAY, or stream ids used up)")
+            self.fail_lane(lane, "goaway", self.goaway, "the connection took no new streams (GOAWAY)")
             return
         if client.available_streams <= 0:  # the server allows fewer streams than --streams: wait for one
             self.waiting.append(lane)
@@ -101,10 +103,14 @@ class Http2Link(Link):
             self.flush()
 
     def forget(self, lane: Lane) -> None:
+        if lane.key is None and lane in self.waiting:
+            self.waiting.remove(lane)  # it never got a stream
+            return
         stream_id = lane.key
         if stream_id is not None and self.streams.pop(stream_id, None) is not None:
             self.client.reset(stream_id)  # CANCEL: the server may stop working on it
             if not self.receiving:
+                self.send_waiting()
                 self.flush()
         lane.key = None
 
@@ -123,7 +129,10 @@ class Http2Link(Link):
                     lane = self.streams.pop(event.stream_id, None)  # type: ignore[union-attr]
                     if lane is not None:
                         lane.key = None
-                        driver.response(lane)  # type: ignore[arg-type]
+                        if lane.status < 200:  # no final status (malformed, or only 1xx heads): not an answer
+                            self.fail_lane(lane, "protocol", None, "a stream ended without a final status")
+                        else:
+                            driver.response(lane)  # type: ignore[arg-type]
                 elif kind is ResponseStarted:
                     lane = self.streams.get(event.stream_id)  # type: ignore[union-attr]
                     if lane is not None:
@@ -141,11 +150,15 @@ class Http2Link(Link):
                     return
         finally:
             self.receiving = False
+        self.send_waiting()
+        self.flush()
+
+    def send_waiting(self) -> None:
+        """Requests that waited for a stream get the ones the server allows now."""
         while self.waiting and self.client.available_streams > 0:
             lane = self.waiting.popleft()
             if lane.in_flight and not lane.closed:
                 self.send(lane)
-        self.flush()
 
     def reset_by_server(self, event: StreamReset) -> None:
         lane = self.streams.pop(event.stream_id, None)
@@ -155,7 +168,11 @@ class Http2Link(Link):
 
     def going_away(self, event: ConnectionEnded) -> None:
         self.accepting = False
+        self.goaway = event.name
         self.pool.drop(self)
+        while self.waiting:  # requests that waited for a stream never got one, and never will here
+            lane = self.waiting.popleft()
+            self.fail_lane(lane, "goaway", event.name, f"the server went away ({event.name}) before the request")
         for stream_id, lane in list(self.streams.items()):
             if stream_id > event.last_stream_id:
                 del self.streams[stream_id]
@@ -164,5 +181,3 @@ class Http2Link(Link):
         for lane in list(self.lanes):
             if not lane.in_flight:
                 lane.abort()  # idle lanes move to a new connection
-        if self.driver.measuring(self.driver.clock()):
-            self.driver.recorder.counts[f"goaway_{event.name}"] += 1

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from asgibench.load.closed_model import ClosedModel
 from asgibench.load.config import LoadConfig
 from asgibench.load.driver import Driver, Emit
+from asgibench.load.http1 import connection_error, describe_error
 from asgibench.load.lanes import Lane, LanePool, Link
 from asgibench.load.open_model import OpenModel
 
@@ -42,6 +43,16 @@ class LaneDriving(Driver):
     async def closing(self) -> None:
         await self.pool_of_lanes.close_all()
 
+    def sweep(self, now: float) -> None:
+        """Timeouts, as for HTTP/1.1; and the link of a request that timed out takes no new lane (it may be
+        dead without closing), nor does one whose handshake went unanswered (its lanes fail as timeout)."""
+        deadline = now - self.timeout
+        for lane in list(self.connections):
+            if lane.in_flight and lane.sent < deadline and isinstance(lane, Lane) and lane.link is not None:
+                lane.link.stalled()
+        super().sweep(now)
+        self.pool_of_lanes.expire_handshakes(deadline)
+
 
 class LaneClosedModel(LaneDriving, ClosedModel):
     def __init__(self, config: LoadConfig, *, worker: int, workers: int, emit: Emit) -> None:
@@ -54,6 +65,15 @@ class LaneOpenModel(LaneDriving, OpenModel):
         super().__init__(config, worker=worker, workers=workers, emit=emit)
         self.pool_of_lanes = LanePool(self, link_kind(config), config.streams)
         self.max_connections *= config.streams  # the pool counts lanes
+
+    def lost(self, connection: Lane, error: BaseException | None) -> None:  # type: ignore[override]
+        if connection.local_index >= 0:
+            # Lost before it was ever connected (its link failed or went away first): the due request that
+            # waited for it was never written, and is settled as a failed connection attempt.
+            self.connections.discard(connection)
+            self.connect_failed(connection, connection_error(error), describe_error(error))  # type: ignore[arg-type]
+            return
+        super().lost(connection, error)  # type: ignore[arg-type]
 
     def prepare(self) -> None:
         """Open the up-front connections, each with all its lanes."""

@@ -164,6 +164,13 @@ class Link(asyncio.Protocol):
         self.lanes.discard(lane)
         if not self.lanes and (not self.accepting or self.pool.driver.done):
             self.shut()
+        else:
+            self.pool.has_room(self)
+
+    def stalled(self) -> None:
+        """A request on this link timed out: new lanes go to another connection (this one may be dead)."""
+        self.accepting = False
+        self.pool.drop(self)
 
     def fail_lane(self, lane: Lane, kind: str, code: str | None, message: str) -> None:
         """The lane's request failed on this link: count it (with its code), then give the lane up."""
@@ -201,7 +208,7 @@ class Link(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.accepting = False
-        self.pool.drop(self)
+        self.pool.closed(self)
         if not self.ready:
             self.refuse_lanes(connection_error(exc), None, describe_error(exc))
             return
@@ -220,6 +227,7 @@ class Link(asyncio.Protocol):
             self.connecting = None
         if self.transport is None:
             self.closed = True  # never connected: nothing to close
+            self.pool.closed(self)
         elif not self.closed:
             self.transport.close()
 
@@ -245,40 +253,64 @@ class Link(asyncio.Protocol):
 
 
 class LanePool:
-    """Places lanes on links with room, opening a link when none has any."""
+    """Places lanes on links with room, opening a link when none has any.
+
+    The links with room are kept apart, so placing a lane costs the same with
+    10,000 connections as with one; a link leaves that list when it fills,
+    stops accepting (GOAWAY, a close, a timeout) or closes, and comes back
+    when a lane of an accepting link is released.
+    """
 
     def __init__(self, driver: Driver, make_link: Callable[[LanePool], Link], capacity: int) -> None:
         self.driver = driver
         self.make_link = make_link
         self.capacity = max(1, capacity)
-        self.links: list[Link] = []  # accepting links, open or opening
-        self.every_link: set[Link] = set()  # for the end of the run
+        self.with_room: dict[Link, None] = {}  # accepting links with fewer lanes than capacity (an ordered set)
+        self.live: set[Link] = set()  # links not closed: for the end of the run, and the peak
         self.opened = 0
         self.peak = 0
 
     def lane(self, scheduled: float = 0.0, local_index: int = -1) -> Lane:
         lane = Lane(self.driver, scheduled, local_index)
         lane.sent = self.driver.clock()
-        for link in self.links:
-            if link.accepting and len(link.lanes) < self.capacity:
+        while self.with_room:
+            link = next(iter(self.with_room))
+            if link.accepting and not link.closed and len(link.lanes) < self.capacity:
                 link.add(lane)
+                if len(link.lanes) >= self.capacity:
+                    del self.with_room[link]
                 return lane
+            del self.with_room[link]
         link = self.make_link(self)
-        self.links.append(link)
-        self.every_link.add(link)
+        self.live.add(link)
         self.opened += 1
-        self.peak = max(self.peak, len(self.every_link))
+        self.peak = max(self.peak, len(self.live))
         link.add(lane)
+        if self.capacity > 1:
+            self.with_room[link] = None
         link.connecting = self.driver.loop.create_task(self._connect(link))
         lane.connecting = link.connecting
         return lane
 
-    def drop(self, link: Link) -> None:
-        if link in self.links:
-            self.links.remove(link)
+    def has_room(self, link: Link) -> None:
+        """A lane of ``link`` was released: place new lanes there again, if it still takes them."""
+        if link.accepting and not link.closed:
+            self.with_room[link] = None
 
-    def forget_closed(self) -> None:
-        self.every_link = {link for link in self.every_link if not link.closed}
+    def drop(self, link: Link) -> None:
+        """``link`` takes no new lane."""
+        self.with_room.pop(link, None)
+
+    def closed(self, link: Link) -> None:
+        self.drop(link)
+        self.live.discard(link)
+
+    def expire_handshakes(self, deadline: float) -> None:
+        """Links whose protocol handshake began before ``deadline`` and never finished are given up: timeout."""
+        for link in list(self.live):
+            if not link.ready and link.transport is not None and not link.closed and link.began < deadline:
+                link.refuse_lanes("timeout", None, f"no answer to the handshake in {self.driver.timeout:g} s")
+                link.cut()
 
     async def _connect(self, link: Link) -> None:
         driver = self.driver
@@ -287,16 +319,17 @@ class LanePool:
         except (OSError, TimeoutError) as error:
             link.connecting = None
             link.closed = True
+            self.closed(link)
             if not self.driver.done:
                 link.refuse_lanes(connection_error(error), None, describe_error(error))
-        self.forget_closed()
 
     async def close_all(self, grace: float = CLOSE_GRACE) -> None:
         """After the run: every link says goodbye in its protocol; those still open after ``grace`` are cut."""
-        for link in list(self.every_link):
+        links = list(self.live)
+        for link in links:
             link.shut()
         deadline = perf_counter() + grace
-        while any(not link.closed for link in self.every_link) and perf_counter() < deadline:
+        while any(not link.closed for link in links) and perf_counter() < deadline:
             await asyncio.sleep(0.01)
-        for link in self.every_link:
+        for link in links:
             link.cut()

@@ -149,12 +149,14 @@ class WebSocketLink(Link):
                 reason = f" ({event.reason})" if event.reason else ""
                 for lane in list(self.lanes):
                     self.fail_lane(lane, "closed", str(code), f"the server closed the WebSocket with {code}{reason}")
-                if driver.measuring(self.driver.clock()):
-                    driver.recorder.counts[f"closed_by_server_{code}"] += 1
             if self.transport is not None and not self.closed:
                 self.transport.close()
         elif isinstance(event, Failed):
             self.accepting = False
+            if not self.ready:  # a bad 101 (accept key, subprotocol): the connection attempts failed
+                self.refuse_lanes("protocol", None, f"not a valid WebSocket upgrade: {event.description}")
+                self.cut()
+                return
             for lane in list(self.lanes):
                 self.fail_lane(lane, "protocol", None, f"not valid WebSocket: {event.description}")
             self.cut()
@@ -168,6 +170,8 @@ class WebSocketLink(Link):
         """Close with 1000 and wait for the server's echo (the link closes when it comes, or is cut later)."""
         self.accepting = False
         self.pool.drop(self)
+        if self.client.state == "closing" and not self.closed:
+            return  # our close frame is out: the link closes when the server's echo comes (or is cut later)
         if self.ready and self.transport is not None and not self.closed and self.client.state == "open":
             data = self.client.close(1000)
             self.transport.write(data)
