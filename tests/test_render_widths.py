@@ -268,6 +268,7 @@ class Plugin:
     interface: str = "asgi"
     description: str = "gunicorn managing uvicorn workers, one per core, with uvloop [standard]"
     distribution: str = "gunicorn"
+    protocols: frozenset[str] = frozenset({"http/1.1", "h2", "websocket"})
 
     def is_available(self) -> bool:
         return self.installed is not None

@@ -50,3 +50,12 @@ def test_servers_command_lists_every_server_with_its_version() -> None:
         version = get_plugin(name).version()
         if version:
             assert version in run.stdout
+
+
+def test_servers_command_says_which_protocols_each_serves() -> None:
+    run = asgibench("servers")
+    assert run.returncode == 0, run.stderr
+    rows = {line.split("│")[1].strip(): line for line in run.stdout.splitlines() if line.count("│") > 3}
+    assert "HTTP/2 (h2c)" in rows["granian"] and "WebSocket" in rows["granian"]
+    assert "HTTP/2" not in rows["uvicorn"] and "WebSocket" in rows["uvicorn"]
+    assert "WebSocket" not in rows["gunicorn-sync"]
