@@ -98,6 +98,13 @@ def release(histogram: HdrHistogram) -> None:
     histogram.encoder = None
 
 
+def fresh(histogram: HdrHistogram) -> HdrHistogram:
+    """An empty histogram in place of ``histogram``: HdrHistogram.reset() zeroes its 23,552 counts one by one in
+    Python (1.1 ms, several times a second, on the load loop); a new one is a tenth of that."""
+    release(histogram)
+    return new_histogram()
+
+
 def record_all(histogram: HdrHistogram, values: list[int]) -> None:
     for value, count in Counter(values).items():
         histogram.record_value(min(max(value, LOWEST_US), HIGHEST_US), count)
@@ -236,9 +243,9 @@ class RequestRecord:
         self.status_counts = Counter()
         self.latency_moments = Moments()
         self.service_moments = Moments()
-        self.latency.reset()
+        self.latency = fresh(self.latency)
         if self.service is not None:
-            self.service.reset()
+            self.service = fresh(self.service)
         return payload
 
 
@@ -274,7 +281,7 @@ class Timings:
             if histogram.total_count
         }
         for name, histogram in self.histograms.items():
-            histogram.reset()
+            self.histograms[name] = fresh(histogram)
             self.moments[name] = Moments()
         return payload
 
@@ -369,6 +376,6 @@ class Recorder:
         self._cpu_at_window_end = None
         self.interim = 0
         self.bytes_received = self.bytes_sent = 0
-        self.lag.reset()
-        self.late.reset()
+        self.lag = fresh(self.lag)
+        self.late = fresh(self.late)
         return payload
