@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from asgibench.load.config import RequestSpec, Stage
 from asgibench.load.health import Spread, judge
 from asgibench.load.http1 import build_request, connection_error, request_cycle
 from asgibench.load.parsing import parse_duration, parse_header, parse_target
+from asgibench.load.recorder import HIGHEST_US, LOWEST_US, new_histogram, record_counts
 from asgibench.load.schedule import ArrivalSchedule, share, vus_at
 from asgibench.load.settings import LoadFlags, resolve
 from asgibench.load.thresholds import evaluate, parse_threshold
@@ -275,3 +278,21 @@ def test_thresholds_narrowed_to_a_name_or_a_status() -> None:
     for bad in ("rps{status:200}>5", "p99{status:2xx}<5ms", "service_p99{status:200}<5ms", "p99{name:}<5ms"):
         with pytest.raises(ValueError):
             parse_threshold(bad)
+
+
+def test_recording_by_counts_fills_a_histogram_as_record_value_does() -> None:
+    """record_counts looks each value's position up instead of computing it: the histogram must be the same."""
+    rng = random.Random(7)
+    for _ in range(40):
+        values = [
+            rng.choice([0, 1, 999, 1000, 1001, rng.randint(1, 10 ** rng.randint(1, 10)), HIGHEST_US + 5])
+            for _ in range(rng.randint(1, 400))
+        ]
+        expected, recorded = new_histogram(), new_histogram()
+        for value, count in Counter(values).items():
+            expected.record_value(min(max(value, LOWEST_US), HIGHEST_US), count)
+        record_counts(recorded, Counter(values))
+        assert recorded.encode() == expected.encode()
+        assert (recorded.total_count, recorded.get_min_value(), recorded.get_max_value()) == (
+            expected.total_count, expected.get_min_value(), expected.get_max_value(),
+        )  # fmt: skip
