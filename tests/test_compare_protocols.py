@@ -159,6 +159,10 @@ def test_a_websocket_comparison_lists_the_wsgi_server_as_unsupported_and_exits_0
     assert "unsupported" in row and "★" not in row and "failed" not in row
     html = (tmp_path / "report.html").read_text()
     assert '<tr class="unsupported">' in html and "Unsupported: WSGI has no WebSocket" in html
+    # The charts count echoed messages, not requests.
+    charts = [part.split("</figure>", 1)[0] for part in html.split("<figure")[1:]]
+    throughput = next(chart for chart in charts if "messages per second" in chart)
+    assert "requests" not in throughput and "Median messages/s" in throughput
 
 
 def test_an_http2_comparison_runs_hypercorn_and_granian_and_not_uvicorn(tmp_path: Path) -> None:

@@ -190,7 +190,7 @@ def _marked(points: Sequence[Point]) -> list[Point]:
     return chosen
 
 
-def throughput_bars(bars: Sequence[Bar], *, chart_id: str = "throughput") -> str:
+def throughput_bars(bars: Sequence[Bar], *, chart_id: str = "throughput", what: str = "requests") -> str:
     """Median requests/s per series as bars; whiskers span the slowest to the fastest run.
 
     In the open model the bars are the achieved rate (responses completed per second) and the offered
@@ -204,13 +204,13 @@ def throughput_bars(bars: Sequence[Bar], *, chart_id: str = "throughput") -> str
     yscale = Scale(0.0, ticks[-1], bottom, top)
     left = _left(ticks)
     body = [horizontal_grid(yscale, ticks, left, RIGHT), frame(left, top, RIGHT, bottom)]
-    body.append(_y_label("achieved requests/s" if offered else "requests per second", (top + bottom) / 2))
+    body.append(_y_label(f"achieved {what}/s" if offered else f"{what} per second", (top + bottom) / 2))
     band = (RIGHT - left) / max(len(bars), 1)
     width = min(band * 0.6, 120)
     for index, bar in enumerate(bars):
         centre = left + band * (index + 0.5)
         y = yscale(bar.median)
-        tooltip = f"{marked(bar.label, bar.mark)}: {rate(bar.median)} requests/s"
+        tooltip = f"{marked(bar.label, bar.mark)}: {rate(bar.median)} {what}/s"
         if bar.runs > 1:
             tooltip += f" (median of {bar.runs} runs, {rate(bar.low)}–{rate(bar.high)})"
         if bar.offered:
@@ -236,12 +236,12 @@ def throughput_bars(bars: Sequence[Bar], *, chart_id: str = "throughput") -> str
         body.append(text(centre, bottom + 20, _bar_label(bar, band - 4), css="tick"))
         if len(rates) > 1 and bar.offered:
             body.append(_reference(centre - band * 0.45, centre + band * 0.45, yscale(bar.offered),
-                                   f"{bar.label}: offered {rate(bar.offered)} requests/s"))  # fmt: skip
+                                   f"{bar.label}: offered {rate(bar.offered)} {what}/s"))  # fmt: skip
         body.append("</g>")
     height: float = bottom + 40
     if rates:
         if len(rates) == 1:
-            body.append(_reference(left, RIGHT, yscale(rates[0]), f"offered rate: {rate(rates[0])} requests/s"))
+            body.append(_reference(left, RIGHT, yscale(rates[0]), f"offered rate: {rate(rates[0])} {what}/s"))
         keys, legend_height = legend([_offered_key(rates)], left, bottom + 52, WIDTH - left - EDGE)
         body.append(keys)
         height = bottom + 52 + legend_height
@@ -250,7 +250,7 @@ def throughput_bars(bars: Sequence[Bar], *, chart_id: str = "throughput") -> str
         WIDTH,
         height,
         "Throughput",
-        "Median requests per second of each series; whiskers span the slowest to the fastest run."
+        f"Median {what} per second of each series; whiskers span the slowest to the fastest run."
         + (" The dashed line is the offered rate." if rates else ""),
         "".join(body),
     )
@@ -278,14 +278,16 @@ def _compact(value: float) -> str:
     return f"{value:.3g}"
 
 
-def timeline(lines: Sequence[TimelineLine], *, chart_id: str = "timeline", offered: float | None = None) -> str:
+def timeline(
+    lines: Sequence[TimelineLine], *, chart_id: str = "timeline", offered: float | None = None, what: str = "requests"
+) -> str:
     """Two panels over the run's seconds: requests/s above, p99 latency below; one line per series.
 
     ``offered`` (open model, a fixed rate): the upper panel is the achieved rate (responses completed each
     second) and the offered rate is a dashed reference line across it.
     """
     offered = offered if offered is not None and offered > 0 else None
-    rps_title = "achieved requests/s" if offered else "requests/s"
+    rps_title = f"achieved {what}/s" if offered else f"{what}/s"
     panels = ((rps_title, 20, 220), ("p99 latency (ms)", 262, 462))
     # The x axis runs to the end of the last second: points sit in the middle of their second.
     end = max((second[0] + 0.5 for one in lines for second in one.seconds), default=1.0)
@@ -307,7 +309,7 @@ def timeline(lines: Sequence[TimelineLine], *, chart_id: str = "timeline", offer
         body.append(frame(left, top, RIGHT, bottom))
         body.append(_y_label(title.replace(")", ", log scale)") if is_log else title, (top + bottom) / 2))
         if panel == 0 and offered:
-            body.append(_reference(left, RIGHT, yscale(offered), f"offered rate: {rate(offered)} requests/s"))
+            body.append(_reference(left, RIGHT, yscale(offered), f"offered rate: {rate(offered)} {what}/s"))
         metric = "rps" if panel == 0 else "p99"
         for index, one in enumerate(lines):
             body.append(f'<g class="series-group {metric}" data-series="{escape(one.label)}">')
@@ -319,7 +321,7 @@ def timeline(lines: Sequence[TimelineLine], *, chart_id: str = "timeline", offer
                 for second in one.seconds:
                     value = second[1 + panel]
                     if value is not None:
-                        figure = f"{rate(value)} requests/s" if panel == 0 else f"{milliseconds(value)} ms"
+                        figure = f"{rate(value)} {what}/s" if panel == 0 else f"{milliseconds(value)} ms"
                         tooltip = f"{one.key}: {figure} around {second[0]:g} s"
                         body.append(_marker(xscale(second[0]), yscale(value), index, tooltip, radius=2.5))
             body.append("</g>")
@@ -335,7 +337,7 @@ def timeline(lines: Sequence[TimelineLine], *, chart_id: str = "timeline", offer
         WIDTH,
         bottom + 66 + height,
         "Each second of the first run",
-        "Requests per second and p99 latency in each second of each series' first run.",
+        f"{what.capitalize()} per second and p99 latency in each second of each series' first run.",
         "".join(body),
     )
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from asgibench.compare.stats import is_websocket
 from asgibench.report.charts import (
     Bar,
     SpectrumLine,
@@ -212,18 +213,21 @@ def _charts(section: Section, suffix: str, heading: str) -> str:
     seconds = [TimelineLine(series.label, _seconds(series.runs[0].result), symbols(series)) for series in measured]
     offered = _timeline_offered([series.runs[0] for series in measured])
     open_model = any(bar.offered for bar in bars)
+    # A WebSocket load's rate is of echoed messages (each a round trip), and the charts say so.
+    what = "messages" if is_websocket(section.config) else "requests"
+    throughput_caption = _OPEN_THROUGHPUT_CAPTION if open_model else _THROUGHPUT_CAPTION
+    timeline_caption = _OPEN_TIMELINE_CAPTION if offered else _TIMELINE_CAPTION
+    if what == "messages":
+        throughput_caption, timeline_caption = (
+            caption.replace("responses completed", "echoes received")
+            .replace("requests/s", "messages/s")
+            .replace("Requests/s", "Messages/s")
+            for caption in (throughput_caption, timeline_caption)
+        )
     figures = [
         ("Latency by percentile", percentile_spectrum(lines, chart_id=f"percentile-spectrum{suffix}"), _SPECTRUM),
-        (
-            "Throughput",
-            throughput_bars(bars, chart_id=f"throughput{suffix}"),
-            _OPEN_THROUGHPUT_CAPTION if open_model else _THROUGHPUT_CAPTION,
-        ),
-        (
-            "Each second",
-            timeline(seconds, chart_id=f"timeline{suffix}", offered=offered),
-            _OPEN_TIMELINE_CAPTION if offered else _TIMELINE_CAPTION,
-        ),
+        ("Throughput", throughput_bars(bars, chart_id=f"throughput{suffix}", what=what), throughput_caption),
+        ("Each second", timeline(seconds, chart_id=f"timeline{suffix}", offered=offered, what=what), timeline_caption),
     ]
     return "".join(
         f'<section class="chart-section"><{heading}>{escape(name)}</{heading}><figure class="card">{chart}'
