@@ -1,6 +1,7 @@
-"""``Http2FastClient`` against ``Http2Client``: the same scenarios, the same events, an h2 server on the other side.
+"""Both HTTP/2 clients, ``Http2Client`` (on h2) and ``Http2FastClient``: the same scenarios, the same events, an h2
+server on the other side.
 
-The scenarios of test_http2_client.py run here over three clients: h2's, the fast one, and both at once (``Both``:
+Every scenario runs over three clients: h2's, the fast one, and both at once (``Both``:
 the fast client talks to the server, h2's gets the same calls and the same server bytes, and every answer must be
 the same). Then what only the fast client has: its own frame and HPACK handling, the header-block cache, its
 protocol error checks and its bounded state, and a differential test over random conversations.
@@ -138,7 +139,7 @@ def concrete(client: Client) -> list[Any]:
 
 
 class Wire:
-    """A client and an h2 server back to back (test_http2_client.py's, for any client; bytes may be cut at random)."""
+    """A client and an h2 server back to back; the server's bytes may be cut at random."""
 
     def __init__(
         self,
@@ -250,7 +251,7 @@ def uploads_held(client: Client) -> int:
     return sum(len(one._uploads) for one in concrete(client))
 
 
-# The scenarios of test_http2_client.py, over every client.
+# The scenarios, over every client.
 
 
 @CLIENTS
