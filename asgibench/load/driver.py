@@ -49,13 +49,18 @@ Emit = Callable[[dict[str, Any]], None]
 class Prepared:
     """One named request, ready to send: its bytes, its rule for success, and where its outcomes are recorded."""
 
-    __slots__ = ("index", "spec", "name", "data", "is_head", "expectation", "captures", "record", "check_names")
+    __slots__ = (
+        "index", "spec", "name", "data", "headers", "is_head", "expectation", "captures", "record", "check_names",
+    )  # fmt: skip
 
     def __init__(self, index: int, spec: RequestSpec, data: bytes, record: RequestRecord) -> None:
         self.index = index
         self.spec = spec  # what links of other protocols build their frames from (method, path, headers, body)
         self.name = spec.label
         self.data = data  # HTTP/1.1: the request's bytes; WebSocket: the message's payload
+        # HTTP/2: the request's own headers as bytes (the client makes them fit: protocols.http2.request_fields);
+        # a tuple, by which the client finds the head it built for them.
+        self.headers = tuple((name.encode("latin-1"), value.encode("latin-1")) for name, value in spec.headers)
         self.is_head = spec.method == "HEAD"
         self.expectation: Expectation = spec.expect
         self.captures = spec.expect.captures

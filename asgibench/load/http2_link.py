@@ -8,7 +8,7 @@ figures would be of another protocol than the one asked for).
 The client is ``Http2FastClient``, about 3 µs of CPU a request against
 70 µs for the one on h2 (``protocols/http2.py``), which stays as the
 reference the fast one is tested against (benchmarks/http2_client_speed.py,
-tests/test_fast_http2.py).
+tests/test_http2_clients.py).
 
 Writes are gathered: the requests that the answers of one read start go out
 in one write at the end of that read. A stream reset by the server fails its
@@ -20,27 +20,10 @@ new stream is opened on that connection (its lanes move to a new one).
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
 
 from asgibench.load.lanes import Lane, LanePool, Link
 from asgibench.load.protocols.fast_http2 import Http2FastClient
 from asgibench.load.protocols.http2 import ConnectionEnded, Failed, ResponseEnded, ResponseStarted, StreamReset
-
-if TYPE_CHECKING:
-    from asgibench.load.config import RequestSpec
-
-
-def h2_headers(spec: RequestSpec) -> list[tuple[bytes, bytes]]:
-    """The request's own headers for HTTP/2: lower-case names, without those HTTP/2 forbids or replaces."""
-    skipped = {"host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
-    headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in spec.headers
-        if name.lower() not in skipped
-    ]
-    if spec.body and not any(name == b"content-length" for name, _ in headers):
-        headers.append((b"content-length", str(len(spec.body)).encode()))
-    return headers
 
 
 class Http2Link(Link):
@@ -54,7 +37,6 @@ class Http2Link(Link):
         )
         self.streams: dict[int, Lane] = {}
         self.receiving = False  # inside data_received: writes wait for its end
-        self.headers: dict[int, list[tuple[bytes, bytes]]] = {}  # by request index, built once
         self.waiting: deque[Lane] = deque()  # lanes whose request waits for the server to allow a stream
         # The last GOAWAY's error code; a connection whose stream ids ran out goes away as gracefully as one told to.
         self.goaway = "NO_ERROR"
@@ -89,10 +71,8 @@ class Http2Link(Link):
         request = lane.request
         assert request is not None
         spec = request.spec
-        headers = self.headers.get(request.index)
-        if headers is None:
-            headers = self.headers[request.index] = h2_headers(spec)
-        stream_id = self.client.request(spec.method, spec.path or self.driver.config.target.path, headers, spec.body)
+        path = spec.path or self.driver.config.target.path
+        stream_id = self.client.request(spec.method, path, request.headers, spec.body)
         lane.key = stream_id
         lane.head = b""
         lane.status = 0

@@ -26,10 +26,8 @@ from hpack import Decoder, HPACKError
 from hpack.table import HeaderTable
 
 from asgibench.load.protocols.http2 import (
-    BODY_METHODS,
     CONNECTION_WINDOW,
     DEFAULT_WINDOW,
-    DROPPED_HEADERS,
     LAST_STREAM_ID,
     STREAM_WINDOW,
     BodyReceived,
@@ -42,6 +40,7 @@ from asgibench.load.protocols.http2 import (
     StreamCounts,
     StreamReset,
     error_name,
+    request_fields,
 )
 
 # Bounds, read at each use (tests lower them): prebuilt request heads, unclaimed captured heads, cached header blocks.
@@ -255,22 +254,7 @@ class Http2FastClient(StreamCounts):
         self, method: str, path: str, headers: tuple[Header, ...], body_length: int
     ) -> tuple[int, int, bytes]:
         """The head's block and its HEADERS frame's length, type and flags (END_STREAM when there is no body)."""
-        fields = [
-            (b":method", method.encode("ascii")),
-            (b":scheme", self._scheme),
-            (b":authority", self._authority),
-            (b":path", path.encode("ascii")),
-        ]
-        names: set[bytes] = set()
-        for name, value in headers:
-            name = name.lower()
-            if not name or name.startswith(b":") or any(c in name + value for c in b"\r\n\0"):
-                raise ValueError(f"header not allowed in HTTP/2: {name!r}: {value!r}")
-            names.add(name)
-            if name not in DROPPED_HEADERS and (name != b"te" or value.lower() == b"trailers"):
-                fields.append((name, value))
-        if (body_length or method in BODY_METHODS) and b"content-length" not in names:
-            fields.append((b"content-length", str(body_length).encode("ascii")))  # as Http2Client does, for Django
+        fields = request_fields(self._scheme, self._authority, method, path, headers, body_length)
         block = encode_head(fields)
         head = (len(block) << 8 | HEADERS, END_HEADERS | (0 if body_length else END_STREAM), block)
         if len(self._heads) < HEAD_CACHE_SIZE:

@@ -95,6 +95,30 @@ class Failed:
 Event = ResponseStarted | BodyReceived | ResponseEnded | StreamReset | ConnectionEnded | Failed
 
 
+def request_fields(
+    scheme: bytes, authority: bytes, method: str, path: str, headers: Sequence[Header], body_length: int
+) -> list[Header]:
+    """A request head's fields for HTTP/2, as both clients send it: the pseudo-headers, then the request's own
+    headers lower-cased, without those HTTP/2 forbids (RFC 9113 section 8.2.2), plus a Content-Length for a body.
+
+    Raises ValueError for a header HTTP/2 cannot carry (empty, pseudo, or with CR, LF or NUL).
+    """
+    fields = [(b":method", method.encode("ascii")), (b":scheme", scheme), (b":authority", authority),
+              (b":path", path.encode("ascii"))]  # fmt: skip
+    names: set[bytes] = set()
+    for name, value in headers:
+        name = name.lower()
+        if not name or name.startswith(b":") or any(c in name + value for c in b"\r\n\0"):
+            raise ValueError(f"header not allowed in HTTP/2: {name!r}: {value!r}")
+        names.add(name)
+        if name not in DROPPED_HEADERS and (name != b"te" or value.lower() == b"trailers"):
+            fields.append((name, value))
+    # As curl does: some frameworks (Django) read a body only as far as Content-Length says.
+    if (body_length or method in BODY_METHODS) and b"content-length" not in names:
+        fields.append((b"content-length", str(body_length).encode("ascii")))
+    return fields
+
+
 class StreamCounts:
     """What both HTTP/2 clients say about their streams, from the same four fields each keeps."""
 
@@ -211,23 +235,7 @@ class Http2Client(StreamCounts):
         return stream_id
 
     def _build_head(self, method: str, path: str, headers: tuple[Header, ...], body_length: int) -> list[Header]:
-        head = [
-            (b":method", method.encode("ascii")),
-            (b":scheme", self._scheme),
-            (b":authority", self._authority),
-            (b":path", path.encode("ascii")),
-        ]
-        names: set[bytes] = set()
-        for name, value in headers:
-            name = name.lower()
-            if not name or name.startswith(b":") or any(c in name + value for c in b"\r\n\0"):
-                raise ValueError(f"header not allowed in HTTP/2: {name!r}: {value!r}")
-            names.add(name)
-            if name not in DROPPED_HEADERS and (name != b"te" or value.lower() == b"trailers"):
-                head.append((name, value))
-        # As curl does: some frameworks (Django) read a body only as far as Content-Length says.
-        if (body_length or method in BODY_METHODS) and b"content-length" not in names:
-            head.append((b"content-length", str(body_length).encode("ascii")))
+        head = request_fields(self._scheme, self._authority, method, path, headers, body_length)
         if len(self._heads) < HEAD_CACHE_SIZE:
             self._heads[(method, path, headers, body_length)] = head
         return head
