@@ -64,11 +64,10 @@ from ws_vs_k6 import (
     Run,
     add_common_arguments,
     fail,
+    judge_and_save,
     measure_rounds,
     print_table,
-    ratio,
     require_asgibench,
-    results_json,
 )
 
 H2LOAD = "h2load"
@@ -197,19 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"warning: the server used {server_share:.0%} of its CPU under h2load, not near 100 %: it was not the "
             "bottleneck, and the bar compares the generators below its ceiling (try more --connections or --streams)"
         )
-    rate = ratio(results, H2LOAD, "rps")
-    verdicts = []
-    if rate is not None:
-        passed = rate >= BAR
-        print(f"{'PASS' if passed else 'FAIL'}  server-bound: asgibench >= {BAR:g} x h2load requests/s: x{rate:.3f}")
-        verdicts.append({"metric": "rps", "minimum": BAR, "ratio": round(rate, 3), "passed": passed})
-    if args.json is not None:
-        document = {**results_json(results, H2LOAD), "server": server, "url": url, "settings": asdict(settings)}
-        document.update(generator_versions=versions, bars=verdicts)
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
-        print(f"results written to {args.json}")
-    failed = [verdict for verdict in verdicts if not verdict["passed"]]
-    return 1 if failed and not args.no_assert else 0
+    extra = {"server": server, "url": url, "settings": asdict(settings), "generator_versions": versions}
+    bar = ("server-bound", BAR, "h2load requests/s")
+    return judge_and_save(results, H2LOAD, bar, args.json, extra, no_assert=args.no_assert)
 
 
 if __name__ == "__main__":

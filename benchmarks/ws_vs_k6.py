@@ -384,19 +384,34 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fail(str(error))
     print_table(results, K6, "msg")
     print_reported(results)
+    bar = None if args.assert_ratio is None else ("asgibench", args.assert_ratio, "k6 messages/s")
+    extra = {"server": server, "url": url, "settings": asdict(settings), "generator_versions": versions}
+    return judge_and_save(results, K6, bar, args.json, extra, no_assert=args.no_assert)
+
+
+def judge_and_save(
+    results: Mapping[str, GeneratorResult],
+    peer: str,
+    bar: tuple[str, float, str] | None,
+    json_path: Path | None,
+    extra: Mapping[str, object],
+    *,
+    no_assert: bool,
+) -> int:
+    """The requests/s ratio to ``peer`` held against ``bar`` (label, minimum, what), the JSON written; the exit code."""
     verdicts = []
-    rate = ratio(results, K6, "rps")
-    if args.assert_ratio is not None and rate is not None:
-        passed = rate >= args.assert_ratio
-        print(f"{'PASS' if passed else 'FAIL'}  asgibench >= {args.assert_ratio:g} x k6 messages/s: x{rate:.3f}")
-        verdicts.append({"metric": "rps", "minimum": args.assert_ratio, "ratio": round(rate, 3), "passed": passed})
-    if args.json is not None:
-        document = {**results_json(results, K6), "server": server, "url": url, "settings": asdict(settings)}
-        document.update(generator_versions=versions, bars=verdicts)
-        args.json.write_text(json.dumps(document, indent=2) + "\n")
-        print(f"results written to {args.json}")
+    rate = ratio(results, peer, "rps")
+    if bar is not None and rate is not None:
+        label, minimum, what = bar
+        passed = rate >= minimum
+        print(f"{'PASS' if passed else 'FAIL'}  {label}: asgibench >= {minimum:g} x {what}: x{rate:.3f}")
+        verdicts.append({"metric": "rps", "minimum": minimum, "ratio": round(rate, 3), "passed": passed})
+    if json_path is not None:
+        document = {**results_json(results, peer), **extra, "bars": verdicts}
+        json_path.write_text(json.dumps(document, indent=2) + "\n")
+        print(f"results written to {json_path}")
     failed = [verdict for verdict in verdicts if not verdict["passed"]]
-    return 1 if failed and not args.no_assert else 0
+    return 1 if failed and not no_assert else 0
 
 
 if __name__ == "__main__":
