@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from asgibench.load.closed_model import ClosedModel
 from asgibench.load.config import LoadConfig, RequestSpec
 from asgibench.load.connection import Connection
-from asgibench.load.http1 import ends_at_close, parse_response_head
+from asgibench.load.http1 import ends_at_close, parse_response_head, whole_answer_status
 from asgibench.load.parsing import parse_target
 
 
@@ -102,8 +102,13 @@ CASES = [
 ]
 
 
-def drive(case: Case, chunks: list[bytes]) -> dict[str, Any]:
-    """Feed ``chunks`` to one connection of a real closed-model driver; what it recorded."""
+def drive(
+    case: Case, chunks: list[bytes], *, repeats: bool = True, connection_class: type[Connection] = Connection
+) -> dict[str, Any]:
+    """Feed ``chunks`` to one connection of a real closed-model driver; what it recorded.
+
+    ``repeats=False``: the connection parses every read, even one it would recognise as a repeated answer.
+    """
 
     async def main() -> dict[str, Any]:
         target = parse_target("http://127.0.0.1:9/")
@@ -111,7 +116,8 @@ def drive(case: Case, chunks: list[bytes]) -> dict[str, Any]:
         driver = ClosedModel(config, worker=0, workers=1, emit=lambda message: None)
         driver.record_from = 0.0
         driver.running = True
-        connection = Connection(driver)
+        connection = connection_class(driver)
+        connection.repeatable = connection.repeatable and repeats
         transport = FakeTransport()
         connection.transport = transport
         driver.connections.add(connection)
@@ -201,3 +207,94 @@ def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     parse_response_head(data)
     result = drive(Case("fuzz", data, [], eof=True), split(data, [len(data) // 3, 2 * len(data) // 3]))
     assert not result["in_flight"] or result["errors"]  # settled one way or another, never left hanging
+
+
+# -- repeated answers: recognised by their bytes, never counted differently -------------------------------------
+
+NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope"
+OK_OTHER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
+CLOSE = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"
+CHUNKED = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+CONTINUE_THEN_OK = b"HTTP/1.1 100 Continue\r\n\r\n" + OK
+
+
+def carrier(copies: int) -> bytes:
+    """The head of an answer whose body is ``copies`` whole answers: read after it, those bytes are a body."""
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (len(OK) * copies)
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (OK, 200),
+        (NOT_FOUND, 404),
+        (CHUNKED, 200),
+        (b"HTTP/1.1 204 No Content\r\n\r\n", 204),
+        (OK + b"\r\n", 200),  # a stray CRLF between answers is skipped by the parser too
+        (OK + OK, 0),  # two answers
+        (OK + b"HTTP/1.1 2", 0),  # the start of another
+        (OK[:-1], 0),  # not yet whole
+        (CLOSE, 0),  # the connection ends with it
+        (b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", 0),  # HTTP/1.0 without keep-alive
+        (b"HTTP/1.1 200 OK\r\n\r\nbody until the close", 0),  # a body delimited by the close
+        (b"HTTP/1.1 100 Continue\r\n\r\n", 0),  # interim
+        (CONTINUE_THEN_OK, 0),
+        (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 0),
+        (b"not HTTP\r\n\r\n", 0),
+    ],
+)
+def test_which_reads_are_one_whole_answer(data: bytes, status: int) -> None:
+    assert whole_answer_status(data) == status
+
+
+class CountingConnection(Connection):
+    __slots__ = ("repeats",)
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.repeats = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.repeats += data == self.repeat
+        super().data_received(data)
+
+
+def test_repeats_take_the_fast_path_and_count_exactly() -> None:
+    class Recording(CountingConnection):
+        __slots__ = ()
+        last: CountingConnection | None = None
+
+        def __init__(self, *args: Any) -> None:
+            super().__init__(*args)
+            Recording.last = self
+
+    chunks = [OK] * 10 + [NOT_FOUND] * 10 + [OK] * 3
+    result = drive(Case("", b"", []), chunks, connection_class=Recording)
+    assert result["statuses"] == [200] * 13 + [404] * 10
+    assert result["errors"] == () and result["in_flight"]  # the next request went out after the last answer
+    # The first two of a run are parsed (the second arms the recognition), the rest are compared.
+    assert Recording.last is not None and Recording.last.repeats == 8 + 8 + 1
+
+
+ANSWER_POOL = [OK, OK_OTHER, NOT_FOUND, CHUNKED, CONTINUE_THEN_OK, CLOSE, b"HTTP/1.1 204 No Content\r\n\r\n"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    script=st.lists(
+        st.tuples(st.integers(0, len(ANSWER_POOL) + 1), st.integers(0, 3), st.integers(0, 80)), min_size=1, max_size=30
+    )
+)
+def test_recognising_repeats_never_changes_an_outcome(script: list[tuple[int, int, int]]) -> None:
+    """Whatever the reads, a connection that recognises repeats records what one that parses all of them does."""
+    chunks: list[bytes] = []
+    for choice, times, cut in script:
+        if choice == len(ANSWER_POOL):  # an answer carrying whole answers as its body, one a read after its head
+            reads = [carrier(times + 1)] + [OK] * (times + 1)
+        elif choice == len(ANSWER_POOL) + 1:  # split: the first read is a prefix of an answer
+            reads = split(OK_OTHER, [cut]) * (times + 1)
+        else:
+            reads = [ANSWER_POOL[choice]] * (times + 1)
+        chunks += reads
+    case = Case("", b"", [])
+    assert drive(case, chunks) == drive(case, chunks, repeats=False)

@@ -108,6 +108,7 @@ class ClosedModel(Driver):
                 self.check(connection, request, status)
         connection.head = b""
         connection.head_done = False
+        connection.in_message = False
         if request.captures:
             connection.reset_response()
         if not connection.keep_alive():

@@ -14,6 +14,7 @@ truncated one; in the common case that is one reference to the first chunk.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -21,10 +22,14 @@ from typing import TYPE_CHECKING
 from httptools import HttpParserCallbackError, HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from asgibench.load.expect import BODY_CHECK_LIMIT
+from asgibench.load.http1 import REPEAT_LIMIT
 
 if TYPE_CHECKING:
     from asgibench.load.driver import Driver, Prepared
 
+
+# keep_alive() of a repeated answer (see data_received): whole answers are only recognised when they keep alive.
+_KEPT_ALIVE: Callable[[], bool] = itertools.repeat(True).__next__
 
 # Bytes of an answer kept, from its start, to tell how a connection lost mid-answer failed (by its head):
 # more than any real head, so a long body is not copied read after read.
@@ -55,6 +60,11 @@ class Connection(asyncio.Protocol):
         "connecting",
         "captured_headers",
         "captured_body",
+        "complete",
+        "repeatable",
+        "in_message",
+        "previous_read",
+        "repeat",
     )
 
     def __init__(self, driver: Driver, scheduled: float = 0.0, local_index: int = -1) -> None:
@@ -80,13 +90,17 @@ class Connection(asyncio.Protocol):
         # httptools looks its callbacks up once, here: handing it the driver's method bound to this
         # connection (a C-level partial) saves a Python frame on every answer.
         driver = self.driver
-        complete = partial(driver.response, self)
+        self.complete = complete = partial(driver.response, self)
+        # Only a plain mix may skip parsing a repeated answer: a HEAD's answer has no body whatever its head says,
+        # and checks need the headers and body parsed.
+        self.repeatable = not (driver.captures or driver.heads)
         if driver.captures:
             return HttpResponseParser(_CapturingCallbacks(self, complete))
         if driver.heads:
             return HttpResponseParser(_Callbacks(self.headers_complete, complete))
-        # No HEAD request in the mix: nothing to do at the end of a head, so httptools calls Python once an answer.
-        return HttpResponseParser(_CompletionOnly(complete))
+        # No HEAD request in the mix: nothing to do at the end of a head, so httptools calls Python once an answer
+        # (and C, not Python, at its start: the models clear ``in_message`` when it completes).
+        return HttpResponseParser(_CompletionOnly(complete, partial(setattr, self, "in_message", True)))
 
     def use_parser(self, parser: HttpResponseParser) -> None:
         # The models ask every connection (lanes of other protocols too) for these two; here they are the
@@ -94,6 +108,9 @@ class Connection(asyncio.Protocol):
         self.parser = parser
         self.status_code: Callable[[], int] = parser.get_status_code
         self.keep_alive: Callable[[], bool] = parser.should_keep_alive
+        self.in_message = False  # the parser has begun an answer it has not completed
+        self.previous_read: bytes | None = None
+        self.repeat: bytes | None = None  # one whole answer, the parser between answers: these bytes again are it
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -102,14 +119,35 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.driver.recorder.bytes_received += len(data)
+        if data == self.repeat:
+            # Byte for byte a whole answer, read between answers: parsed, it would give the same status and
+            # keep-alive (held by status_code and keep_alive meanwhile) and leave the parser as it is, so it
+            # completes unparsed.
+            self.complete()
+            return
         if not self.head_done:
             self.head += data  # the first read: no copy (b"" + data is data)
             if len(self.head) > HEAD_KEEP:
                 self.head_done = True  # more than any head: stop copying a long body
+        last, self.previous_read = self.previous_read, (data if len(data) <= REPEAT_LIMIT else None)
+        if self.repeat is not None:  # the parser answers for itself again
+            self.repeat = None
+            self.status_code = self.parser.get_status_code
+            self.keep_alive = self.parser.should_keep_alive
         try:
             self.parser.feed_data(data)
         except (HttpParserError, HttpParserUpgrade) as error:
             self._parse_stopped(error)
+            return
+        # The parser is between answers and the same read came twice running: when it is exactly one whole answer,
+        # its next copies would parse to that answer again, so they are recognised by a memcmp instead. Their status
+        # and keep-alive are the answer's, as constants: C calls, and the parser's own keep-alive has moved on.
+        if data == last and self.repeatable and not self.in_message:
+            status = self.driver.whole_answers.status(data)
+            if status:
+                self.repeat = data
+                self.status_code = itertools.repeat(status).__next__
+                self.keep_alive = _KEPT_ALIVE
 
     def _parse_stopped(self, error: Exception) -> None:
         """The parser stopped: a HEAD answer completed at its head (go on with a fresh parser), or bad bytes."""
@@ -194,12 +232,13 @@ class _Callbacks:
 
 
 class _CompletionOnly:
-    """The fastest path: only the end of a message calls back (no HEAD request needs its head's end)."""
+    """The fastest path: no HEAD request needs its head's end; a message's start and end call back."""
 
-    __slots__ = ("on_message_complete",)
+    __slots__ = ("on_message_begin", "on_message_complete")
 
-    def __init__(self, on_message_complete: Callable[[], None]) -> None:
+    def __init__(self, on_message_complete: Callable[[], None], on_message_begin: Callable[[], None]) -> None:
         self.on_message_complete = on_message_complete
+        self.on_message_begin = on_message_begin
 
 
 class _CapturingCallbacks:

@@ -32,7 +32,14 @@ from asgibench.load.config import LoadConfig, RequestSpec
 from asgibench.load.connection import Connection, StreamingConnection
 from asgibench.load.dial import dial
 from asgibench.load.expect import Expectation
-from asgibench.load.http1 import build_request, connection_error, describe_error, ends_at_close, parse_response_head
+from asgibench.load.http1 import (
+    WholeAnswers,
+    build_request,
+    connection_error,
+    describe_error,
+    ends_at_close,
+    parse_response_head,
+)
 from asgibench.load.recorder import Recorder, RequestRecord
 
 if TYPE_CHECKING:
@@ -107,6 +114,7 @@ class Driver:
         ]
         self.captures = any(request.captures for request in self.prepared)
         self.heads = any(request.is_head for request in self.prepared)  # HEAD answers end at their head
+        self.whole_answers = WholeAnswers()  # which repeated reads are one whole answer (see Connection)
         # Streamed responses are timed read by read; without any, connections keep the plain fast path.
         self.connection_class = StreamingConnection if any(spec.stream for spec in config.requests) else Connection
         self.connections: set[Connection] = set()

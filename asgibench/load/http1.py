@@ -14,6 +14,8 @@ import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
+
 from asgibench import __version__
 from asgibench.load.config import RequestSpec, Target
 
@@ -82,6 +84,67 @@ def parse_response_head(data: bytes) -> ResponseHead | None:
             transfer_encoding = True
             chunked = value.lower().rsplit(b",", 1)[-1].strip() == b"chunked"
     return ResponseHead(parts[0][5:].decode("ascii"), int(parts[1]), length, chunked, transfer_encoding)
+
+
+# Reads up to this size may be recognised as a repeated answer (see WholeAnswers); a connection keeps its last one.
+REPEAT_LIMIT = 4096
+# Verdicts remembered at once; a server whose answers keep changing (a clock, an id) only refills the table.
+REPEAT_VERDICTS = 256
+
+
+class _AnswerProbe:
+    __slots__ = ("parser", "begun", "completed", "status", "keep_alive")
+
+    def __init__(self) -> None:
+        self.parser = HttpResponseParser(self)
+        self.begun = self.completed = self.status = 0
+        self.keep_alive = False
+
+    def on_message_begin(self) -> None:
+        self.begun += 1
+
+    def on_message_complete(self) -> None:
+        # Read here: once the parser has returned, its keep-alive is already the next message's.
+        self.completed += 1
+        self.status = self.parser.get_status_code()
+        self.keep_alive = bool(self.parser.should_keep_alive())
+
+
+def whole_answer_status(data: bytes) -> int:
+    """The status of ``data`` when, read between answers, it is exactly one whole final answer that keeps the
+    connection open; else 0.
+
+    A parser that reads such bytes is between answers again, so the same
+    bytes read again at the same point are the same answer again, byte for
+    byte. Trailing CRLFs are ignored by the parser and so by this test; a body
+    that ends only at the close, a 1xx, an upgrade or a second answer's first
+    byte are not whole.
+    """
+    probe = _AnswerProbe()
+    try:
+        probe.parser.feed_data(data)
+    except (HttpParserError, HttpParserUpgrade):
+        return 0
+    if probe.begun == 1 and probe.completed == 1 and probe.status >= 200 and probe.keep_alive:
+        return probe.status
+    return 0
+
+
+class WholeAnswers:
+    """``whole_answer_status``, remembered by the bytes: a fixed answer is parsed once per run, not once a read."""
+
+    __slots__ = ("statuses",)
+
+    def __init__(self) -> None:
+        self.statuses: dict[bytes, int] = {}
+
+    def status(self, data: bytes) -> int:
+        status = self.statuses.get(data)
+        if status is None:
+            if len(self.statuses) >= REPEAT_VERDICTS:
+                self.statuses.clear()
+            status = self.statuses[data] = whole_answer_status(data)
+        return status
 
 
 def ends_at_close(head: ResponseHead, *, request_was_head: bool) -> bool:

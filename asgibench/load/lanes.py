@@ -69,6 +69,7 @@ class Lane:
         "retiring",
         "head",
         "head_done",
+        "in_message",
         "connecting",
         "captured_headers",
         "captured_body",
@@ -90,6 +91,7 @@ class Lane:
         self.retiring = False
         self.head = b""  # non-empty once the answer has begun: a loss after that is "truncated"
         self.head_done = False  # never a parsed HTTP/1.1 head: lost_in_flight then goes by ``head`` alone
+        self.in_message = False  # cleared by the models as for a connection; a lane never reads it
         self.connecting: asyncio.Task[None] | None = None
         self.captured_headers: list[tuple[bytes, bytes]] = []
         self.captured_body = bytearray()

@@ -213,6 +213,7 @@ class OpenModel(Driver):
                 self.check(connection, request, status)
         connection.head = b""
         connection.head_done = False
+        connection.in_message = False
         if request.captures:
             connection.reset_response()
         if connection.keep_alive():
