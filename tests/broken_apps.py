@@ -9,7 +9,9 @@ and benchmarks/asgion_compare.py runs the same apps under asgion.
 from __future__ import annotations
 
 import asyncio
+import io
 import math
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -79,6 +81,7 @@ class BrokenApp:
     # Other checks that must also fail, because the one fault shows there too
     # (an app that hangs also hangs after a disconnect).
     also: tuple[str, ...] = field(default=())
+    timeout: float | None = None  # a deadline of its own, when the default would mask the fault
 
 
 BROKEN_APPS: list[BrokenApp] = []
@@ -92,12 +95,13 @@ def broken(
     paths: tuple[str, ...] = (),
     part: str = "http",
     also: tuple[str, ...] = (),
+    timeout: float | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated handler, swapped into the correct app, as a broken app."""
 
     def register(handler: Handler) -> Handler:
         app = compose(**{part: handler})
-        BROKEN_APPS.append(BrokenApp(handler.__name__, check_id, app, description, verdict, paths, also))
+        BROKEN_APPS.append(BrokenApp(handler.__name__, check_id, app, description, verdict, paths, also, timeout))
         return handler
 
     return register
@@ -202,7 +206,7 @@ async def unfinished_response(scope: dict[str, Any], receive: Receive, send: Sen
     await send({"type": "http.response.body", "body": b"hello", "more_body": True})
 
 
-@broken("HR-04", "sends more body after the final one")
+@broken("HR-04", "sends more body after the final one (the server ignores it)", verdict="warn")
 async def body_after_complete(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     if await read_body(receive) is None:
         return  # the client left; nothing to answer
@@ -219,7 +223,7 @@ async def content_length_mismatch(scope: dict[str, Any], receive: Receive, send:
     await send({"type": "http.response.body", "body": b"hello"})
 
 
-@broken("HR-05", "sets Transfer-Encoding itself", verdict="warn")
+@broken("HR-05", "sets Transfer-Encoding itself (allowed: recorded, not flagged)", verdict="info")
 async def transfer_encoding(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     if await read_body(receive) is None:
         return  # the client left; nothing to answer
@@ -227,7 +231,7 @@ async def transfer_encoding(scope: dict[str, Any], receive: Receive, send: Send)
     await send({"type": "http.response.body", "body": b"hello"})
 
 
-@broken("HR-06", "returns a value from the app")
+@broken("HR-06", "returns a value from the app (the spec is silent: recorded)", verdict="info")
 async def returns_value(scope: dict[str, Any], receive: Receive, send: Send) -> Any:
     await correct_http(scope, receive, send)
     return "done"
@@ -240,7 +244,7 @@ async def never_responds(scope: dict[str, Any], receive: Receive, send: Send) ->
     await asyncio.Event().wait()
 
 
-@broken("HR-11", "blocks the event loop with time.sleep when lifespan did not warm it up")
+@broken("HR-11", "blocks the event loop with time.sleep when lifespan did not warm it up", also=("HR-13",))
 async def blocks_event_loop(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     if await read_body(receive) is None:
         return  # the client left; nothing to answer
@@ -253,7 +257,7 @@ async def blocks_event_loop(scope: dict[str, Any], receive: Receive, send: Send)
 # Request body, streaming, disconnect -----------------------------------------
 
 
-@broken("ST-07", "reads only the first body chunk", also=("ST-09",))
+@broken("ST-07", "reads only the first body chunk", verdict="warn", also=("ST-09",))
 async def reads_first_chunk_only(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     message = await receive()
     body = message.get("body", b"") or b"hello"
@@ -261,7 +265,7 @@ async def reads_first_chunk_only(scope: dict[str, Any], receive: Receive, send: 
     await send({"type": "http.response.body", "body": body})
 
 
-@broken("ST-08", "after the final chunk, waits for one more http.request", also=("DC-06",))
+@broken("ST-08", "after the final chunk, waits for one more http.request", verdict="warn", also=("DC-06",))
 async def waits_after_final_chunk(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     body = await read_body(receive) or b""
     while (await receive())["type"] != "http.request":  # expects a closing empty chunk
@@ -270,7 +274,7 @@ async def waits_after_final_chunk(scope: dict[str, Any], receive: Receive, send:
     await send({"type": "http.response.body", "body": body})
 
 
-@broken("DC-06", "ignores http.disconnect while reading the body and spins forever")
+@broken("DC-06", "ignores http.disconnect while reading the body and spins forever", verdict="warn")
 async def hangs_after_disconnect(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     body = b""
     while True:
@@ -284,7 +288,7 @@ async def hangs_after_disconnect(scope: dict[str, Any], receive: Receive, send: 
     await send({"type": "http.response.body", "body": body or b"hello"})
 
 
-@broken("DC-07", "retries send() forever after it raised OSError", paths=("GET:/stream",))
+@broken("DC-07", "retries send() forever after it raised OSError", verdict="warn", paths=("GET:/stream",))
 async def retries_after_oserror(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     if await read_body(receive) is None:
         return  # the client left; nothing to answer
@@ -355,7 +359,7 @@ async def ws_double_accept(scope: dict[str, Any], receive: Receive, send: Send) 
     await send({"type": "websocket.accept"})
 
 
-@broken("WS-10", "sends after its own close", part="websocket")
+@broken("WS-10", "sends after its own close (the server drops it)", verdict="warn", part="websocket")
 async def ws_send_after_close(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     await receive()
     await send({"type": "websocket.accept"})
@@ -389,7 +393,7 @@ async def ws_close_1006(scope: dict[str, Any], receive: Receive, send: Send) -> 
     await send({"type": "websocket.close", "code": 1006})
 
 
-@broken("WS-13", "keeps receiving after websocket.disconnect", part="websocket")
+@broken("WS-13", "keeps receiving after websocket.disconnect", verdict="warn", part="websocket")
 async def ws_ignores_disconnect(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     await receive()
     await send({"type": "websocket.accept"})
@@ -429,6 +433,8 @@ async def accepts_str_body(scope: dict[str, Any], receive: Receive, send: Send) 
         body = body.encode()
     while message.get("more_body", False):
         message = await receive()
+        if message["type"] == "http.disconnect":
+            return  # the client left; nothing to answer
         body += message.get("body", b"")
     answer = body or b"hello"
     await send(start(200, len(answer)))
@@ -551,3 +557,305 @@ def _sync_app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
 
 
 BROKEN_APPS.append(BrokenApp("sync_callable", "HR-06", _sync_app, "a plain function, not a coroutine"))
+
+
+# Rules added with the full catalogue -------------------------------------------
+
+
+def advertised(scope: dict[str, Any], extension: str) -> bool:
+    return extension in (scope.get("extensions") or {})
+
+
+async def answer(send: Send, body: bytes = b"hello", **start_keys: Any) -> None:
+    await send({**start(200, len(body)), **start_keys})
+    await send({"type": "http.response.body", "body": body})
+
+
+@broken("HR-02", "answers with the interim status 103 as its final response")
+async def interim_status(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await send(start(103))
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+@broken("HR-12", "sends body bytes with a 204 No Content")
+async def body_on_204(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+@broken("HR-12", "sets Content-Length: 0 on a 204 No Content")
+async def content_length_on_204(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await send({"type": "http.response.start", "status": 204, "headers": [(b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+@broken("HR-13", "blocks the event loop with time.sleep on HEAD requests", verdict="warn", timeout=1.5)
+async def sleeps_on_head(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    if scope["method"] == "HEAD":
+        time.sleep(0.4)  # a synchronous call in an async handler
+    await answer(send)
+
+
+@broken("SC-20", "sends the body as a bytearray (one failure, under SC-20 only)")
+async def bytearray_body(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await send(start(200, 5))
+    await send({"type": "http.response.body", "body": bytearray(b"hello")})
+
+
+@broken("SC-20", "puts a tuple where the spec asks for a list (recorded)", verdict="info")
+async def tuple_in_message(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await answer(send, **{"x-timing": (1, 2)})
+
+
+@broken("DC-08", "keeps streaming after its watcher received http.disconnect", verdict="warn")
+async def streams_after_disconnect(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    gone = asyncio.Event()
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        gone.set()  # noticed, and then ignored below
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await send(start())
+        for _ in range(3):
+            await send({"type": "http.response.body", "body": b"chunk", "more_body": True})
+            await asyncio.sleep(0.01)
+        await send({"type": "http.response.body", "body": b""})
+    except OSError:
+        return
+    finally:
+        watcher.cancel()
+
+
+@broken("DC-09", "answers 200 to an upload cut short by a disconnect, as if it were whole", verdict="warn")
+async def answers_cut_short_upload(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break  # takes what arrived for the whole body
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    await answer(send, body or b"hello")
+
+
+@broken("LS-10", "raises during shutdown (recorded: the spec has no rule for it)", verdict="info", part="lifespan")
+async def raises_in_shutdown(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "lifespan.startup.complete"})
+    await receive()
+    raise ConnectionError("could not flush the cache")
+
+
+@broken("WS-10", "returns without answering the handshake", part="websocket")
+async def ws_returns_unanswered(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+
+
+@broken("WS-11", "sends text holding a lone surrogate", part="websocket")
+async def ws_surrogate_text(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.send", "text": "half a pair: \ud800"})
+    await correct_websocket_after_accept(receive, send)
+
+
+@broken("WS-11", "sends accept headers even to a spec 2.0 server", part="websocket")
+async def ws_headers_at_2_0(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "websocket.accept", "headers": [(b"x-served-by", b"asgibench")]})
+    await correct_websocket_after_accept(receive, send)
+
+
+@broken("WS-12", "closes with a reason holding a lone surrogate", part="websocket")
+async def ws_surrogate_reason(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.close", "code": 1000, "reason": "bye \udc80"})
+
+
+@broken("WS-13", "never answers websocket.connect", part="websocket")
+async def ws_never_answers(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    await asyncio.Event().wait()
+
+
+@broken("WS-14", "accepts a subprotocol the client never offered", part="websocket")
+async def ws_unoffered_subprotocol(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "websocket.accept", "subprotocol": "chat"})
+    await correct_websocket_after_accept(receive, send)
+
+
+@broken("WS-14", "accepts the empty string as subprotocol", part="websocket")
+async def ws_empty_subprotocol(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "websocket.accept", "subprotocol": ""})
+    await correct_websocket_after_accept(receive, send)
+
+
+@broken("EX-03", "denies with status 101, the upgrade it refuses", part="websocket")
+async def denial_with_101(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    if not advertised(scope, "websocket.http.response"):
+        await send({"type": "websocket.close", "code": 1000})
+        return
+    await send({"type": "websocket.http.response.start", "status": 101, "headers": []})
+    await send({"type": "websocket.http.response.body", "body": b"no"})
+
+
+async def _trailers(
+    scope: dict[str, Any], receive: Receive, send: Send, trailer: list[Any] | None, declared: bool
+) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    if not advertised(scope, "http.response.trailers"):
+        await answer(send)
+        return
+    headers = [(b"content-type", b"text/plain")] + ([(b"trailer", b"x-checksum")] if declared else [])
+    await send({"type": "http.response.start", "status": 200, "headers": headers, "trailers": True})
+    await send({"type": "http.response.body", "body": b"hello"})
+    message: dict[str, Any] = {"type": "http.response.trailers"}
+    if trailer is not None:
+        message["headers"] = trailer
+    await send(message)
+
+
+@broken("EX-05", "sends content-length as a trailer field")
+async def forbidden_trailer(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await _trailers(scope, receive, send, [(b"content-length", b"5")], declared=True)
+
+
+@broken("EX-05", "sends trailers without their headers key")
+async def trailers_without_headers(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await _trailers(scope, receive, send, None, declared=True)
+
+
+@broken("EX-05", "sends a trailer field no Trailer header announced", verdict="warn")
+async def undeclared_trailer_field(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await _trailers(scope, receive, send, [(b"x-checksum", b"5d41")], declared=False)
+
+
+@broken("EX-06", "sends pathsend twice")
+async def double_pathsend(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    if not advertised(scope, "http.response.pathsend"):
+        await answer(send)
+        return
+    await send(start(200, os.path.getsize(__file__)))
+    await send({"type": "http.response.pathsend", "path": os.path.abspath(__file__)})
+    await send({"type": "http.response.pathsend", "path": os.path.abspath(__file__)})
+
+
+@broken("EX-06", "declares a Content-Length other than the file's size for pathsend")
+async def pathsend_wrong_length(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    if not advertised(scope, "http.response.pathsend"):
+        await answer(send)
+        return
+    await send(start(200, 10))
+    await send({"type": "http.response.pathsend", "path": os.path.abspath(__file__)})
+
+
+@broken("EX-07", "zerocopysend with a BytesIO, which has no OS descriptor")
+async def zerocopysend_bytesio(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    if not advertised(scope, "http.response.zerocopysend"):
+        await answer(send)
+        return
+    await send(start())
+    await send({"type": "http.response.zerocopysend", "file": io.BytesIO(b"hello")})
+
+
+_LEFT_OPEN: list[Any] = []  # keeps the leaked files alive, as a real leak would
+
+
+@broken("EX-07", "leaves the zerocopysend file open", verdict="warn")
+async def zerocopysend_leaves_file_open(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    if not advertised(scope, "http.response.zerocopysend"):
+        await answer(send)
+        return
+    file = open(__file__, "rb")  # noqa: SIM115 - left open on purpose
+    _LEFT_OPEN.append(file)
+    await send(start())
+    await send({"type": "http.response.zerocopysend", "file": file, "count": 10})
+
+
+@broken("EX-08", "sends an early hint after http.response.start", verdict="warn")
+async def early_hint_after_start(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await send(start(200, 5))
+    if advertised(scope, "http.response.early_hint"):
+        await send({"type": "http.response.early_hint", "links": [b"</style.css>; rel=preload"]})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+@broken("EX-08", "puts CR LF in an early-hint link (header injection)")
+async def early_hint_injection(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    if advertised(scope, "http.response.early_hint"):
+        await send({"type": "http.response.early_hint", "links": [b"</a.css>; rel=preload\r\nset-cookie: x=1"]})
+    await answer(send)
+
+
+@broken("EX-11", "pushes with str headers")
+async def push_str_headers(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await send(start(200, 5))
+    if advertised(scope, "http.response.push"):
+        await send({"type": "http.response.push", "path": "/style.css", "headers": [("accept", "text/css")]})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+@broken("EX-11", "pushes after the response is complete")
+async def push_after_body(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await answer(send)
+    if advertised(scope, "http.response.push"):
+        await send({"type": "http.response.push", "path": "/style.css", "headers": []})
+
+
+@broken("EX-12", "sends http.response.debug twice")
+async def debug_twice(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    if advertised(scope, "http.response.debug"):
+        await send({"type": "http.response.debug", "info": {"template": "index.html"}})
+        await send({"type": "http.response.debug", "info": {"template": "index.html"}})
+    await answer(send)
+
+
+@broken("EX-12", "sends http.response.debug after the start")
+async def debug_after_start(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await send(start(200, 5))
+    if advertised(scope, "http.response.debug"):
+        await send({"type": "http.response.debug", "info": {}})
+    await send({"type": "http.response.body", "body": b"hello"})

@@ -16,8 +16,9 @@ from typing import Any
 from asgibench.conformance.findings import Finding, Verdict
 from asgibench.conformance.http_machine import HttpResponseMachine
 from asgibench.conformance.lifespan_machine import LifespanMachine
-from asgibench.conformance.scenarios import Leave, Scenario
+from asgibench.conformance.scenarios import BODY_METHODS, Leave, Scenario
 from asgibench.conformance.trace import Trace, snapshot
+from asgibench.conformance.values import version_tuple
 from asgibench.conformance.websocket_machine import WebSocketMachine
 
 AFTER_COMPLETE_RESPONSE = "after the complete response"
@@ -47,11 +48,26 @@ class Exchange:
     def __init__(self, trace: Trace, send_raises_after_leaving: bool) -> None:
         self.trace = trace
         self.findings: list[Finding] = []
+        self.exercised: set[str] = set()
         self.client_gone = False
         self.gone_reason = ""
         self.receive_calls = 0
+        # receive() has handed the app a disconnect event; the sends it made
+        # after that, as (trace index, message), for DC-08 and DC-09.
+        self.disconnect_seen = False
+        self.sent_after_disconnect: list[tuple[int, Any]] = []
         self._gone = asyncio.Event()
         self._send_raises_after_leaving = send_raises_after_leaving
+
+    def _disconnect_delivered(self) -> None:
+        self.disconnect_seen = True
+        self.exercised.add("DC-08")
+
+    def _after_disconnect(self, seen: bool, message: Any, findings: list[Finding], index: int) -> None:
+        """Keep a send the app made knowing the client had gone (judged in judge.py)."""
+        if seen and not any(f.verdict in {Verdict.FAIL, Verdict.WARN} for f in findings):
+            # A message that breaks a rule of its own is reported by that rule.
+            self.sent_after_disconnect.append((index, message))
 
     def leave(self, why: str) -> None:
         """The client goes away; receivers parked on it wake with a disconnect."""
@@ -82,7 +98,10 @@ class HttpExchange(Exchange):
         self.scenario = scenario
         self.machine = machine
         self.delivered = 0  # http.request messages handed to the app
+        self.delivered_bytes = 0
         self.total = len(scenario.body)
+        # The disconnect reached the app before the body was complete (DC-09).
+        self.disconnect_mid_body = False
         self.parked_after_body = False  # waiting in receive() after the final chunk
         self.received_malformed = False
         # receive() calls made once the response had started: a disconnect
@@ -107,11 +126,30 @@ class HttpExchange(Exchange):
                 self.parked_after_body = False
         message = {"type": "http.disconnect"}
         self.trace.received(message)
+        self._disconnect_delivered()
+        if not self.body_complete:
+            self.disconnect_mid_body = True
+            self.exercised.add("DC-09")
         return dict(message)
+
+    @property
+    def body_complete(self) -> bool:
+        """Every body message was delivered, or every byte its Content-Length declares.
+
+        Frameworks stop reading once Content-Length bytes are in, leaving the
+        final empty ``more_body=False`` message unread: the body is whole.
+        """
+        if self.delivered >= self.total:
+            return True
+        length = self.scenario.body_length
+        declared = self.scenario.route.method in BODY_METHODS  # the scope carries a Content-Length
+        return self.delivered_bytes >= length and (declared or length == 0)
 
     def _next_body_message(self) -> dict[str, Any]:
         chunk = self.scenario.body[self.delivered]
         self.delivered += 1
+        if isinstance(chunk, bytes):
+            self.delivered_bytes += len(chunk)
         message = {"type": "http.request", "body": chunk, "more_body": self.delivered < self.total}
         if not isinstance(chunk, bytes):
             self.received_malformed = True
@@ -119,11 +157,13 @@ class HttpExchange(Exchange):
         return dict(message)
 
     async def send(self, message: Any) -> None:
+        seen = self.disconnect_seen  # before yielding: what the app knew when it called send()
         await asyncio.sleep(0)
         recorded = snapshot(message)
         index = self.trace.sent(recorded)
         was_streaming = self.machine.started and not self.machine.complete
         findings = self.machine.app_sent(recorded, index)
+        self._after_disconnect(seen, recorded, findings, index)
         self._judge_sent(findings)
         if self.machine.complete:
             self.leave(AFTER_COMPLETE_RESPONSE)
@@ -160,27 +200,37 @@ class WebSocketExchange(Exchange):
         self.receive_calls += 1
         if not self._connected:
             self._connected = True
+            self.machine.connect_received = True
             return self._deliver({"type": "websocket.connect"})
         if not self.machine.answered:
             await self._answered.wait()
         if self.machine.state in {"denied", "closed"} and not self.client_gone:
             code = self.machine.close_code if self.machine.state == "closed" else 1006
             self.leave("after the app closed the connection")
-            return self._deliver({"type": "websocket.disconnect", "code": code or 1000, "reason": ""})
+            return self._disconnect(code or 1000)
         if not self.client_gone and self._script:
             return self._deliver(self._script.pop(0))
         self.leave("close frame" if not self.scenario.ws_vanishes else "TCP connection lost, no close frame")
-        return self._deliver({"type": "websocket.disconnect", "code": self.disconnect_code, "reason": ""})
+        return self._disconnect(self.disconnect_code)
+
+    def _disconnect(self, code: int) -> dict[str, Any]:
+        message: dict[str, Any] = {"type": "websocket.disconnect", "code": code}
+        if version_tuple(self.scenario.spec_version) >= (2, 5):
+            message["reason"] = ""  # the key exists from spec 2.5
+        self._disconnect_delivered()
+        return self._deliver(message)
 
     def _deliver(self, message: dict[str, Any]) -> dict[str, Any]:
         self.trace.received(message)
         return dict(message)
 
     async def send(self, message: Any) -> None:
+        seen = self.disconnect_seen
         await asyncio.sleep(0)
         recorded = snapshot(message)
         index = self.trace.sent(recorded)
         findings = self.machine.app_sent(recorded, index)
+        self._after_disconnect(seen, recorded, findings, index)
         self._judge_sent(findings)
         if self.machine.answered and not self._answered.is_set():
             self._answered.set()

@@ -42,16 +42,30 @@ async def invoke(app: App, scope: dict[str, Any], receive: Any, send: Any) -> An
 
 
 class LoopThread:
-    """An event loop running forever on a daemon thread."""
+    """An event loop running forever on a daemon thread, with a heartbeat the supervisor reads."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.last_beat = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="asgibench-app-loop", daemon=True)
         self._thread.start()
 
+    @property
+    def ident(self) -> int | None:
+        return self._thread.ident
+
+    def lateness(self) -> float:
+        """How long past its due time the heartbeat is: the loop's current stall."""
+        return max(0.0, time.monotonic() - self.last_beat - HEARTBEAT)
+
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self._beat)
         self.loop.run_forever()
+
+    def _beat(self) -> None:
+        self.last_beat = time.monotonic()
+        self.loop.call_later(HEARTBEAT, self._beat)
 
     def submit(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
@@ -142,7 +156,9 @@ def prepare(scenario: Scenario, state: dict[str, Any] | None, deadline: float) -
     exchange: Exchange
     if scenario.role is Role.WEBSOCKET:
         scope = websocket_scope(scenario, state)
-        machine = WebSocketMachine(scope.get("extensions"), spec_version=scenario.spec_version)
+        machine = WebSocketMachine(
+            scope.get("extensions"), spec_version=scenario.spec_version, subprotocols=scenario.subprotocols
+        )
         exchange = WebSocketExchange(scenario, trace, machine, close_after=min(0.5, deadline / 4))
     else:
         scope = unknown_scope() if scenario.role is Role.UNKNOWN_SCOPE else http_scope(scenario, state)
@@ -161,6 +177,7 @@ async def run_scenario(app: App, run: ScenarioRun, deadline: float) -> None:
         run.exchange.leave("at the end of the scenario")
         run.outcome.findings.extend(run.exchange.findings)
         run.outcome.exercised.update(run.machine.exercised)
+        run.outcome.exercised.update(run.exchange.exercised)
 
 
 class LifespanRun:

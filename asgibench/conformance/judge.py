@@ -9,6 +9,7 @@ the outcome (no I/O).
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from asgibench.conformance.fakeserver import AFTER_COMPLETE_RESPONSE
 from asgibench.conformance.findings import Finding, Verdict
@@ -27,6 +28,10 @@ def judge(outcome: Outcome) -> None:
         _unknown_scope(outcome)
         return
     _return_value(outcome)
+    if scenario.role is not Role.MALFORMED:
+        _loop_blocking(outcome)
+        _zerocopy_files_closed(outcome)
+        _sends_after_disconnect(outcome)
     if scenario.role in {Role.REQUEST, Role.MINIMAL_SCOPE, Role.NO_LIFESPAN}:
         _late_response(outcome)
     if scenario.role in {Role.MINIMAL_SCOPE, Role.NO_LIFESPAN} and outcome.ending is Ending.TIMED_OUT:
@@ -84,13 +89,110 @@ def _return_value(outcome: Outcome) -> None:
     if isinstance(outcome.exception, NotAwaitable):
         _add(outcome, "HR-06", Verdict.FAIL, str(outcome.exception), "a coroutine (async def)")
     elif outcome.ending is Ending.RETURNED and outcome.return_value is not None:
-        _add(outcome, "HR-06", Verdict.FAIL, f"the app returned {outcome.return_value!r:.60}", "None")
+        _add(outcome, "HR-06", Verdict.INFO, f"the app returned {outcome.return_value!r:.60} (servers ignore it)")
+
+
+# A loop late by more than this was blocked by synchronous code (HR-13).
+BLOCKING_LIMIT = 0.25
+
+
+def _blocked(outcome: Outcome) -> bool:
+    return outcome.loop_blocked or outcome.max_loop_lag > BLOCKING_LIMIT
 
 
 def _blocked_note(outcome: Outcome) -> str:
-    if outcome.loop_blocked or outcome.max_loop_lag > 0.25:
-        return f"; the event loop was blocked for {outcome.max_loop_lag * 1000:.0f} ms (synchronous code in the app)"
-    return ""
+    if not _blocked(outcome):
+        return ""
+    where = f" at {outcome.blocking_call.where}" if outcome.blocking_call else ""
+    lag = max(outcome.max_loop_lag, outcome.blocking_call.lateness if outcome.blocking_call else 0.0)
+    return f"; the event loop was blocked for {lag * 1000:.0f} ms{where} (synchronous code in the app)"
+
+
+def _loop_blocking(outcome: Outcome) -> None:
+    """HR-13: synchronous code stalled the event loop, and a stack sample shows whose."""
+    outcome.exercised.add("HR-13")
+    call = outcome.blocking_call
+    # A late loop with no app or package code on its stack was the machine's
+    # doing (another process had the CPU), not the app's.
+    if call is None or not _blocked(outcome):
+        return
+    lag = max(outcome.max_loop_lag, call.lateness)
+    _add(
+        outcome,
+        "HR-13",
+        Verdict.WARN,
+        f"the event loop was blocked for {lag * 1000:.0f} ms at {call.where}",
+        "await, or run synchronous work in a thread (asyncio.to_thread)",
+    )
+
+
+def _sends_after_disconnect(outcome: Outcome) -> None:
+    """DC-09 for a success answer to a body cut short; DC-08 for any other send after the disconnect.
+
+    An error response sent while an exception unwinds (the app then raises)
+    is an error handler's last word (Starlette's ServerErrorMiddleware sends a
+    500 for ClientDisconnect), not the app carrying on: it is not counted.
+    """
+    exchange = outcome.exchange
+    sent: list[tuple[int, Any]] = getattr(exchange, "sent_after_disconnect", [])
+    if not sent:
+        return
+    starts = [(i, m) for i, m in sent if isinstance(m, dict) and m.get("type") == "http.response.start"]
+    statuses = [m.get("status") for _, m in starts]
+    success = next(((i, s) for (i, _), s in zip(starts, statuses, strict=True) if isinstance(s, int) and s < 400), None)
+    if success is not None and getattr(exchange, "disconnect_mid_body", False):
+        index, status = success
+        outcome.findings.append(
+            Finding(
+                "DC-09",
+                Verdict.WARN,
+                f"answered {status} to a request whose body was cut short by the disconnect "
+                f"({exchange.delivered_bytes} of {outcome.scenario.body_length if outcome.scenario else 0} "
+                "bytes received)",
+                "no success answer for an incomplete upload",
+                index,
+            )
+        )
+        return
+    error_reply = (
+        outcome.ending is Ending.RAISED
+        and starts
+        and all(isinstance(s, int) and s >= 500 for s in statuses)
+        and all(isinstance(m, dict) and m.get("type") in _ERROR_REPLY_TYPES for _, m in sent)
+    )
+    if error_reply:
+        return
+    index, message = sent[0]
+    message_type = message.get("type") if isinstance(message, dict) else type(message).__name__
+    more = f" (and {len(sent) - 1} more send(s))" if len(sent) > 1 else ""
+    outcome.findings.append(
+        Finding(
+            "DC-08",
+            Verdict.WARN,
+            f"{message_type} sent after receive() had returned the disconnect{more}",
+            "no send() once the client has gone",
+            index,
+        )
+    )
+
+
+_ERROR_REPLY_TYPES = frozenset({"http.response.start", "http.response.body"})
+
+
+def _zerocopy_files_closed(outcome: Outcome) -> None:
+    """EX-07: the app closes the files it handed to zerocopysend once it is done."""
+    files = getattr(outcome.machine, "zerocopy_files", [])
+    if not files or outcome.ending not in {Ending.RETURNED, Ending.RAISED}:
+        return
+    still_open = [file for file in files if getattr(file, "closed", True) is False]
+    if still_open:
+        _add(
+            outcome,
+            "EX-07",
+            Verdict.WARN,
+            f"the file sent with zerocopysend is still open after the app returned: {still_open[0]!r:.60}",
+            "the app closes the file (servers do not)",
+        )
 
 
 def _request(outcome: Outcome) -> None:
@@ -149,8 +251,8 @@ def _timed_out(outcome: Outcome, left_early: bool, disconnect_check: str) -> Non
         _add(
             outcome,
             disconnect_check,
-            Verdict.FAIL,
-            f"still running {waited} after the client disconnected {exchange.gone_reason}",
+            Verdict.WARN,
+            f"still running {waited} after the client disconnected {exchange.gone_reason}" + _blocked_note(outcome),
             "the app notices the disconnect and returns",
         )
     elif outcome.client_gone_at_end:
@@ -165,7 +267,7 @@ def _timed_out(outcome: Outcome, left_early: bool, disconnect_check: str) -> Non
         _add(
             outcome,
             "ST-08",
-            Verdict.FAIL,
+            Verdict.WARN,
             "after the final body chunk (more_body=False) the app waited in receive() and never answered",
             "process the request once more_body is False",
         )
@@ -206,12 +308,14 @@ def _body_reading(outcome: Outcome) -> None:
         return
     outcome.exercised.update({"ST-07", "ST-08"})
     stopped_reading = exchange.receives_after_start == 0
-    if stopped_reading and exchange.delivered < exchange.total and machine.complete and (machine.status or 0) < 400:
+    # A body complete by its Content-Length is read, final empty message or not.
+    if stopped_reading and not exchange.body_complete and machine.complete and (machine.status or 0) < 400:
         _add(
             outcome,
             "ST-07",
-            Verdict.FAIL,
-            f"read {exchange.delivered} of {exchange.total} body messages, then answered {machine.status}",
+            Verdict.WARN,
+            f"read {exchange.delivered} of {exchange.total} body messages ({exchange.delivered_bytes} of "
+            f"{scenario.body_length} bytes), then answered {machine.status}",
             "read until more_body=False before answering",
         )
 
@@ -307,18 +411,19 @@ def _websocket(outcome: Outcome) -> None:
     sent = any(event.direction == "out" for event in outcome.trace.events)
     if outcome.ending is Ending.TIMED_OUT:
         if not machine.answered:
-            observed = "no websocket.accept or websocket.close within the deadline"
-        elif exchange.client_gone:
+            _add(
+                outcome,
+                "WS-13",
+                Verdict.FAIL,
+                "no websocket.accept or websocket.close within the deadline" + _blocked_note(outcome),
+                "answer the handshake",
+            )
+            return
+        if exchange.client_gone:
             observed = f"still running {outcome.elapsed:.2f} s after the client closed ({exchange.gone_reason})"
         else:
             observed = "still running at the deadline"
-        _add(
-            outcome,
-            "WS-13",
-            Verdict.FAIL,
-            observed + _blocked_note(outcome),
-            "answer the handshake; return once the client has gone",
-        )
+        _add(outcome, "WS-13", Verdict.WARN, observed + _blocked_note(outcome), "return once the client has gone")
     elif _escaped(outcome) and not isinstance(outcome.exception, NotAwaitable):
         if not sent:
             _add(outcome, "SC-17", Verdict.INFO, f"websocket unsupported: raised {outcome.exception_text} at once")
@@ -336,7 +441,7 @@ def _websocket(outcome: Outcome) -> None:
         _add(
             outcome,
             "WS-10",
-            Verdict.WARN,
+            Verdict.FAIL,
             "returned without websocket.accept or websocket.close",
             "accept or close (servers answer 403 or 500 otherwise)",
         )
@@ -455,9 +560,8 @@ def _shutdown(run: LifespanRun, raised: bool) -> None:
             _add(
                 outcome,
                 "LS-10",
-                Verdict.WARN,
-                f"raised {outcome.exception_text} during shutdown",
-                "send lifespan.shutdown.failed",
+                Verdict.INFO,
+                f"raised {outcome.exception_text} during shutdown (lifespan.shutdown.failed would say so)",
             )
         else:
             _add(outcome, "LS-09", Verdict.INFO, "returned without answering lifespan.shutdown")

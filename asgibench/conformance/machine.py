@@ -19,7 +19,11 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from asgibench.conformance.findings import Finding, Verdict
-from asgibench.conformance.values import disallowed_values
+from asgibench.conformance.values import disallowed_values, tuple_paths
+
+# Fields the spec types as iterables (``Iterable[[byte string, byte string]]``):
+# a tuple there is as good as a list.
+ITERABLE_KEYS = frozenset({"headers", "links"})
 
 
 class Machine:
@@ -40,6 +44,7 @@ class Machine:
         self.extensions: Mapping[str, Any] = extensions or {}
         self.state = self.initial_state
         self.exercised: set[str] = set()
+        self._tuple_noted = False
 
     def app_sent(self, message: Any, index: int | None = None) -> list[Finding]:
         """Judge one message the app sent; returns the findings it raised."""
@@ -63,6 +68,7 @@ class Machine:
         findings = [
             Finding("SC-20", Verdict.FAIL, problem, "only ASGI value types") for problem in disallowed_values(checked)
         ]
+        findings.extend(self._tuple_findings(checked))
         if message_type not in self.message_types:
             findings.append(
                 Finding(
@@ -95,6 +101,23 @@ class Machine:
         self.state = next_state
         findings.extend(self.after_transition(message, kind))
         return findings
+
+    def _tuple_findings(self, message: dict[str, Any]) -> list[Finding]:
+        """Tuples where the spec asks for lists: noted once per scope, as information."""
+        if self._tuple_noted:
+            return []
+        paths = tuple_paths(message, ITERABLE_KEYS)
+        if not paths:
+            return []
+        self._tuple_noted = True
+        return [
+            Finding(
+                "SC-20",
+                Verdict.INFO,
+                f"{message['type']}: a tuple at {paths[0]} (tuples should be encoded as lists)",
+                "a list",
+            )
+        ]
 
     # Hooks for each protocol ------------------------------------------------
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from asgibench.conformance.fakeserver import AsgiProtocolViolation, ClientDisconnected
 from asgibench.conformance.findings import Finding
+from asgibench.conformance.loop_watch import BlockingCall
 from asgibench.conformance.scenarios import Scenario
 from asgibench.conformance.trace import Trace
 
@@ -38,6 +39,8 @@ class Outcome:
     elapsed: float = 0.0
     max_loop_lag: float = 0.0
     loop_blocked: bool = False
+    # Where the loop was stuck, from the stack sampled when it was latest (HR-13).
+    blocking_call: BlockingCall | None = None
     findings: list[Finding] = field(default_factory=list)
     exercised: set[str] = field(default_factory=set)
     # The fake server's side of the scenario, for the judge to read.

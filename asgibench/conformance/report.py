@@ -136,8 +136,11 @@ def _check_dict(result: CheckResult) -> dict[str, Any]:
         "level": check.level.value,
         "verdict": result.verdict.value,
         "message": result.message,
+        "side": check.side.value,
         "rule": check.rule,
+        "quote": check.quote,
         "reference": check.reference,
+        "sources": [str(citation) for citation in check.basis],
         "scenarios": result.scenarios,
         "findings": [
             {
@@ -153,7 +156,8 @@ def _check_dict(result: CheckResult) -> dict[str, Any]:
 
 
 def _evidence_text(result: CheckResult) -> str:
-    lines = [f"rule ({result.check.reference}): {result.check.rule}"]
+    check = result.check
+    lines = [f"rule: {check.rule}", f"spec ({check.reference}): {check.quote or '(paraphrased in the rule)'}"]
     for evidence in result.evidence:
         lines.append(f"scenario: {evidence.scenario}")
         lines.append(f"  expected: {evidence.finding.expected}")
@@ -223,4 +227,9 @@ NOT_EXERCISED: dict[str, str] = {
     "EX-06": "the app never used http.response.pathsend",
     "EX-07": "the app never used http.response.zerocopysend",
     "EX-08": "the app never sent early hints",
+    "EX-11": "the app never sent http.response.push",
+    "EX-12": "the app never sent http.response.debug",
+    "DC-08": "the app never received a disconnect",
+    "DC-09": "the app never received a disconnect before the end of a request body (add a route that reads one)",
+    "WS-14": "the app never accepted a WebSocket",
 }

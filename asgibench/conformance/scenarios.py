@@ -19,8 +19,13 @@ HTTP_EXTENSIONS = (
     "http.response.pathsend",
     "http.response.zerocopysend",
     "http.response.early_hint",
+    "http.response.push",
+    "http.response.debug",
 )
 DENIAL_EXTENSION = "websocket.http.response"
+# Offered by the client in one WebSocket scenario, so that accepting one of
+# them (WS-14) can be right as well as wrong.
+OFFERED_SUBPROTOCOLS = ("asgibench.v2", "asgibench.v1")
 
 # A small JSON document, so JSON APIs parse it, and its framings.
 SMALL_BODY = b'{"name": "asgibench", "items": [1, 2, 3], "note": "conformance"}'
@@ -97,7 +102,9 @@ class Scenario:
     leave: Leave = Leave.AFTER_RESPONSE
     send_raises_after_leaving: bool = False  # spec 2.4 behaviour
     spec_version: str = "2.3"
+    http_version: str = "1.1"
     extensions: tuple[str, ...] = ()
+    subprotocols: tuple[str, ...] = ()  # websocket: what the client offers
     extra_headers: tuple[tuple[bytes, bytes], ...] = ()
     # Differential group: scenarios sharing a tag must answer alike (ST-09);
     # "control" marks the two identical requests that tell whether they can.
@@ -169,11 +176,12 @@ def http_scenarios(route: RouteSpec, *, first_of_method: bool) -> list[Scenario]
     if route.method == "GET":
         scenarios.append(
             Scenario(
-                f"{label}, extensions advertised (trailers, pathsend, zerocopysend, early_hint)",
+                f"{label}, HTTP/2, extensions advertised (trailers, pathsend, zerocopysend, early_hint, push, debug)",
                 route,
                 extensions=HTTP_EXTENSIONS,
                 extra_headers=((b"te", b"trailers"),),
                 spec_version="2.5",
+                http_version="2",
             )
         )
     if route.method == "GET" and first_of_method:
@@ -194,15 +202,22 @@ def websocket_scenarios(route: RouteSpec) -> list[Scenario]:
             send_raises_after_leaving=True,
         ),
         Scenario(
-            f"{label}, denial-response extension advertised",
+            f"{label}, denial-response extension advertised (spec 2.5)",
             route,
             role=Role.WEBSOCKET,
-            spec_version="2.4",
+            spec_version="2.5",
             extensions=(DENIAL_EXTENSION,),
             send_raises_after_leaving=True,
         ),
         Scenario(
             f"{label}, connection lost without a close frame (1006)", route, role=Role.WEBSOCKET, ws_vanishes=True
+        ),
+        Scenario(
+            f"{label}, spec 2.0 server (no accept headers, no close reason), client offers subprotocols",
+            route,
+            role=Role.WEBSOCKET,
+            spec_version="2.0",
+            subprotocols=OFFERED_SUBPROTOCOLS,
         ),
     ]
 

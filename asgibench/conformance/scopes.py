@@ -45,7 +45,7 @@ def http_scope(scenario: Scenario, state: dict[str, Any] | None) -> dict[str, An
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": scenario.spec_version},
-        "http_version": "1.1",
+        "http_version": scenario.http_version,
         "method": route.method,
         "scheme": "http",
         "path": route.decoded_path,
@@ -62,6 +62,19 @@ def http_scope(scenario: Scenario, state: dict[str, Any] | None) -> dict[str, An
     return scope
 
 
+def _websocket_headers(scenario: Scenario) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"host", b"127.0.0.1:8000"),
+        (b"upgrade", b"websocket"),
+        (b"connection", b"Upgrade"),
+        (b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+        (b"sec-websocket-version", b"13"),
+    ]
+    if scenario.subprotocols:
+        headers.append((b"sec-websocket-protocol", ", ".join(scenario.subprotocols).encode()))
+    return headers
+
+
 def websocket_scope(scenario: Scenario, state: dict[str, Any] | None) -> dict[str, Any]:
     route = scenario.route
     scope: dict[str, Any] = {
@@ -73,16 +86,10 @@ def websocket_scope(scenario: Scenario, state: dict[str, Any] | None) -> dict[st
         "raw_path": route.path.encode("latin-1"),
         "query_string": route.query,
         "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1:8000"),
-            (b"upgrade", b"websocket"),
-            (b"connection", b"Upgrade"),
-            (b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
-            (b"sec-websocket-version", b"13"),
-        ],
+        "headers": _websocket_headers(scenario),
         "client": _CLIENT,
         "server": _SERVER,
-        "subprotocols": [],
+        "subprotocols": list(scenario.subprotocols),
         "extensions": {name: {} for name in scenario.extensions},
     }
     if state is not None:

@@ -9,10 +9,12 @@ marks what is left as not run, instead of waiting forever.
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from asgibench.conformance import loop_watch
 from asgibench.conformance.harness import CANCEL_GRACE, App, LifespanRun, LoopThread, prepare, run_scenario
 from asgibench.conformance.outcome import Ending, Outcome
 from asgibench.conformance.scenarios import Plan
@@ -58,7 +60,7 @@ class Session:
             run.outcome.trace.note("not run: an earlier scenario blocked the event loop")
             return run.outcome
         watch = ScopeWatch(run.scope)
-        finished = self._step(runner, run_scenario(self.app, run, self.deadline), self.deadline)
+        finished = self._step(runner, run_scenario(self.app, run, self.deadline), self.deadline, run.outcome)
         if not finished:
             run.outcome.ending = Ending.TIMED_OUT
             run.outcome.loop_blocked = True
@@ -71,14 +73,37 @@ class Session:
         run.outcome.exercised.add("SC-16")
         return run.outcome
 
-    def _step(self, runner: LoopThread, coroutine: Coroutine[Any, Any, None], budget: float) -> bool:
+    def _step(
+        self,
+        runner: LoopThread,
+        coroutine: Coroutine[Any, Any, None],
+        budget: float,
+        outcome: Outcome | None = None,
+    ) -> bool:
+        """Run one step on the app's loop; while waiting, sample who stalls the loop (HR-13)."""
         if self.blocked:
             coroutine.close()
             return False
         future = runner.submit(coroutine)
-        try:
-            future.result(timeout=budget + CANCEL_GRACE + self.blocked_limit)
-        except concurrent.futures.TimeoutError:
-            self.blocked = True
-            return False
-        return True
+        give_up_at = time.monotonic() + budget + CANCEL_GRACE + self.blocked_limit
+        while (remaining := give_up_at - time.monotonic()) > 0:
+            done, _ = concurrent.futures.wait([future], timeout=min(loop_watch.SAMPLE_EVERY, remaining))
+            if done:
+                future.result()
+                return True
+            if outcome is not None:
+                _sample_blocking(runner, outcome)
+        self.blocked = True
+        return False
+
+
+def _sample_blocking(runner: LoopThread, outcome: Outcome) -> None:
+    lateness = runner.lateness()
+    if lateness < loop_watch.LATE_AFTER:
+        return
+    known = outcome.blocking_call
+    if known is not None and known.lateness >= lateness:
+        return
+    call = loop_watch.sample(runner.ident, lateness)
+    if call is not None:
+        outcome.blocking_call = call

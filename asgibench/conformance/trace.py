@@ -80,10 +80,11 @@ def summarize(message: Any) -> str:
 def _short(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         shown = bytes(value[:_BYTES_SHOWN])
-        more = f"…({len(value)} bytes)" if len(value) > _BYTES_SHOWN else ""
+        # ASCII "...": a Unicode ellipsis in the report would read as text cut short by the terminal.
+        more = f"...({len(value)} bytes)" if len(value) > _BYTES_SHOWN else ""
         return f"{shown!r}{more}"
     if isinstance(value, list | tuple) and len(value) > 4:
-        return f"[{', '.join(_short(item) for item in value[:4])}, …({len(value)} items)]"
+        return f"[{', '.join(_short(item) for item in value[:4])}, ...({len(value)} items)]"
     if isinstance(value, list | tuple):
         return f"[{', '.join(_short(item) for item in value)}]"
     text = repr(value)

@@ -19,6 +19,14 @@ _TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _FORBIDDEN_IN_VALUE = re.compile(rb"[\r\n\x00]")
 
 
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"2.3"`` as ``(2, 3)``, so versions compare; anything unreadable counts as 2.0."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (2, 0)
+
+
 def describe(value: Any) -> str:
     """A short, safe rendering of a value for a finding's text."""
     text = repr(value)
@@ -49,16 +57,42 @@ def disallowed_values(message: Any, path: str = "") -> list[str]:
     return problems
 
 
-def status_findings(status: Any) -> list[Finding]:
+def tuple_paths(message: Any, iterable_keys: frozenset[str], path: str = "") -> list[str]:
+    """Paths of tuples in fields the spec does not type as iterables (main§Events: encode as lists)."""
+    found: list[str] = []
+    if isinstance(message, dict):
+        for key, value in message.items():
+            if path or key not in iterable_keys:
+                found.extend(tuple_paths(value, iterable_keys, f"{path}.{key}" if path else str(key)))
+    elif isinstance(message, list | tuple):
+        if isinstance(message, tuple):
+            found.append(path or "value")
+        for index, value in enumerate(message):
+            found.extend(tuple_paths(value, iterable_keys, f"{path}[{index}]"))
+    return found
+
+
+def status_findings(status: Any, check_id: str = "HR-02") -> list[Finding]:
+    """The status of a final response: an int from 200 to 599 (1xx responses are interim)."""
     if isinstance(status, bool) or not isinstance(status, int):
-        return [_fail("HR-02", f"status is {describe(status)} ({type(status).__name__})", "an int")]
-    if not 100 <= status <= 599:
-        return [_fail("HR-02", f"status {status} is not a three-digit HTTP status", "100-599")]
+        return [_fail(check_id, f"status is {describe(status)} ({type(status).__name__})", "an int")]
+    if 100 <= status <= 199:
+        return [
+            _fail(
+                check_id,
+                f"status {status} is an interim (1xx) status, but this message carries the final response",
+                "a final status, 200-599",
+            )
+        ]
+    if not 200 <= status <= 599:
+        return [_fail(check_id, f"status {status} is not a three-digit HTTP status", "200-599")]
     return []
 
 
-def header_findings(headers: Any, check_id: str, *, forbidden: Iterable[bytes] = ()) -> list[Finding]:
-    """Validate an iterable of [name, value] byte-string pairs."""
+def header_findings(
+    headers: Any, check_id: str, *, forbidden: Iterable[bytes] = (), forbidden_why: str = "use the dedicated key"
+) -> list[Finding]:
+    """Validate an iterable of [name, value] byte-string pairs; ``forbidden`` names fail with ``forbidden_why``."""
     if headers is None:
         return []
     if isinstance(headers, str | bytes | dict) or not isinstance(headers, Iterable):
@@ -80,12 +114,12 @@ def header_findings(headers: Any, check_id: str, *, forbidden: Iterable[bytes] =
                 )
             )
             continue
-        findings.extend(_header_bytes_findings(check_id, position, name, value, forbidden_names))
+        findings.extend(_header_bytes_findings(check_id, name, value, forbidden_names, forbidden_why))
     return findings
 
 
 def _header_bytes_findings(
-    check_id: str, position: int, name: bytes, value: bytes, forbidden: set[bytes]
+    check_id: str, name: bytes, value: bytes, forbidden: set[bytes], forbidden_why: str
 ) -> list[Finding]:
     if name.startswith(b":"):
         return [_fail(check_id, f"pseudo-header {name!r} in headers", "no pseudo-headers")]
@@ -94,7 +128,7 @@ def _header_bytes_findings(
     if _FORBIDDEN_IN_VALUE.search(value):
         return [_fail(check_id, f"header {name!r} value contains CR, LF or NUL: {value!r}", "no CR/LF/NUL")]
     if name.lower() in forbidden:
-        return [_fail(check_id, f"header {name!r} is not allowed here", "use the dedicated key")]
+        return [_fail(check_id, f"header {name!r} is not allowed here", forbidden_why)]
     if name != name.lower():
         # Django sends mixed-case names by design and servers lower-case them on
         # the wire, so this is reported without failing (--strict fails it).
@@ -103,19 +137,36 @@ def _header_bytes_findings(
 
 
 def bytes_field_findings(message: dict[str, Any], key: str, check_id: str) -> list[Finding]:
-    """An optional byte-string field: str and other types fail, bytes-likes warn."""
+    """An optional byte-string field: str and other types fail.
+
+    A bytes-like (bytearray, memoryview) is not an ASGI value type: SC-20
+    fails it for every field, so it is not reported a second time here.
+    """
     if key not in message or message[key] is None and key != "body":
         return []
     value = message[key]
-    if isinstance(value, bytes):
+    if isinstance(value, bytes | bytearray | memoryview):
         return []
-    if isinstance(value, bytearray | memoryview):
-        return [
-            Finding(
-                check_id, Verdict.WARN, f"{key} is a {type(value).__name__}", "bytes (some servers reject bytes-likes)"
-            )
-        ]
     return [_fail(check_id, f"{key} is {describe(value)} ({type(value).__name__})", "bytes")]
+
+
+def utf8_problem(text: str) -> str | None:
+    """Why ``text`` cannot be sent as UTF-8 (a lone surrogate), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"{text[error.start : error.end]!r} at index {error.start} cannot be encoded as UTF-8"
+    return None
+
+
+def text_findings(text: Any, key: str, check_id: str) -> list[Finding]:
+    """A str field that goes on the wire as UTF-8."""
+    if not isinstance(text, str):
+        return [_fail(check_id, f"{key} is {describe(text)}", "a str")]
+    problem = utf8_problem(text)
+    if problem:
+        return [_fail(check_id, f"{key} holds a lone surrogate: {problem}", "text that encodes as UTF-8")]
+    return []
 
 
 def bool_field_findings(message: dict[str, Any], key: str, check_id: str) -> list[Finding]:
@@ -146,18 +197,33 @@ def content_length(headers: Any) -> tuple[int | None, str | None]:
 
 
 def has_header(headers: Any, wanted: bytes) -> bool:
-    for pair in headers or ():
-        try:
-            name, _ = pair
-        except (TypeError, ValueError):
-            continue
-        if isinstance(name, bytes) and name.lower() == wanted:
-            return True
-    return False
+    return bool(header_values(headers, wanted))
+
+
+def header_values(headers: Any, wanted: bytes) -> list[bytes]:
+    """Every value of the header ``wanted`` (a lower-case name), in order."""
+    values: list[bytes] = []
+    if isinstance(headers, str | bytes | dict):
+        return values
+    try:
+        for pair in headers or ():
+            try:
+                name, value = pair
+            except (TypeError, ValueError):
+                continue
+            if isinstance(name, bytes) and isinstance(value, bytes) and name.lower() == wanted:
+                values.append(value)
+    except TypeError:
+        pass
+    return values
 
 
 # RFC 6455 §7.4: codes an endpoint may send in a Close frame.
 _RESERVED_CLOSE_CODES = frozenset({1004, 1005, 1006, 1015})
+
+
+# RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the close code.
+_MAX_CLOSE_REASON = 123
 
 
 def close_code_findings(message: dict[str, Any]) -> list[Finding]:
@@ -172,8 +238,18 @@ def close_code_findings(message: dict[str, Any]) -> list[Finding]:
     reason = message.get("reason")
     if reason is not None and not isinstance(reason, str):
         findings.append(_fail("WS-12", f"close reason is {describe(reason)}", "a str or None"))
-    elif isinstance(reason, str) and len(reason.encode("utf-8")) > 123:
-        findings.append(_fail("WS-12", "close reason is longer than 123 bytes", "at most 123 UTF-8 bytes"))
+    elif isinstance(reason, str):
+        problem = utf8_problem(reason)
+        if problem:
+            findings.append(_fail("WS-12", f"close reason is not valid UTF-8: {problem}", "a UTF-8 reason"))
+        elif len(reason.encode("utf-8")) > _MAX_CLOSE_REASON:
+            findings.append(
+                _fail(
+                    "WS-12",
+                    f"close reason is {len(reason.encode('utf-8'))} bytes of UTF-8",
+                    f"at most {_MAX_CLOSE_REASON} UTF-8 bytes",
+                )
+            )
     return findings
 
 

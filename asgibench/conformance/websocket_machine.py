@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from asgibench.conformance.findings import Finding, Verdict
@@ -13,6 +14,8 @@ from asgibench.conformance.values import (
     describe,
     header_findings,
     status_findings,
+    text_findings,
+    version_tuple,
 )
 
 HANDSHAKE = "handshake"
@@ -53,11 +56,20 @@ class WebSocketMachine(Machine):
     initial_state = HANDSHAKE
     flag_keys = ("more_body",)
 
-    def __init__(self, extensions: dict[str, Any] | None = None, *, spec_version: str = "2.0") -> None:
+    def __init__(
+        self,
+        extensions: dict[str, Any] | None = None,
+        *,
+        spec_version: str = "2.0",
+        subprotocols: Sequence[str] = (),
+    ) -> None:
         super().__init__(extensions)
-        self.spec_version = _version_tuple(spec_version)
+        self.spec_version = version_tuple(spec_version)
+        self.subprotocols = tuple(subprotocols)
         self.close_code: int | None = None
         self.denial_status: int | None = None
+        # Set by the fake server once receive() has handed over websocket.connect.
+        self.connect_received = False
 
     @property
     def answered(self) -> bool:
@@ -75,19 +87,50 @@ class WebSocketMachine(Machine):
     def field_findings(self, message: dict[str, Any]) -> list[Finding]:
         message_type = message["type"]
         self.exercised.add("WS-10")
+        findings = self._answer_timing_findings(message_type)
         if message_type == "websocket.accept":
-            return self._accept_findings(message)
+            return findings + self._accept_findings(message)
         if message_type == "websocket.send":
-            return self._send_findings(message)
+            return findings + self._send_findings(message)
         if message_type == "websocket.close":
             self.exercised.add("WS-12")
-            return close_code_findings(message)
+            return findings + close_code_findings(message) + self._reason_version_findings(message)
         self.exercised.add("EX-03")
         if message_type == "websocket.http.response.start":
-            return [*status_findings(message.get("status")), *header_findings(message.get("headers"), "EX-03")]
+            return [
+                *findings,
+                *status_findings(message.get("status"), "EX-03"),
+                *header_findings(message.get("headers"), "EX-03"),
+            ]
         return [
             *bytes_field_findings(message, "body", "EX-03"),
             *bool_field_findings(message, "more_body", "EX-03"),
+        ]
+
+    def _answer_timing_findings(self, message_type: str) -> list[Finding]:
+        """An answer to the handshake before websocket.connect was even received (information)."""
+        if self.state != HANDSHAKE or self.connect_received or message_type == "websocket.send":
+            return []
+        return [
+            Finding(
+                "WS-10",
+                Verdict.INFO,
+                f"{message_type} sent before receive() returned websocket.connect",
+                "answer the connect message",
+            )
+        ]
+
+    def _reason_version_findings(self, message: dict[str, Any]) -> list[Finding]:
+        if message.get("reason") is None or self.spec_version >= (2, 3):
+            return []
+        return [
+            Finding(
+                "WS-12",
+                Verdict.INFO,
+                "close reason sent to a server at spec_version "
+                + ".".join(map(str, self.spec_version))
+                + " (the key exists from 2.3; older servers drop it)",
+            )
         ]
 
     def blame(self, kind: str, message_type: str) -> Finding:
@@ -97,7 +140,12 @@ class WebSocketMachine(Machine):
                 "EX-03", f"{message_type} sent after the denial response", "nothing after the final denial body"
             )
         if state in {CLOSED, DENIED}:
-            return _fail("WS-10", f"{message_type} sent after websocket.close", "nothing after close")
+            return Finding(
+                "WS-10",
+                Verdict.WARN,
+                f"{message_type} sent after websocket.close (the server drops it)",
+                "nothing after close",
+            )
         if kind.startswith("denial"):
             if state == CONNECTED:
                 return _fail(
@@ -128,11 +176,22 @@ class WebSocketMachine(Machine):
         return []
 
     def _accept_findings(self, message: dict[str, Any]) -> list[Finding]:
-        self.exercised.add("WS-11")
+        self.exercised.update({"WS-11", "WS-14"})
         findings: list[Finding] = []
         subprotocol = message.get("subprotocol")
         if subprotocol is not None and not isinstance(subprotocol, str):
             findings.append(_fail("WS-11", f"subprotocol is {describe(subprotocol)}", "a str or None"))
+        elif subprotocol == "":
+            findings.append(_fail("WS-14", "subprotocol is the empty string", "None, or one the client offered"))
+        elif subprotocol is not None and subprotocol not in self.subprotocols:
+            offered = ", ".join(map(repr, self.subprotocols)) or "none"
+            findings.append(
+                _fail(
+                    "WS-14",
+                    f"accepted subprotocol {subprotocol!r}, but the client offered {offered}",
+                    "None, or one of scope['subprotocols']",
+                )
+            )
         headers = message.get("headers")
         if headers:
             if self.spec_version < (2, 1):
@@ -152,16 +211,9 @@ class WebSocketMachine(Machine):
         if (data is None) == (text is None):
             both = "both" if data is not None else "neither"
             return [_fail("WS-11", f"websocket.send with {both} of bytes and text", "exactly one of bytes/text")]
-        if text is not None and not isinstance(text, str):
-            return [_fail("WS-11", f"text is {describe(text)}", "a str")]
+        if text is not None:
+            return text_findings(text, "text", "WS-11")
         return bytes_field_findings(message, "bytes", "WS-11")
-
-
-def _version_tuple(version: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(part) for part in version.split("."))
-    except ValueError:
-        return (2, 0)
 
 
 def _fail(check_id: str, observed: str, expected: str) -> Finding:

@@ -73,7 +73,12 @@ def _evidence_panel(result: CheckResult, *, verbose: bool, width: int) -> Panel:
     if title.cell_len > width - 6:  # the border would cut it: the check's title goes first inside the panel
         title = Text.assemble(_verdict(result.verdict), " ", (check.id, "bold"))
         parts.append(Text(check.title, style="bold"))
-    parts.append(Text.assemble(("rule ", "dim"), (f"({check.reference})", "dim"), ": ", (check.rule, "italic")))
+    parts.append(Text.assemble(("rule  ", "dim"), check.rule))
+    parts.append(
+        Text.assemble(
+            ("spec  ", "dim"), (f"({check.reference})", "dim"), " ", (check.quote or "(see the rule)", "italic")
+        )
+    )
     for evidence in result.evidence if verbose else result.evidence[:1]:
         finding = evidence.finding
         parts.append(Text(""))
@@ -98,12 +103,15 @@ def render_catalogue(console: Console, checks: tuple[Check, ...]) -> None:
     table.add_column("area", no_wrap=True)
     table.add_column("level", no_wrap=True)
     table.add_column("check", overflow="fold")
-    table.add_column("rule", style="dim", overflow="fold")  # a reference such as specs/www.rst§Disconnect: never "…"
+    table.add_column("rule", style="dim", overflow="fold")  # a reference such as www.rst §Disconnect: never "…"
     for check in checks:
         # Text, not str: Rich would read brackets in a cell as markup.
         row = (check.id, check.group.value, check.level.value.upper(), check.title, check.reference)
         table.add_row(*(Text(cell) for cell in row))
     console.print(table)
     console.print(
-        Text(f"{len(checks)} checks. Select with --only ID, --only PREFIX (e.g. HR) or --only AREA (e.g. lifespan).")
+        Text(
+            f"{len(checks)} checks. Select with --only ID, --only PREFIX (e.g. HR) or --only AREA (e.g. lifespan). "
+            "Every rule with its quote: docs/checks.md."
+        )
     )

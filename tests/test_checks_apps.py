@@ -1,0 +1,147 @@
+"""Whole runs for the rules added with the full catalogue: correct apps pass, and findings say enough."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from tests.broken_apps import BROKEN_APPS, Receive, Send, compose, correct_lifespan, read_body
+from tests.conftest import conform, explain, verdicts
+
+THIS_FILE = os.path.abspath(__file__)
+
+
+def flagged(report: Any) -> set[str]:
+    return {check_id for check_id, verdict in verdicts(report).items() if verdict in {"fail", "warn"}}
+
+
+async def reads_by_content_length(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """Reads until Content-Length bytes are in, as frameworks do, never the final empty message."""
+    length = int(dict(scope["headers"]).get(b"content-length", b"0"))
+    body = b""
+    while len(body) < length or not body and length == 0:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    answer = body or b"hello"
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(answer)).encode())]}
+    )
+    await send({"type": "http.response.body", "body": answer})
+
+
+def test_a_body_complete_by_content_length_is_complete() -> None:
+    report = conform(compose(http=reads_by_content_length))
+    found = verdicts(report)
+    assert not flagged(report), explain(report)
+    assert found["ST-07"] == "pass" and found["ST-09"] == "pass"
+
+
+async def uses_every_http_extension(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """Early hints first, debug with framework objects, a push while streaming, pathsend with its size."""
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    extensions = scope.get("extensions") or {}
+    if "http.response.early_hint" in extensions:
+        await send({"type": "http.response.early_hint", "links": [b"</style.css>; rel=preload; as=style"]})
+    if "http.response.debug" in extensions:
+        await send({"type": "http.response.debug", "info": {"template": object(), "context": {"n": object()}}})
+    size = os.path.getsize(THIS_FILE)
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(size).encode())]})
+    if "http.response.push" in extensions:
+        await send({"type": "http.response.push", "path": "/style.css", "headers": [(b"accept", b"text/css")]})
+    if "http.response.pathsend" in extensions:
+        await send({"type": "http.response.pathsend", "path": THIS_FILE})
+    else:
+        with open(THIS_FILE, "rb") as file:
+            await send({"type": "http.response.body", "body": file.read()})
+
+
+def test_correct_use_of_push_debug_early_hints_and_pathsend_raises_nothing() -> None:
+    report = conform(compose(http=uses_every_http_extension))
+    found = verdicts(report)
+    assert not flagged(report), explain(report)
+    for check_id in ("EX-06", "EX-08", "EX-11", "EX-12", "SC-20", "HR-04"):
+        assert found[check_id] == "pass", f"{check_id}\n{explain(report)}"
+
+
+async def negotiates(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """Picks a subprotocol only from those offered; sends accept headers only from spec 2.1."""
+    await receive()
+    spec = tuple(int(part) for part in scope.get("asgi", {}).get("spec_version", "2.0").split("."))
+    offered = list(scope.get("subprotocols") or [])
+    accept: dict[str, Any] = {"type": "websocket.accept", "subprotocol": offered[-1] if offered else None}
+    if spec >= (2, 1):
+        accept["headers"] = [(b"x-served-by", b"asgibench-test")]
+    await send(accept)
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        await send({"type": "websocket.send", "text": message.get("text") or "bytes"})
+
+
+def test_a_negotiating_websocket_app_passes_at_every_spec_version() -> None:
+    report = conform(compose(websocket=negotiates))
+    found = verdicts(report)
+    assert not flagged(report), explain(report)
+    assert found["WS-14"] == "pass" and found["WS-11"] == "pass"
+
+
+def test_the_fake_server_varies_what_it_advertises() -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def records(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        seen.append(scope)
+        if scope["type"] == "lifespan":
+            await correct_lifespan(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await negotiates(scope, receive, send)
+        elif scope["type"] == "http":
+            await reads_by_content_length(scope, receive, send)
+        else:
+            raise RuntimeError("unsupported")
+
+    conform(records)
+    websockets = [scope for scope in seen if scope["type"] == "websocket"]
+    assert {tuple(scope["subprotocols"]) for scope in websockets} == {(), ("asgibench.v2", "asgibench.v1")}
+    assert {scope["asgi"]["spec_version"] for scope in websockets} >= {"2.0", "2.4", "2.5"}
+    assert {bool(scope["extensions"]) for scope in websockets} == {True, False}
+    http = [scope for scope in seen if scope["type"] == "http"]
+    advertised = [scope for scope in http if scope.get("extensions")]
+    assert advertised and len(advertised) < len(http)
+    assert {"http.response.push", "http.response.debug"} <= set(advertised[0]["extensions"])
+
+
+def test_the_blocking_call_is_named() -> None:
+    broken = next(b for b in BROKEN_APPS if b.name == "sleeps_on_head")
+    report = conform(broken.app, timeout=broken.timeout or 1.5)
+    hr13 = next(result for result in report.checks if result.check.id == "HR-13")
+    assert hr13.verdict.value == "warn", explain(report)
+    assert "tests/broken_apps.py:" in hr13.message and "in sleeps_on_head: time.sleep(0.4)" in hr13.message
+
+
+def test_websocket_disconnect_carries_reason_only_from_spec_2_5() -> None:
+    disconnects: dict[str, dict[str, Any]] = {}
+
+    async def watches(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        while (message := await receive())["type"] != "websocket.disconnect":
+            pass
+        disconnects[scope["asgi"]["spec_version"]] = message
+
+    conform(compose(websocket=watches))
+    assert "reason" in disconnects["2.5"] and "reason" not in disconnects["2.4"]
+
+
+def test_starlette_error_reply_after_a_disconnect_is_not_counted() -> None:
+    # ServerErrorMiddleware answers 500 for the ClientDisconnect it re-raises:
+    # an error handler's last word, not an app that goes on sending.
+    from reference_apps.starlette_app import app
+
+    report = conform(app, ("POST:/echo",), timeout=2.0)
+    assert verdicts(report)["DC-08"] == "pass", explain(report)
