@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -61,7 +62,35 @@ def conform(
         Path | None, typer.Option("--junit", metavar="FILE", help="Write the report as JUnit XML.")
     ] = None,
     list_checks: Annotated[bool, typer.Option("--list", help="Print the check catalogue and exit.")] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            metavar="NAMES",
+            help="Probe these servers instead of an app (comma-separated, e.g. uvicorn,hypercorn,daphne,granian): "
+            "each runs asgibench's recording app and gets crafted requests over a socket.",
+        ),
+    ] = None,
+    html_path: Annotated[
+        Path | None, typer.Option("--html", metavar="FILE", help="With --server: write the matrix as an HTML page.")
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every finding with its trace.")] = False,
+    discover: Annotated[
+        bool,
+        typer.Option(
+            "--discover/--no-discover",
+            help="Read the app's routes from its framework (Starlette, FastAPI, Litestar, Django, Quart, Falcon, "
+            "Sanic, BlackSheep) and drive them too.",
+        ),
+    ] = True,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="text|github",
+            help="text (the report) or github (GitHub Actions annotations, one per failing or warning check).",
+        ),
+    ] = "text",
 ) -> None:
     """Check an ASGI app against the spec, in-process, under a strict fake server.
 
@@ -74,23 +103,61 @@ def conform(
     from asgibench.render.console import print_error
 
     try:
-        code = _run(
-            target,
-            app_dir,
-            factory,
-            paths or [],
-            only or [],
-            timeout,
-            strict,
-            json_path,
-            junit_path,
-            list_checks,
-            verbose,
-        )
+        if server is not None:
+            code = _probe_servers(target, server, only or [], strict, json_path, junit_path, html_path, verbose)
+        elif html_path is not None:
+            raise UsageError("--html writes the servers' matrix: it goes with --server.")
+        else:
+            code = _run(
+                target,
+                app_dir,
+                factory,
+                paths or [],
+                only or [],
+                timeout,
+                strict,
+                json_path,
+                junit_path,
+                list_checks,
+                verbose,
+                output_format,
+                discover=discover,
+            )
     except AsgibenchError as error:
         print_error(error.message, error.hint)
         raise typer.Exit(error.exit_code) from None
     raise typer.Exit(code)
+
+
+def _probe_servers(
+    target: str | None,
+    server: str,
+    only: list[str],
+    strict: bool,
+    json_path: Path | None,
+    junit_path: Path | None,
+    html_path: Path | None,
+    verbose: bool,
+) -> int:
+    from asgibench.cli.conform_server import parse_servers, run_servers
+    from asgibench.render.console import make_console
+
+    if target is not None:
+        raise UsageError(
+            f"--server probes servers with asgibench's own recording app, not {target!r}.",
+            hint="Run `asgibench conform APP` and `asgibench conform --server NAMES` separately.",
+        )
+    names = parse_servers(server)
+    return run_servers(
+        make_console(),
+        names,
+        only=only,
+        strict=strict,
+        json_path=json_path,
+        junit_path=junit_path,
+        html_path=html_path,
+        verbose=verbose,
+    )
 
 
 def _run(
@@ -105,6 +172,8 @@ def _run(
     junit_path: Path | None,
     list_checks: bool,
     verbose: bool,
+    output_format: str,
+    discover: bool = True,
 ) -> int:
     from asgibench.apploader import load_app
     from asgibench.atomicio import check_output, write_each
@@ -115,6 +184,8 @@ def _run(
     from asgibench.render.console import make_console, print_error
 
     console = make_console()
+    if output_format not in {"text", "github"}:
+        raise UsageError(f"--format {output_format!r}: expected text or github.")
     try:
         checks = select_checks(only)
     except ValueError as error:
@@ -138,9 +209,23 @@ def _run(
         if route not in routes:
             routes.append(route)
     application = load_app(target, app_dir=app_dir, factory=factory)
+    if discover:
+        from asgibench.conformance.discovery import discover_routes, summary_lines
+
+        discovery = discover_routes(application)
+        routes.extend(route for route in discovery.routes if route not in routes)  # discovery has no repeats
+        if output_format == "text":
+            for line in summary_lines(discovery):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
     config = ConformConfig(routes=tuple(routes), timeout=timeout, checks=checks, strict=strict, target=target)
     report = run_conformance(application, config)
-    render_report(console, report, verbose=verbose)
+    if output_format == "github":
+        from asgibench.render.github import github_lines, locate_app
+
+        root = Path(os.environ.get("GITHUB_WORKSPACE") or ".")  # annotation paths are relative to the repository
+        print("\n".join(github_lines(report, locate_app(target, application, root))), flush=True)
+    else:
+        render_report(console, report, verbose=verbose)
     outputs: list[tuple[str | Path, str, str, str]] = []
     if json_path is not None:
         outputs.append((json_path, "--json", report.to_json(), ".json"))

@@ -1,0 +1,228 @@
+"""The probe's cases: crafted requests, sent over a real socket, each paired with what the app is asked to do.
+
+A case returns one ``Observation``: the wire as the probe saw it and the app's
+record as the recording app logged it. Cases only observe; ``judge`` decides.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from asgibench.conformance.probe.log import ProbeLog
+from asgibench.conformance.probe.record import AppRecord, Observation
+from asgibench.conformance.probe.wire import HttpWire, Opened, WebSocketWire
+
+APP_END_WAIT = 3.0  # how long a case waits for the app to finish after the wire is done
+SCOPE_PATH = b"/a%20b/c%2Fd/%C3%A9"
+SCOPE_QUERY = b"x=%20&y=%C3%A9"
+LATIN_VALUE = b"caf\xe9 \xa0 \xff"  # obs-text (RFC 9110 §5.5): legal on the wire, latin-1 in ASGI
+SUBPROTOCOLS = ("probe.v1", "probe.v2")
+CLIENT_CLOSE = (4002, "client leaving")
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    name: str
+    description: str
+    run: Callable[[int, ProbeLog], Observation]
+
+
+def _request(
+    case: str,
+    do: str,
+    *,
+    method: bytes = b"GET",
+    target: bytes = b"/",
+    version: bytes = b"HTTP/1.1",
+    headers: list[bytes] | None = None,
+    body: bytes = b"",
+) -> bytes:
+    lines = [
+        method + b" " + target + b" " + version,
+        b"Host: 127.0.0.1",
+        b"X-Probe-Case: " + case.encode(),
+        b"X-Probe-Do: " + do.encode(),
+        *(headers or []),
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def _http(port: int, log: ProbeLog, case: str, data: bytes | list[bytes], *, read_timeout: float = 4.0) -> Observation:
+    """Send ``data`` (parts written one by one), read the answer, wait for the app to end, then close."""
+    wire = HttpWire(port)
+    try:
+        for part in [data] if isinstance(data, bytes) else data:
+            wire.send(part)
+            time.sleep(0.02)
+        wire.read(timeout=read_timeout)
+        wire.wait(lambda: log.app(case).ended, APP_END_WAIT)
+    finally:
+        wire.close()
+    return Observation(case, log.app(case), wire.record)
+
+
+def scope_get(port: int, log: ProbeLog) -> Observation:
+    headers = [b"X-Dup: one", b"Mixed-Case: Yes", b"X-Dup: two", b"X-Latin: " + LATIN_VALUE, b"X_Under: 1"]
+    return _http(port, log, "scope", _request("scope", "echo", target=SCOPE_PATH + b"?" + SCOPE_QUERY, headers=headers))
+
+
+def http10(port: int, log: ProbeLog) -> Observation:
+    return _http(port, log, "http10", _request("http10", "ok", version=b"HTTP/1.0"))
+
+
+def length_body(port: int, log: ProbeLog) -> Observation:
+    head = _request("length-body", "echo", method=b"POST", headers=[b"Content-Length: 11"])
+    return _http(port, log, "length-body", [head + b"hello", b" world"])
+
+
+CHUNKED_BODY = [b"5\r\nhello\r\n", b"6\r\n world\r\n", b"1;ext=1\r\n!\r\n", b"0\r\n\r\n"]
+
+
+def chunked_body(port: int, log: ProbeLog) -> Observation:
+    head = _request("chunked-body", "echo", method=b"POST", headers=[b"Transfer-Encoding: chunked"])
+    return _http(port, log, "chunked-body", [head, *CHUNKED_BODY])
+
+
+def _simple(name: str, do: str, *, read_timeout: float = 4.0) -> Callable[[int, ProbeLog], Observation]:
+    def run(port: int, log: ProbeLog) -> Observation:
+        return _http(port, log, name, _request(name, do), read_timeout=read_timeout)
+
+    return run
+
+
+def client_leaves(port: int, log: ProbeLog) -> Observation:
+    """The client sends a whole request, then leaves while the app waits: when does the app hear of it?"""
+    case = "client-leaves"
+    wire = HttpWire(port)
+    wire.send(_request(case, "wait-disconnect"))
+    waiting = wire.wait(lambda: any(event.value == "waiting" for event in log.app(case).of_kind("note")), 3.0)
+    left_at = wire.leave()
+    time.sleep(0.05)
+    log.app(case)  # read once so the app's end is waited for below
+    deadline = time.monotonic() + 2.0 + APP_END_WAIT
+    while not log.app(case).ended and time.monotonic() < deadline:
+        time.sleep(0.02)
+    observation = Observation(case, log.app(case), wire.record)
+    observation.notes.append(f"left_at={left_at}")
+    if not waiting:
+        observation.notes.append("the app never reached its wait")
+    return observation
+
+
+def _websocket(port: int, case: str, do: str, subprotocols: tuple[str, ...] = ()) -> WebSocketWire:
+    return WebSocketWire(port, headers=[("X-Probe-Case", case), ("X-Probe-Do", do)], subprotocols=subprotocols)
+
+
+def ws_echo(port: int, log: ProbeLog) -> Observation:
+    case = "ws-echo"
+    wire = _websocket(port, case, "ws-echo", SUBPROTOCOLS)
+    first = wire.open()
+    if isinstance(first, Opened):
+        wire.send_text("probe")
+        wire.next_event(2.0)
+        wire.close(*CLIENT_CLOSE)
+        wire.until_closed(2.0)
+    wire.finish()
+    deadline = time.monotonic() + APP_END_WAIT
+    while not log.app(case).ended and time.monotonic() < deadline:
+        time.sleep(0.02)
+    observation = Observation(case, log.app(case), wire.record)
+    observation.notes.append(f"first={type(first).__name__ if first else None}")
+    return observation
+
+
+def ws_vanish(port: int, log: ProbeLog) -> Observation:
+    """The client's socket goes away without a close frame."""
+    case = "ws-vanish"
+    wire = _websocket(port, case, "ws-echo")
+    first = wire.open()
+    if isinstance(first, Opened):
+        wire.abort()
+    deadline = time.monotonic() + APP_END_WAIT
+    while not log.app(case).ended and time.monotonic() < deadline:
+        time.sleep(0.02)
+    wire.finish()
+    return Observation(case, log.app(case), wire.record)
+
+
+def _ws_simple(name: str, do: str) -> Callable[[int, ProbeLog], Observation]:
+    def run(port: int, log: ProbeLog) -> Observation:
+        wire = _websocket(port, name, do)
+        first = wire.open()
+        final = first if first is None or not isinstance(first, Opened) else wire.until_closed(3.0)
+        wire.finish()
+        deadline = time.monotonic() + APP_END_WAIT
+        while not log.app(name).ended and time.monotonic() < deadline:
+            time.sleep(0.02)
+        observation = Observation(name, log.app(name), wire.record)
+        observation.notes.append(f"first={type(first).__name__ if first else None}")
+        observation.notes.append(f"final={final!r}")
+        return observation
+
+    return run
+
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "scope",
+        "GET with a percent-encoded path, a query, duplicate, mixed-case, latin-1 and underscore headers",
+        scope_get,
+    ),
+    Case("http10", "an HTTP/1.0 request line", http10),
+    Case("length-body", "POST, Content-Length 11, the body in two writes", length_body),
+    Case("chunked-body", "POST, chunked in four chunks (one with an extension)", chunked_body),
+    Case("headers", "the app answers with interleaved headers and two Set-Cookie lines", _simple("headers", "headers")),
+    Case("no-length", "the app answers in three parts without Content-Length", _simple("no-length", "no-length")),
+    Case("stream", "the app sends a part, pauses 0.5 s, sends the rest", _simple("stream", "stream")),
+    Case(
+        "raise-before-start",
+        "the app raises before http.response.start",
+        _simple("raise-before-start", "raise-before-start", read_timeout=3.0),
+    ),
+    Case(
+        "return-without-response",
+        "the app returns without answering",
+        _simple("return-without-response", "return-without-response", read_timeout=3.0),
+    ),
+    Case(
+        "raise-after-start",
+        "the app raises after a start and part of the body",
+        _simple("raise-after-start", "raise-after-start", read_timeout=3.0),
+    ),
+    Case(
+        "body-after-complete",
+        "the app sends a body after its response completed",
+        _simple("body-after-complete", "body-after-complete"),
+    ),
+    Case("bad-status-type", "the app sends a str status", _simple("bad-status-type", "bad-status-type")),
+    Case(
+        "unknown-message", "the app sends a message type no spec defines", _simple("unknown-message", "unknown-message")
+    ),
+    Case("client-leaves", "the client leaves while the app waits in receive()", client_leaves),
+    Case("ws-echo", "WebSocket: two subprotocols offered, one message echoed, the client closes with 4002", ws_echo),
+    Case("ws-vanish", "WebSocket: the client's socket goes away without a close frame", ws_vanish),
+    Case(
+        "ws-close-before-accept",
+        "WebSocket: the app closes before accepting",
+        _ws_simple("ws-close-before-accept", "ws-close-before-accept"),
+    ),
+    Case(
+        "ws-app-close", "WebSocket: the app accepts, then closes with 4001", _ws_simple("ws-app-close", "ws-app-close")
+    ),
+    Case(
+        "ws-raise-before-accept",
+        "WebSocket: the app raises before accepting",
+        _ws_simple("ws-raise-before-accept", "ws-raise-before-accept"),
+    ),
+    Case(
+        "ws-deny",
+        "WebSocket: the app denies with 401 through the denial extension, when advertised",
+        _ws_simple("ws-deny", "ws-deny"),
+    ),
+)
+
+CASES_BY_NAME = {case.name: case for case in CASES}
+
+__all__ = ["CASES", "CASES_BY_NAME", "AppRecord", "Case"]

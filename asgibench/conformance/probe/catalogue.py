@@ -1,0 +1,481 @@
+"""The server-side checks (side S): what a real server must deliver to an app and put on the wire.
+
+Ids follow the app-side catalogue's series; a server check and an app check
+never share an id. Quotes are verbatim from the ASGI specification in
+django/asgiref (specs/asgi.rst, specs/www.rst, specs/lifespan.rst,
+docs/extensions.rst). The level follows the spec's word: MUST (and the
+definitions, "is" and "will", which say what a server does) fails, SHOULD
+warns, and what the spec leaves open is INFO. A level that had to be derived
+says so in its rule.
+"""
+
+from __future__ import annotations
+
+from asgibench.conformance.catalogue import Check, Citation, Document, Level, Side
+
+
+def _www(section: str, quote: str = "") -> Citation:
+    return Citation(Document.WWW, section, quote)
+
+
+def _asgi(section: str, quote: str = "") -> Citation:
+    return Citation(Document.ASGI, section, quote)
+
+
+def _lifespan(section: str, quote: str = "") -> Citation:
+    return Citation(Document.LIFESPAN, section, quote)
+
+
+def _ext(section: str, quote: str = "") -> Citation:
+    return Citation(Document.EXTENSIONS, section, quote)
+
+
+def _server(check_id: str, title: str, level: Level, rule: str, *basis: Citation) -> Check:
+    return Check(check_id, title, level, rule, basis, Side.SERVER)
+
+
+SERVER_CHECKS: tuple[Check, ...] = (
+    _server(
+        "SC-01",
+        "scope is a dict with a str `type` the protocol defines",
+        Level.MUST,
+        "Scope is a dict with a str `type` the protocol defines.",
+        _asgi(
+            "Applications",
+            "``scope`` must be a ``dict``. [...] In scopes, the ``type`` key must be a Unicode string, like "
+            '``"http"`` or ``"websocket"``, as defined in the relevant protocol specification.',
+        ),
+        _asgi("Protocol Specifications"),
+    ),
+    _server(
+        "SC-02",
+        "`asgi.version` is a str; `spec_version` a str when present",
+        Level.MUST,
+        "`asgi.version` is a str; `spec_version` a str when present.",
+        _www(
+            "HTTP Connection Scope",
+            '``asgi["version"]`` (*Unicode string*) -- Version of the ASGI spec. ``asgi["spec_version"]`` (*Unicode '
+            "string*) -- Version of the ASGI HTTP spec this server understands [...] Optional; if missing assume "
+            '``"2.0"``.',
+        ),
+    ),
+    _server(
+        "SC-03",
+        "`http_version` is one of 1.0, 1.1, 2 and matches the request line",
+        Level.MUST,
+        "`http_version` is one of 1.0, 1.1, 2 and matches the request line.",
+        _www("HTTP Connection Scope", '``http_version`` (*Unicode string*) -- One of ``"1.0"``, ``"1.1"`` or ``"2"``.'),
+    ),
+    _server(
+        "SC-04",
+        "`method` upper-cased; `scheme` not empty",
+        Level.MUST,
+        "`method` upper-cased; `scheme` not empty.",
+        _www(
+            "HTTP Connection Scope",
+            "``method`` (*Unicode string*) -- The HTTP method name, uppercased. [...] ``scheme`` [...] Optional "
+            '(but must not be empty); default is ``"http"``.',
+        ),
+    ),
+    _server(
+        "SC-05",
+        "`path` is percent- and UTF-8-decoded, without the query",
+        Level.MUST,
+        "`path` is percent- and UTF-8-decoded, without the query.",
+        _www(
+            "HTTP Connection Scope",
+            "HTTP request target excluding any query string, with percent-encoded sequences and UTF-8 byte "
+            "sequences decoded into characters.",
+        ),
+    ),
+    _server(
+        "SC-06",
+        "`raw_path` is the path's bytes as received, without the query, or absent",
+        Level.MUST,
+        "`raw_path` is the path's bytes as received, without the query, or absent.",
+        _www(
+            "HTTP Connection Scope",
+            "The original HTTP path component, excluding any query string, unmodified from the bytes that were "
+            "received by the web server.",
+        ),
+    ),
+    _server(
+        "SC-07",
+        "`query_string` is bytes, still percent-encoded",
+        Level.MUST,
+        "`query_string` is bytes, still percent-encoded.",
+        _www(
+            "HTTP Connection Scope", "``query_string`` (*byte string*) -- URL portion after the ``?``, percent-encoded."
+        ),
+    ),
+    _server(
+        "SC-08",
+        "`root_path` is a str (its value is recorded)",
+        Level.INFO,
+        "`root_path` is a str (its value is recorded).",
+        _www("HTTP Connection Scope", "The root path this application is mounted at; same as ``SCRIPT_NAME`` in WSGI."),
+    ),
+    _server(
+        "SC-09",
+        "headers are [bytes, bytes] pairs; duplicates and their order kept; names lower-case",
+        Level.MUST,
+        "Headers are [bytes, bytes] pairs; duplicates and their order kept; names lower-case. Names not "
+        "lower-cased: a warning, as the spec's should.",
+        _www(
+            "HTTP Connection Scope",
+            "Order of header values must be preserved from the original HTTP request; order of header names is not "
+            "important. Duplicates are possible and must be preserved in the message as received. Header names "
+            "should be lowercased, but it is not required.",
+        ),
+    ),
+    _server(
+        "SC-10",
+        "header values arrive byte for byte, and no header is dropped",
+        Level.MUST,
+        "Header values arrive byte for byte, and no header is dropped.",
+        _www(
+            "HTTP",
+            "The ASGI design decision is to transport both request and response headers as lists of 2-element "
+            "``[name, value]`` lists and preserve headers exactly as they were provided.",
+        ),
+    ),
+    _server(
+        "SC-11",
+        "`client` and `server` are [host, int port] (or [path, None], or None)",
+        Level.MUST,
+        "`client` and `server` are [host, int port] (or [path, None], or None).",
+        _www(
+            "HTTP Connection Scope",
+            "A two-item iterable of ``[host, port]``, where ``host`` is the remote host's IPv4 or IPv6 address, and "
+            "``port`` is the remote port as an integer.",
+        ),
+    ),
+    _server(
+        "SC-12",
+        "`extensions`, when present, is a dict of dicts",
+        Level.MUST,
+        "`extensions`, when present, is a dict of dicts. Every extension is advertised the same way: a key whose "
+        "value is a dict.",
+        _ext(
+            "",
+            "ASGI Servers that implement this extension will provide ``websocket.http.response`` in the extensions "
+            "part of the scope.",
+        ),
+    ),
+    _server(
+        "SC-14",
+        "WebSocket `subprotocols` are the strs the client offered, in order",
+        Level.MUST,
+        "WebSocket `subprotocols` are the strs the client offered, in order.",
+        _www(
+            "Websocket Connection Scope",
+            "``subprotocols`` (*Iterable[Unicode string]*) -- Subprotocols the client advertised.",
+        ),
+    ),
+    _server(
+        "SC-15",
+        "scopes and received events hold only the allowed value types",
+        Level.MUST,
+        "Scopes and received events hold only the allowed value types.",
+        _asgi("Events", "they are only allowed to contain the following types:"),
+    ),
+    _server(
+        "HR-08",
+        "response headers reach the wire in order, repeated Set-Cookie lines kept apart",
+        Level.MUST,
+        "Response headers reach the wire in order, repeated Set-Cookie lines kept apart.",
+        _www(
+            "Response Start",
+            "Order must be preserved in the HTTP response. [...] For the ``Set-Cookie`` header [...] it may appear "
+            "repeatedly, but cannot be concatenated by commas (or anything else) into a single header field.",
+        ),
+        _www("HTTP"),
+    ),
+    _server(
+        "HR-09",
+        "a response without Content-Length is framed validly (chunked or close)",
+        Level.MUST,
+        "A response without Content-Length is framed validly (chunked or close). The framing itself must be valid "
+        "HTTP/1.1: RFC 9112 §6.",
+        _www(
+            "Response Start",
+            "Servers handle ``Transfer-Encoding`` themselves, and may opt to use ``Transfer-Encoding: chunked`` if "
+            "the application presents a response that has no ``Content-Length`` set.",
+        ),
+    ),
+    _server(
+        "HR-10",
+        "send() raises on an invalid message (a str status, an unknown type)",
+        Level.SHOULD,
+        "Send() raises on an invalid message (a str status, an unknown type).",
+        _asgi(
+            "Error Handling",
+            "If a server receives an invalid event dictionary - for example, having an unknown ``type``, missing "
+            "keys an event type should have, or with wrong Python types for objects [...] - it should raise an "
+            "exception out of the ``send`` awaitable back to the application.",
+        ),
+    ),
+    _server(
+        "ST-01",
+        "the request body's messages concatenate to the body on the wire",
+        Level.MUST,
+        "The request body's messages concatenate to the body on the wire.",
+        _www(
+            "Request",
+            "``body`` (*byte string*) -- Body of the request. [...] If ``more_body`` is set, treat as start of body "
+            "and concatenate on further chunks.",
+        ),
+    ),
+    _server(
+        "ST-02",
+        "exactly one final `http.request` (more_body false), nothing but disconnect after",
+        Level.MUST,
+        "Exactly one final `http.request` (more_body false), nothing but disconnect after.",
+        _www(
+            "Request",
+            "``more_body`` (*bool*) -- Signifies if there is additional content to come (as part of a Request "
+            "message). [...] If ``False``, the request is complete and should be processed.",
+        ),
+    ),
+    _server(
+        "ST-03",
+        "a request without a body still gets one `http.request`",
+        Level.MUST,
+        "A request without a body still gets one `http.request`.",
+        _www(
+            "Request",
+            "the body message serves as a way to stream large incoming HTTP bodies in chunks, and as a trigger to "
+            "actually run request code (as you should not trigger on a connection opening alone).",
+        ),
+    ),
+    _server(
+        "ST-04",
+        "a chunked request body is de-chunked: no framing reaches the app",
+        Level.SHOULD,
+        "A chunked request body is de-chunked: no framing reaches the app.",
+        _www(
+            "HTTP Connection Scope",
+            "A request with a ``chunked`` encoded body should be automatically de-chunked by the server and "
+            "presented to the application as plain body bytes",
+        ),
+    ),
+    _server(
+        "ST-05",
+        "each body part is flushed to the client before send() returns",
+        Level.MUST,
+        "Each body part is flushed to the client before send() returns.",
+        _www(
+            "Response Body",
+            "Protocol servers must flush any data passed to them into the send buffer before returning from a send "
+            "call.",
+        ),
+    ),
+    _server(
+        "DC-01",
+        "receive() after the response returns `http.disconnect` (it does not block)",
+        Level.MUST,
+        "Receive() after the response returns `http.disconnect` (it does not block).",
+        _www(
+            "Disconnect",
+            "Sent to the application if receive is called after a response has been sent or after the HTTP "
+            "connection has been closed.",
+        ),
+    ),
+    _server(
+        "DC-02",
+        "every later receive() returns `http.disconnect` again",
+        Level.MUST,
+        "Every later receive() returns `http.disconnect` again. The sentence holds for every call, not only the first.",
+        _www(
+            "Disconnect",
+            "Sent to the application if receive is called after a response has been sent or after the HTTP "
+            "connection has been closed.",
+        ),
+    ),
+    _server(
+        "DC-03",
+        "a client that leaves reaches the waiting app as `http.disconnect` within 2 s",
+        Level.MUST,
+        "A client that leaves reaches the waiting app as `http.disconnect` within 2 s. The 2-second bound is "
+        "asgibench's.",
+        _www(
+            "Disconnect",
+            "Sent to the application if receive is called after a response has been sent or after the HTTP "
+            "connection has been closed.",
+        ),
+    ),
+    _server(
+        "DC-04",
+        "send() on a closed connection raises an OSError subclass (2.4+), else is a no-op",
+        Level.SHOULD,
+        "Send() on a closed connection raises an OSError subclass (2.4+), else is a no-op.",
+        _www(
+            "Disconnected Client - send exception",
+            "If ``send()`` is called on a closed connection the server should raise a server-specific subclass of "
+            "``OSError``. [...] If no error condition is specified, the ``send`` awaitable callable should act as a "
+            "no-op.",
+        ),
+        _asgi("Error Handling"),
+    ),
+    _server(
+        "LS-01",
+        "the lifespan scope has `type` and `asgi`; `spec_version` 2.0 when present",
+        Level.MUST,
+        "The lifespan scope has `type` and `asgi`; `spec_version` 2.0 when present.",
+        _lifespan(
+            "Scope",
+            '``type`` (*Unicode string*) -- ``"lifespan"``. ``asgi["version"]`` (*Unicode string*) -- The version '
+            "of the ASGI spec.",
+        ),
+    ),
+    _server(
+        "LS-02",
+        "no request reaches the app before `lifespan.startup.complete`",
+        Level.MUST,
+        "No request reaches the app before `lifespan.startup.complete`.",
+        _lifespan("Startup Complete", "A server must wait for this message before it starts processing connections."),
+    ),
+    _server(
+        "LS-06",
+        "`state` written at startup shows in each request's scope",
+        Level.MUST,
+        "`state` written at startup shows in each request's scope.",
+        _lifespan(
+            "Lifespan State",
+            "The server will ensure that a *shallow copy* of the namespace is passed into each subsequent "
+            "request/response call into the application.",
+        ),
+    ),
+    _server(
+        "WS-01",
+        "`websocket.connect` comes first, and no 101 goes out before the app accepts",
+        Level.MUST,
+        "`websocket.connect` comes first, and no 101 goes out before the app accepts.",
+        _www(
+            "Connect",
+            "The protocol server must send this message during the handshake phase of the WebSocket and not "
+            "complete the handshake until it gets a reply, returning HTTP status code ``403`` if the connection is "
+            "denied.",
+        ),
+    ),
+    _server(
+        "WS-02",
+        "the accepted subprotocol and the accept headers (2.1+) reach the handshake",
+        Level.MUST,
+        "The accepted subprotocol and the accept headers (2.1+) reach the handshake.",
+        _www(
+            "Accept",
+            "``subprotocol`` (*Unicode string*) -- The subprotocol the server wishes to accept. [...] ``headers`` "
+            "[...] Order must be preserved in the HTTP response.",
+        ),
+    ),
+    _server(
+        "WS-03",
+        "a close before accept is answered with HTTP 403, no upgrade",
+        Level.MUST,
+        "A close before accept is answered with HTTP 403, no upgrade.",
+        _www(
+            "Close",
+            "If this is sent before the socket is accepted, the server must close the connection with a HTTP 403 "
+            "error code (Forbidden), and not complete the WebSocket handshake",
+        ),
+    ),
+    _server(
+        "WS-04",
+        "an app that raises before accept gets an HTTP error, not a hang",
+        Level.MUST,
+        "An app that raises before accept gets an HTTP error, not a hang.",
+        _asgi(
+            "Error Handling",
+            "they must terminate the application instance and its associated connection if this happens.",
+        ),
+    ),
+    _server(
+        "WS-05",
+        "`websocket.disconnect` reaches the app when the client closes or vanishes",
+        Level.MUST,
+        "`websocket.disconnect` reaches the app when the client closes or vanishes.",
+        _www(
+            "Disconnect (WebSocket)",
+            "Sent to the application when either connection to the client is lost, either from the client closing "
+            "the connection, the server closing the connection, or loss of the socket.",
+        ),
+    ),
+    _server(
+        "WS-06",
+        "the client's close code reaches the app (its reason too, 2.5+)",
+        Level.MUST,
+        "The client's close code reaches the app (its reason too, 2.5+).",
+        _www(
+            "Disconnect (WebSocket)",
+            "``code`` (*int*) -- The WebSocket close code, as per the WebSocket spec. If no code was received in "
+            "the frame from the client, the server should set this to ``1005``",
+        ),
+    ),
+    _server(
+        "WS-07",
+        "an app's close sends its code (and reason, 2.3+) in the close frame",
+        Level.MUST,
+        "An app's close sends its code (and reason, 2.3+) in the close frame.",
+        _www(
+            "Close",
+            "If this is sent after the socket is accepted, the server must close the socket with the close code "
+            "passed in the message (or 1000 if none is specified).",
+        ),
+    ),
+    _server(
+        "EX-02",
+        "a denial response (when advertised) is the app's status, headers and body",
+        Level.MUST,
+        "A denial response (when advertised) is the app's status, headers and body.",
+        _ext(
+            "Websocket Denial Response",
+            "These messages cannot be followed by any other websocket messages as the server should send a HTTP "
+            "response and then close the connection.",
+        ),
+    ),
+    _server(
+        "ER-01",
+        "an app that raises before starting the response gets a 5xx, or the connection closes",
+        Level.MUST,
+        "An app that raises before starting the response gets a 5xx, or the connection closes.",
+        _asgi(
+            "Error Handling",
+            "they must terminate the application instance and its associated connection if this happens.",
+        ),
+    ),
+    _server(
+        "ER-02",
+        "an app that returns without a response does not leave the client hanging",
+        Level.SHOULD,
+        "An app that returns without a response does not leave the client hanging. Derived: the spec's must covers "
+        "an app that raises; for one that returns, asgibench warns.",
+        _asgi(
+            "Error Handling",
+            "they must terminate the application instance and its associated connection if this happens.",
+        ),
+    ),
+    _server(
+        "ER-03",
+        "an app that raises mid-response has its connection ended promptly",
+        Level.MUST,
+        "An app that raises mid-response has its connection ended promptly.",
+        _asgi(
+            "Error Handling",
+            "they must terminate the application instance and its associated connection if this happens.",
+        ),
+    ),
+    _server(
+        "ER-05",
+        "a body sent after the response completed is ignored (raising is recorded)",
+        Level.SHOULD,
+        "A body sent after the response completed is ignored (raising is recorded).",
+        _www(
+            "Response Body",
+            "If ``False``, and the server is not expecting *Response Trailers* response will be taken as complete "
+            "and closed, and any further messages on the channel will be ignored.",
+        ),
+    ),
+)
+
+SERVER_CHECKS_BY_ID: dict[str, Check] = {check.id: check for check in SERVER_CHECKS}

@@ -1,0 +1,87 @@
+"""Probing servers: launch each on the recording app, run every case against it, stop it, judge.
+
+One server at a time, on 127.0.0.1, with one worker. The recording app's log
+goes to a temporary file named in the server's environment; the lifespan
+record is read after the server stopped, so shutdown is in it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asgibench.conformance.probe.cases import CASES, Case
+from asgibench.conformance.probe.judge import Judgement, judge
+from asgibench.conformance.probe.log import ProbeLog
+from asgibench.conformance.probe.record import AppRecord, Observation, WireRecord
+from asgibench.conformance.probe.recording_app import LOG_ENV
+from asgibench.launch.server import launched
+from asgibench.servers import get_plugin
+
+RECORDING_APP = "asgibench.conformance.probe.recording_app:app"
+SHUTDOWN_WAIT = 2.0
+
+
+@dataclass
+class ServerProbe:
+    """One server's run: its name and version, and the judgement (None when it could not be probed)."""
+
+    server: str
+    version: str | None
+    judgement: Judgement | None
+    error: str = ""
+    elapsed: float = 0.0
+    case_errors: dict[str, str] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """``name`` set for the servers started inside (they inherit os.environ), restored after."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
+def probe_server(
+    name: str, *, cases: tuple[Case, ...] = CASES, progress: Callable[[str], None] | None = None
+) -> ServerProbe:
+    """Run ``cases`` against the server plugin ``name``; a server that cannot start gives ``error``."""
+    from asgibench.launch.server import ServerStartError
+
+    plugin = get_plugin(name)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="asgibench-probe-") as directory:
+        path = Path(directory) / "app.log"
+        log = ProbeLog(path)
+        observations: dict[str, Observation] = {}
+        errors: dict[str, str] = {}
+        try:
+            with _environment(LOG_ENV, str(path)), launched(plugin, RECORDING_APP, ready_path="/") as server:
+                for case in cases:
+                    if progress is not None:
+                        progress(f"{name}: {case.name}")
+                    try:
+                        observations[case.name] = case.run(server.port, log)
+                    except OSError as error:  # the server refused or dropped the probe's socket
+                        errors[case.name] = f"{type(error).__name__}: {error}"
+                        observations[case.name] = Observation(case.name, log.app(case.name), WireRecord(reset=True))
+        except ServerStartError as error:
+            return ServerProbe(name, plugin.version(), None, error=error.summary, elapsed=time.monotonic() - started)
+        deadline = time.monotonic() + SHUTDOWN_WAIT
+        lifespan = log.app("lifespan")
+        while lifespan.scope is not None and not lifespan.of_kind("sent")[-1:] and time.monotonic() < deadline:
+            time.sleep(0.05)
+            lifespan = log.app("lifespan")
+        judgement = judge(observations, log.app("lifespan") if lifespan.scope is not None else AppRecord())
+    return ServerProbe(name, plugin.version(), judgement, elapsed=time.monotonic() - started, case_errors=errors)

@@ -1,0 +1,198 @@
+"""The probe's side of the socket: crafted bytes out, everything that comes back kept with its time.
+
+Blocking sockets with short polls: one case at a time, every wait bounded.
+Requests are written as raw bytes, so the cases a client library would
+normalise (percent-encoding, duplicate or odd headers, chunked framing) reach
+the server exactly as written.
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import time
+from collections.abc import Callable
+
+from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
+
+from asgibench.conformance.probe.record import WireRecord
+from asgibench.load.protocols.websocket import Closed, Event, Failed, Message, Opened, Refused, WebSocketClient
+
+HOST = "127.0.0.1"
+POLL = 0.02
+
+
+class _Completion:
+    def __init__(self) -> None:
+        self.complete = False
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+class HttpWire:
+    """One connection: ``send`` bytes, ``read`` until the answer is complete, the server closes, or time is up."""
+
+    def __init__(self, port: int, *, timeout: float = 4.0) -> None:
+        self.record = WireRecord(started=time.monotonic())
+        self.socket = socket.create_connection((HOST, port), timeout=timeout)
+        self.timeout = timeout
+        self._completion = _Completion()
+        self._parser = HttpResponseParser(self._completion)
+        self._broken = False
+        self._left = False
+
+    def send(self, data: bytes) -> None:
+        self.record.sent += data
+        self.socket.sendall(data)
+
+    @property
+    def complete(self) -> bool:
+        return self._completion.complete
+
+    def read(self, *, until: Callable[[], bool] | None = None, timeout: float | None = None) -> None:
+        """Read until the answer is complete (and ``until()`` holds), the connection ends, or ``timeout``."""
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        while not self.closed:
+            if self.complete and (until is None or until()):
+                return
+            if time.monotonic() >= deadline:
+                self.record.timed_out = True
+                return
+            self._poll()
+
+    def wait(self, until: Callable[[], bool], timeout: float) -> bool:
+        """Keep reading (the server may still write or close) until ``until()`` holds; False when time ran out."""
+        deadline = time.monotonic() + timeout
+        while not until():
+            if time.monotonic() >= deadline:
+                return False
+            if self.closed:
+                time.sleep(POLL)
+            else:
+                self._poll()
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return self.record.closed_at is not None or self._left
+
+    def leave(self) -> float:
+        """Close our side (a client that goes away); when."""
+        self._left = True
+        self.socket.close()
+        return time.monotonic()
+
+    def close(self) -> None:
+        if not self._left:
+            self._left = True
+            self.socket.close()
+
+    def _poll(self) -> None:
+        ready, _, _ = select.select([self.socket], [], [], POLL)
+        if not ready:
+            return
+        try:
+            chunk = self.socket.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            self.record.reset = True
+            chunk = b""
+        except TimeoutError:
+            return
+        now = time.monotonic()
+        if not chunk:
+            self.record.closed_at = now
+            return
+        if self.record.first_byte_at is None:
+            self.record.first_byte_at = now
+        self.record.received += chunk
+        self.record.reads.append((now, chunk))
+        if not self._broken:
+            try:
+                self._parser.feed_data(chunk)
+            except (HttpParserError, HttpParserUpgrade):
+                self._broken = True  # not valid HTTP: the checks read the raw bytes
+
+
+class WebSocketWire:
+    """A WebSocket client over a blocking socket, on the load generator's sans-IO client."""
+
+    def __init__(
+        self, port: int, *, headers: list[tuple[str, str]], subprotocols: tuple[str, ...] = (), timeout: float = 4.0
+    ) -> None:
+        self.record = WireRecord(started=time.monotonic())
+        self.socket = socket.create_connection((HOST, port), timeout=timeout)
+        self.client = WebSocketClient(host=f"{HOST}:{port}", path="/ws", subprotocols=subprotocols, headers=headers)
+        self.timeout = timeout
+        self.events: list[Event] = []
+        self.ended = False
+
+    def _send(self, data: bytes) -> None:
+        if data and not self.ended:
+            self.record.sent += data
+            try:
+                self.socket.sendall(data)
+            except OSError:
+                self.ended = True
+
+    def open(self) -> Event | None:
+        """Send the handshake; the first event: Opened, Refused, Failed or Closed (None: nothing in time)."""
+        self._send(self.client.connect())
+        return self.next_event()
+
+    def send_text(self, text: str) -> None:
+        self._send(self.client.send(text.encode(), binary=False))
+
+    def close(self, code: int, reason: str = "") -> None:
+        self._send(self.client.close(code, reason))
+
+    def next_event(self, timeout: float | None = None) -> Event | None:
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        while not self.events:
+            if self.ended or time.monotonic() >= deadline:
+                if not self.ended:
+                    self.record.timed_out = True
+                return None
+            self._poll()
+        return self.events.pop(0)
+
+    def until_closed(self, timeout: float | None = None) -> Closed | Failed | Refused | None:
+        """Events until the connection's final one."""
+        while True:
+            event = self.next_event(timeout)
+            if event is None or isinstance(event, Closed | Failed | Refused):
+                return event
+
+    def abort(self) -> None:
+        self.ended = True
+        self.socket.close()
+
+    def finish(self) -> None:
+        if not self.ended:
+            self.ended = True
+            self.socket.close()
+
+    def _poll(self) -> None:
+        ready, _, _ = select.select([self.socket], [], [], POLL)
+        if not ready:
+            return
+        try:
+            chunk = self.socket.recv(65536)
+        except OSError:
+            chunk = b""
+            self.record.reset = True
+        now = time.monotonic()
+        if not chunk:
+            self.record.closed_at = now
+            self.events.extend(self.client.receive_eof())
+            self.ended = True
+            return
+        if self.record.first_byte_at is None:
+            self.record.first_byte_at = now
+        self.record.received += chunk
+        self.record.reads.append((now, chunk))
+        self.events.extend(self.client.receive_data(chunk))
+        self._send(self.client.data_to_send())
+
+
+__all__ = ["Closed", "Failed", "HttpWire", "Message", "Opened", "Refused", "WebSocketWire"]
