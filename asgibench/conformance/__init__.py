@@ -35,7 +35,7 @@ def run_conformance(app: App, config: ConformConfig = ConformConfig()) -> Confor
         judge(outcome)
     judge_differential(result.outcomes)
     judge_tolerance(result.outcomes)
-    judge_lifespan(result.lifespan)
+    judge_lifespan(result.lifespan.outcome)
     outcomes = [result.lifespan.outcome, *result.outcomes]
     return build_report(
         config.target,

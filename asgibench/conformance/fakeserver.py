@@ -1,7 +1,9 @@
 """The strict fake server: ``receive`` and ``send`` for one connection of each kind.
 
 Each exchange plays the client's script (the scenario), records every message
-in the trace and hands what the app sends to its state machine. Like a strict
+in the trace, hands what the app sends to its state machine, and fills the
+observation the judge reads (the app's steps, the client's side, the response
+so far) as the run goes. Like a strict
 real server it raises from ``send()`` when a message breaks a MUST rule, and
 after the client has left it either ignores sends (spec 2.3) or raises an
 ``OSError`` subclass (spec 2.4). Every ``receive`` and ``send`` yields to the
@@ -16,12 +18,11 @@ from typing import Any
 from asgibench.conformance.findings import Finding, Verdict
 from asgibench.conformance.http_machine import HttpResponseMachine
 from asgibench.conformance.lifespan_machine import LifespanMachine
+from asgibench.conformance.observation import AppRecord, ClientSide, Departure, ResponseSide, Step
 from asgibench.conformance.scenarios import BODY_METHODS, Leave, Scenario
 from asgibench.conformance.trace import Trace, snapshot
 from asgibench.conformance.values import version_tuple
 from asgibench.conformance.websocket_machine import WebSocketMachine
-
-AFTER_COMPLETE_RESPONSE = "after the complete response"
 
 
 class ClientDisconnected(OSError):
@@ -36,8 +37,34 @@ class AsgiProtocolViolation(RuntimeError):
         self.finding = finding
 
 
+def leaves(exception: BaseException) -> list[BaseException]:
+    """The exception, its causes and contexts, and exception-group members."""
+    seen: list[BaseException] = []
+    pending = [exception]
+    while pending:
+        current = pending.pop()
+        if any(current is known for known in seen):
+            continue
+        seen.append(current)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                pending.append(linked)
+    return seen
+
+
+def caused_by_violation(exception: BaseException | None) -> bool:
+    """The app's exception comes from a send() this server refused."""
+    return exception is not None and any(isinstance(e, AsgiProtocolViolation) for e in leaves(exception))
+
+
+def caused_by_disconnect(exception: BaseException | None) -> bool:
+    return exception is not None and any(isinstance(e, ClientDisconnected) for e in leaves(exception))
+
+
 class Exchange:
-    """What every exchange shares: the trace, findings and the send rules."""
+    """What every exchange shares: the trace, the app's steps, findings and the send rules."""
 
     async def receive(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -45,135 +72,162 @@ class Exchange:
     async def send(self, message: Any) -> None:
         raise NotImplementedError
 
-    def __init__(self, trace: Trace, send_raises_after_leaving: bool) -> None:
+    def __init__(self, trace: Trace, app: AppRecord, client: ClientSide, send_raises_after_leaving: bool) -> None:
         self.trace = trace
+        self.app = app
+        self.client = client
         self.findings: list[Finding] = []
         self.exercised: set[str] = set()
-        self.client_gone = False
-        self.gone_reason = ""
-        self.receive_calls = 0
-        # receive() has handed the app a disconnect event; the sends it made
-        # after that, as (trace index, message), for DC-08 and DC-09.
-        self.disconnect_seen = False
-        self.sent_after_disconnect: list[tuple[int, Any]] = []
         self._gone = asyncio.Event()
         self._send_raises_after_leaving = send_raises_after_leaving
 
-    def _disconnect_delivered(self) -> None:
-        self.disconnect_seen = True
+    @property
+    def client_gone(self) -> bool:
+        return self.client.gone
+
+    def _received(self, message: dict[str, Any]) -> int:
+        """Hand ``message`` to the app: in the trace and in the app's steps, at one time."""
+        index = self.trace.received(message)
+        self.app.add(self.trace.events[index].at, Step.RECEIVE, message)
+        return index
+
+    def _sent(self, message: Any) -> int:
+        index = self.trace.sent(message)
+        self.app.add(self.trace.events[index].at, Step.SEND, message)
+        return index
+
+    def _fate(self, kind: Step, value: Any = None) -> None:
+        self.app.add(self.trace.now(), kind, value)
+
+    def _disconnect_delivered(self, index: int) -> None:
+        self.client.disconnect_delivered_at = index
         self.exercised.add("DC-08")
 
     def _after_disconnect(self, seen: bool, message: Any, findings: list[Finding], index: int) -> None:
         """Keep a send the app made knowing the client had gone (judged in judge.py)."""
         if seen and not any(f.verdict in {Verdict.FAIL, Verdict.WARN} for f in findings):
             # A message that breaks a rule of its own is reported by that rule.
-            self.sent_after_disconnect.append((index, message))
+            self.client.sent_after_disconnect.append((index, message))
 
-    def leave(self, why: str) -> None:
+    def leave(self, why: Departure) -> None:
         """The client goes away; receivers parked on it wake with a disconnect."""
-        if not self.client_gone:
-            self.client_gone = True
-            self.gone_reason = why
+        if not self.client.gone:
+            self.client.left, self.client.left_at = why, self.trace.now()
             self._gone.set()
             self.trace.note(f"client disconnected ({why})")
 
-    def _judge_sent(self, findings: list[Finding]) -> None:
+    def _judge_sent(self, message: Any, findings: list[Finding]) -> None:
         """Keep the findings; then drop, refuse or accept the send."""
         self.findings.extend(findings)
-        if self.client_gone:
+        if self.client.gone:
             if self._send_raises_after_leaving:
                 self.trace.note("send() raised ClientDisconnected (OSError): the client has gone")
+                self._fate(Step.SEND_ERROR, _error_step(ClientDisconnected("client disconnected")))
                 raise ClientDisconnected("client disconnected")
             self.trace.note("send() ignored: the client has gone")
+            self._fate(Step.IGNORED)
             return
         failure = next((f for f in findings if f.verdict is Verdict.FAIL), None)
         if failure is not None:
             self.trace.note(f"send() raised: {failure.check_id} {failure.observed}")
+            self._fate(Step.REFUSED, failure.check_id)
             raise AsgiProtocolViolation(failure)
+        self._fate(Step.SENT, message.get("type") if isinstance(message, dict) else None)
+
+
+def _error_step(error: BaseException) -> dict[str, Any]:
+    """A send() that raised, in the words the probe's recording app logs it."""
+    return {
+        "type": type(error).__name__,
+        "oserror": isinstance(error, OSError),
+        "classes": [cls.__name__ for cls in type(error).__mro__],
+        "text": str(error)[:200],
+    }
 
 
 class HttpExchange(Exchange):
-    def __init__(self, scenario: Scenario, trace: Trace, machine: HttpResponseMachine) -> None:
-        super().__init__(trace, scenario.send_raises_after_leaving)
+    def __init__(
+        self,
+        scenario: Scenario,
+        trace: Trace,
+        machine: HttpResponseMachine,
+        app: AppRecord,
+        client: ClientSide,
+        response: ResponseSide,
+    ) -> None:
+        super().__init__(trace, app, client, scenario.send_raises_after_leaving)
         self.scenario = scenario
         self.machine = machine
-        self.delivered = 0  # http.request messages handed to the app
-        self.delivered_bytes = 0
-        self.total = len(scenario.body)
-        # The disconnect reached the app before the body was complete (DC-09).
-        self.disconnect_mid_body = False
-        self.parked_after_body = False  # waiting in receive() after the final chunk
-        self.received_malformed = False
-        # receive() calls made once the response had started: a disconnect
-        # listener (Starlette's) consumes body messages without acting on them.
-        self.receives_after_start = 0
+        self.response = response
+        client.body_messages = len(scenario.body)
+        client.body_bytes = scenario.body_length
+        client.length_declared = scenario.route.method in BODY_METHODS
 
     async def receive(self) -> dict[str, Any]:
         await asyncio.sleep(0)
-        self.receive_calls += 1
+        client = self.client
+        client.receive_calls += 1
         if self.machine.started:
-            self.receives_after_start += 1
-        if not self.client_gone and self.delivered < self.total:
+            client.receives_after_start += 1
+        if not client.gone and client.body_messages_delivered < client.body_messages:
             message = self._next_body_message()
-            if self.scenario.leave is Leave.MID_BODY and self.delivered == 2:
-                self.leave("part-way through the request body")
+            if self.scenario.leave is Leave.MID_BODY and client.body_messages_delivered == 2:
+                self.leave(Departure.MID_BODY)
             return message
-        if not self.client_gone:
-            self.parked_after_body = True
+        if not client.gone:
+            client.parked_after_body = True
             try:
                 await self._gone.wait()
             finally:
-                self.parked_after_body = False
+                client.parked_after_body = False
         message = {"type": "http.disconnect"}
-        self.trace.received(message)
-        self._disconnect_delivered()
-        if not self.body_complete:
-            self.disconnect_mid_body = True
+        self._disconnect_delivered(self._received(message))
+        if not client.body_complete:
+            client.disconnect_mid_body = True
             self.exercised.add("DC-09")
         return dict(message)
 
-    @property
-    def body_complete(self) -> bool:
-        """Every body message was delivered, or every byte its Content-Length declares.
-
-        Frameworks stop reading once Content-Length bytes are in, leaving the
-        final empty ``more_body=False`` message unread: the body is whole.
-        """
-        if self.delivered >= self.total:
-            return True
-        length = self.scenario.body_length
-        declared = self.scenario.route.method in BODY_METHODS  # the scope carries a Content-Length
-        return self.delivered_bytes >= length and (declared or length == 0)
-
     def _next_body_message(self) -> dict[str, Any]:
-        chunk = self.scenario.body[self.delivered]
-        self.delivered += 1
+        client = self.client
+        chunk = self.scenario.body[client.body_messages_delivered]
+        client.body_messages_delivered += 1
         if isinstance(chunk, bytes):
-            self.delivered_bytes += len(chunk)
-        message = {"type": "http.request", "body": chunk, "more_body": self.delivered < self.total}
+            client.body_bytes_delivered += len(chunk)
+        more = client.body_messages_delivered < client.body_messages
+        message = {"type": "http.request", "body": chunk, "more_body": more}
         if not isinstance(chunk, bytes):
-            self.received_malformed = True
-        self.trace.received(message)
+            client.received_malformed = True
+        self._received(message)
         return dict(message)
 
     async def send(self, message: Any) -> None:
-        seen = self.disconnect_seen  # before yielding: what the app knew when it called send()
+        # Before yielding: what the app knew when it called send().
+        seen = self.client.disconnect_delivered_at is not None
         await asyncio.sleep(0)
         recorded = snapshot(message)
-        index = self.trace.sent(recorded)
+        index = self._sent(recorded)
         was_streaming = self.machine.started and not self.machine.complete
         findings = self.machine.app_sent(recorded, index)
+        self._observe_response()
         self._after_disconnect(seen, recorded, findings, index)
-        self._judge_sent(findings)
+        self._judge_sent(recorded, findings)
         if self.machine.complete:
-            self.leave(AFTER_COMPLETE_RESPONSE)
+            self.leave(Departure.AFTER_COMPLETE_RESPONSE)
         elif (
             self.scenario.leave is Leave.MID_RESPONSE
             and was_streaming
             and isinstance(recorded, dict)
             and recorded.get("more_body") is True
         ):
-            self.leave("while the response streams")
+            self.leave(Departure.MID_RESPONSE)
+
+    def _observe_response(self) -> None:
+        """Copy the machine's view of the response into the record; body and files grow by what is new."""
+        machine, response = self.machine, self.response
+        response.started, response.complete = machine.started, machine.complete
+        response.status, response.body_messages = machine.status, machine.body_messages
+        response.body += machine.body[len(response.body) :]
+        response.zerocopy_files.extend(machine.zerocopy_files[len(response.zerocopy_files) :])
 
 
 class WebSocketExchange(Exchange):
@@ -184,10 +238,20 @@ class WebSocketExchange(Exchange):
         {"type": "websocket.receive", "bytes": b"\x00asgibench\xff"},
     )
 
-    def __init__(self, scenario: Scenario, trace: Trace, machine: WebSocketMachine, close_after: float) -> None:
-        super().__init__(trace, scenario.send_raises_after_leaving)
+    def __init__(
+        self,
+        scenario: Scenario,
+        trace: Trace,
+        machine: WebSocketMachine,
+        app: AppRecord,
+        client: ClientSide,
+        response: ResponseSide,
+        close_after: float,
+    ) -> None:
+        super().__init__(trace, app, client, scenario.send_raises_after_leaving)
         self.scenario = scenario
         self.machine = machine
+        self.response = response
         self._connected = False
         self._script = list(self.CLIENT_MESSAGES)
         self._answered = asyncio.Event()
@@ -197,7 +261,7 @@ class WebSocketExchange(Exchange):
 
     async def receive(self) -> dict[str, Any]:
         await asyncio.sleep(0)
-        self.receive_calls += 1
+        self.client.receive_calls += 1
         if not self._connected:
             self._connected = True
             self.machine.connect_received = True
@@ -206,38 +270,39 @@ class WebSocketExchange(Exchange):
             await self._answered.wait()
         if self.machine.state in {"denied", "closed"} and not self.client_gone:
             code = self.machine.close_code if self.machine.state == "closed" else 1006
-            self.leave("after the app closed the connection")
+            self.leave(Departure.APP_CLOSED)
             return self._disconnect(code or 1000)
         if not self.client_gone and self._script:
             return self._deliver(self._script.pop(0))
-        self.leave("close frame" if not self.scenario.ws_vanishes else "TCP connection lost, no close frame")
+        self.leave(Departure.CONNECTION_LOST if self.scenario.ws_vanishes else Departure.CLOSE_FRAME)
         return self._disconnect(self.disconnect_code)
 
     def _disconnect(self, code: int) -> dict[str, Any]:
         message: dict[str, Any] = {"type": "websocket.disconnect", "code": code}
         if version_tuple(self.scenario.spec_version) >= (2, 5):
             message["reason"] = ""  # the key exists from spec 2.5
-        self._disconnect_delivered()
-        return self._deliver(message)
+        self._disconnect_delivered(self._received(message))
+        return dict(message)
 
     def _deliver(self, message: dict[str, Any]) -> dict[str, Any]:
-        self.trace.received(message)
+        self._received(message)
         return dict(message)
 
     async def send(self, message: Any) -> None:
-        seen = self.disconnect_seen
+        seen = self.client.disconnect_delivered_at is not None
         await asyncio.sleep(0)
         recorded = snapshot(message)
-        index = self.trace.sent(recorded)
+        index = self._sent(recorded)
         findings = self.machine.app_sent(recorded, index)
+        self.response.answered = self.machine.answered
         self._after_disconnect(seen, recorded, findings, index)
-        self._judge_sent(findings)
+        self._judge_sent(recorded, findings)
         if self.machine.answered and not self._answered.is_set():
             self._answered.set()
             if self.machine.state == "connected":
                 # An app that never calls receive() still sees the client go.
                 loop = asyncio.get_running_loop()
-                self._close_timer = loop.call_later(self._close_after, self.leave, "client closed after its messages")
+                self._close_timer = loop.call_later(self._close_after, self.leave, Departure.CLOSED_AFTER_MESSAGES)
 
     def cancel_timers(self) -> None:
         if self._close_timer is not None:
@@ -247,8 +312,8 @@ class WebSocketExchange(Exchange):
 class LifespanExchange(Exchange):
     """Startup when first asked, shutdown when the harness says so."""
 
-    def __init__(self, trace: Trace, machine: LifespanMachine) -> None:
-        super().__init__(trace, send_raises_after_leaving=False)
+    def __init__(self, trace: Trace, machine: LifespanMachine, app: AppRecord) -> None:
+        super().__init__(trace, app, ClientSide(), send_raises_after_leaving=False)
         self.machine = machine
         self.shutdown_requested = asyncio.Event()
         self.replied = asyncio.Event()
@@ -256,7 +321,7 @@ class LifespanExchange(Exchange):
 
     async def receive(self) -> dict[str, Any]:
         await asyncio.sleep(0)
-        self.receive_calls += 1
+        self.client.receive_calls += 1
         if not self.startup_delivered:
             self.startup_delivered = True
             return self._deliver("lifespan.startup")
@@ -269,15 +334,15 @@ class LifespanExchange(Exchange):
     def _deliver(self, message_type: str) -> dict[str, Any]:
         self.replied.clear()
         self.machine.server_sent(message_type)
-        self.trace.received({"type": message_type})
+        self._received({"type": message_type})
         return {"type": message_type}
 
     async def send(self, message: Any) -> None:
         await asyncio.sleep(0)
         recorded = snapshot(message)
-        index = self.trace.sent(recorded)
+        index = self._sent(recorded)
         awaiting = self.machine.awaiting_reply
         findings = self.machine.app_sent(recorded, index)
         if awaiting and not self.machine.awaiting_reply:
             self.replied.set()
-        self._judge_sent(findings)
+        self._judge_sent(recorded, findings)

@@ -6,6 +6,9 @@ The calling thread supervises: each scenario has a deadline enforced inside
 the loop by cancellation, and if synchronous code in the app blocks the loop
 itself, the supervisor gives up on it instead of hanging, and the scenarios
 left are reported as not run.
+
+While the app runs, the fake server fills the scenario's observation (see
+observation.py); the judge reads that record, not the exchange or the machines.
 """
 
 from __future__ import annotations
@@ -19,10 +22,18 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from asgibench.conformance.fakeserver import Exchange, HttpExchange, LifespanExchange, WebSocketExchange
+from asgibench.conformance.fakeserver import (
+    Exchange,
+    HttpExchange,
+    LifespanExchange,
+    WebSocketExchange,
+    caused_by_disconnect,
+    caused_by_violation,
+)
 from asgibench.conformance.http_machine import HttpResponseMachine
 from asgibench.conformance.lifespan_machine import LifespanMachine
-from asgibench.conformance.outcome import Ending, NotAwaitable, Outcome
+from asgibench.conformance.observation import AppEnding, ClientSide, Departure, Ending, LifespanSide, ResponseSide, Step
+from asgibench.conformance.outcome import Outcome
 from asgibench.conformance.scenarios import Role, Scenario
 from asgibench.conformance.scopes import http_scope, lifespan_scope, unknown_scope, websocket_scope
 from asgibench.conformance.trace import Trace
@@ -32,6 +43,14 @@ CANCEL_GRACE = 0.5  # how long a cancelled app may take to unwind
 HEARTBEAT = 0.01
 
 App = Callable[..., Any]
+
+
+class NotAwaitable(TypeError):
+    """``app(scope, receive, send)`` gave back something that cannot be awaited."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(f"app(scope, receive, send) returned {type(value).__name__}, not an awaitable")
+        self.value = value
 
 
 async def invoke(app: App, scope: dict[str, Any], receive: Any, send: Any) -> Any:
@@ -92,19 +111,20 @@ async def _cancel_all() -> None:
 
 async def run_app(app: App, scope: dict[str, Any], exchange: Exchange, outcome: Outcome, deadline: float) -> None:
     """Run one app call until it ends or the deadline passes; fill ``outcome``."""
-    outcome.deadline = deadline
-    heartbeat = asyncio.ensure_future(_watch_loop_lag(outcome))
+    end = outcome.end
+    end.deadline = deadline
+    heartbeat = asyncio.ensure_future(_watch_loop_lag(end))
     started = time.monotonic()
     task = asyncio.ensure_future(invoke(app, scope, exchange.receive, exchange.send))
     try:
         done, _ = await asyncio.wait({task}, timeout=deadline)
-        outcome.elapsed = time.monotonic() - started
-        outcome.client_gone_at_end = exchange.client_gone
+        end.elapsed = time.monotonic() - started
+        exchange.client.gone_at_end = exchange.client.gone
         if done:
             _record_end(task, outcome)
             return
-        outcome.ending = Ending.TIMED_OUT
-        outcome.parked_after_body_at_deadline = bool(getattr(exchange, "parked_after_body", False))
+        end.kind = Ending.TIMED_OUT
+        exchange.client.parked_after_body_at_deadline = exchange.client.parked_after_body
         outcome.trace.note(f"deadline of {deadline:.2f} s passed: the app is still running; cancelling it")
         task.cancel()
         await asyncio.wait({task}, timeout=CANCEL_GRACE)
@@ -117,25 +137,35 @@ async def run_app(app: App, scope: dict[str, Any], exchange: Exchange, outcome: 
 
 
 def _record_end(task: asyncio.Task[Any], outcome: Outcome) -> None:
-    if task.cancelled():
-        outcome.ending = Ending.RAISED
-        outcome.exception = asyncio.CancelledError("the app cancelled itself")
-    elif task.exception() is not None:
-        outcome.ending = Ending.RAISED
-        outcome.exception = task.exception()
-        outcome.trace.note(f"app raised {outcome.exception_text}")
+    end, app = outcome.end, outcome.observation.app
+    exception = asyncio.CancelledError("the app cancelled itself") if task.cancelled() else task.exception()
+    if exception is not None:
+        _raised(end, exception)
+        if not task.cancelled():
+            outcome.trace.note(f"app raised {end.exception_text}")
+        app.add(outcome.trace.now(), Step.END, {"raised": end.exception_type})
     else:
-        outcome.ending = Ending.RETURNED
-        outcome.return_value = task.result()
+        end.kind = Ending.RETURNED
+        end.return_value = task.result()
         outcome.trace.note("app returned" + ("" if task.result() is None else f" {task.result()!r:.40}"))
+        app.add(outcome.trace.now(), Step.END, {"raised": None})
 
 
-async def _watch_loop_lag(outcome: Outcome) -> None:
+def _raised(end: AppEnding, exception: BaseException) -> None:
+    """What the judge needs of the exception: its words, and whether the server caused it."""
+    end.kind = Ending.RAISED
+    end.exception_type, end.exception_message = type(exception).__name__, str(exception)
+    end.not_awaitable = isinstance(exception, NotAwaitable)
+    end.refused_send = caused_by_violation(exception)
+    end.client_disconnected = caused_by_disconnect(exception)
+
+
+async def _watch_loop_lag(end: AppEnding) -> None:
     """Measure how late the loop wakes us: synchronous code in the app shows here."""
     while True:
         before = time.monotonic()
         await asyncio.sleep(HEARTBEAT)
-        outcome.max_loop_lag = max(outcome.max_loop_lag, time.monotonic() - before - HEARTBEAT)
+        end.max_loop_lag = max(end.max_loop_lag, time.monotonic() - before - HEARTBEAT)
 
 
 @dataclass
@@ -152,6 +182,9 @@ class ScenarioRun:
 def prepare(scenario: Scenario, state: dict[str, Any] | None, deadline: float) -> ScenarioRun:
     trace = Trace()
     outcome = Outcome(scenario.name, scenario, trace)
+    observation = outcome.observation
+    app, client, response = observation.app, ClientSide(), ResponseSide()
+    observation.client, observation.response = client, response
     machine: Any
     exchange: Exchange
     if scenario.role is Role.WEBSOCKET:
@@ -159,12 +192,14 @@ def prepare(scenario: Scenario, state: dict[str, Any] | None, deadline: float) -
         machine = WebSocketMachine(
             scope.get("extensions"), spec_version=scenario.spec_version, subprotocols=scenario.subprotocols
         )
-        exchange = WebSocketExchange(scenario, trace, machine, close_after=min(0.5, deadline / 4))
+        exchange = WebSocketExchange(
+            scenario, trace, machine, app, client, response, close_after=min(0.5, deadline / 4)
+        )
     else:
         scope = unknown_scope() if scenario.role is Role.UNKNOWN_SCOPE else http_scope(scenario, state)
         machine = HttpResponseMachine(scope.get("extensions"), method=scenario.route.method)
-        exchange = HttpExchange(scenario, trace, machine)
-    outcome.exchange, outcome.machine = exchange, machine
+        exchange = HttpExchange(scenario, trace, machine, app, client, response)
+    app.add(0.0, Step.SCOPE, dict(scope))
     return ScenarioRun(scenario, outcome, exchange, machine, scope)
 
 
@@ -174,7 +209,7 @@ async def run_scenario(app: App, run: ScenarioRun, deadline: float) -> None:
     finally:
         if isinstance(run.exchange, WebSocketExchange):
             run.exchange.cancel_timers()
-        run.exchange.leave("at the end of the scenario")
+        run.exchange.leave(Departure.SCENARIO_END)
         run.outcome.findings.extend(run.exchange.findings)
         run.outcome.exercised.update(run.machine.exercised)
         run.outcome.exercised.update(run.exchange.exercised)
@@ -188,15 +223,15 @@ class LifespanRun:
         self.deadline = deadline
         self.trace = Trace()
         self.machine = LifespanMachine()
-        self.exchange = LifespanExchange(self.trace, self.machine)
         self.outcome = Outcome("lifespan startup and shutdown", None, self.trace)
+        self.exchange = LifespanExchange(self.trace, self.machine, self.outcome.observation.app)
         self.scope = lifespan_scope()
-        self.startup_timed_out = False
-        self.shutdown_timed_out = False
-        self.shutdown_sent = False
-        self.returned_after_shutdown: bool | None = None
-        self.state_after_startup = self.machine.state
-        self.state_after_shutdown = self.machine.state
+        self.outcome.observation.app.add(0.0, Step.SCOPE, dict(self.scope))
+        # The phases as they went, for the judge; filled as startup and shutdown run.
+        self.phases = LifespanSide(
+            deadline=deadline, state_after_startup=self.machine.state, state_after_shutdown=self.machine.state
+        )
+        self.outcome.observation.lifespan = self.phases
         self._task: asyncio.Task[Any] | None = None
 
     @property
@@ -205,30 +240,31 @@ class LifespanRun:
 
     async def startup(self) -> None:
         self._task = asyncio.ensure_future(invoke(self.app, self.scope, self.exchange.receive, self.exchange.send))
-        self.startup_timed_out = not await self._reply_or_end()
-        self.state_after_startup = self.machine.state
-        if self.startup_timed_out:
+        phases = self.phases
+        phases.startup_timed_out = not await self._reply_or_end()
+        phases.state_after_startup = self.machine.state
+        if phases.startup_timed_out:
             self.trace.note(f"no reply to lifespan.startup within {self.deadline:.2f} s")
 
     async def shutdown(self) -> None:
-        task = self._task
+        task, phases = self._task, self.phases
         if task is None:
             return
         if not task.done() and self.machine.state == "started":
-            self.shutdown_sent = True
+            phases.shutdown_sent = True
             self.exchange.replied.clear()
             self.exchange.shutdown_requested.set()
-            self.shutdown_timed_out = not await self._reply_or_end()
-            if self.shutdown_timed_out:
+            phases.shutdown_timed_out = not await self._reply_or_end()
+            if phases.shutdown_timed_out:
                 self.trace.note(f"no reply to lifespan.shutdown within {self.deadline:.2f} s")
-            self.state_after_shutdown = self.machine.state
-        if self.shutdown_sent and not self.shutdown_timed_out:
+            phases.state_after_shutdown = self.machine.state
+        if phases.shutdown_sent and not phases.shutdown_timed_out:
             done, _ = await asyncio.wait({task}, timeout=self.deadline)
-            self.returned_after_shutdown = bool(done)
+            phases.returned_after_shutdown = bool(done)
         if task.done():
             _record_end(task, self.outcome)
         else:
-            self.outcome.ending = Ending.TIMED_OUT
+            self.outcome.end.kind = Ending.TIMED_OUT
             task.cancel()
             await asyncio.wait({task}, timeout=CANCEL_GRACE)
             if task.done() and not task.cancelled():

@@ -3,7 +3,8 @@
 The state machines judge each message; this module judges the whole run:
 did the app answer, return, stop after a disconnect, crash, read the whole
 body, answer alike to the same request framed differently. Pure functions of
-the outcome (no I/O).
+the outcome's observation and its scenario (no I/O): whoever filled the
+record, the fake server or a hand-built test, the verdicts are the same.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from asgibench.conformance.fakeserver import AFTER_COMPLETE_RESPONSE
 from asgibench.conformance.findings import Finding, Verdict
-from asgibench.conformance.harness import LifespanRun
 from asgibench.conformance.lifespan_machine import IDLE, STARTED, STARTING, STARTUP_FAILED, STOPPED, STOPPING
-from asgibench.conformance.outcome import Ending, NotAwaitable, Outcome, caused_by_disconnect, caused_by_violation
+from asgibench.conformance.observation import (
+    AppEnding,
+    ClientSide,
+    Departure,
+    Ending,
+    LifespanSide,
+    ResponseSide,
+    Step,
+)
+from asgibench.conformance.outcome import Outcome
 from asgibench.conformance.scenarios import Leave, Role
 
 
@@ -53,16 +61,27 @@ def _add(outcome: Outcome, check_id: str, verdict: Verdict, observed: str, expec
     outcome.exercised.add(check_id)
 
 
+def _client(outcome: Outcome) -> ClientSide:
+    """The client's side; a record without one (a probe's) reads as a client that never left."""
+    return outcome.observation.client or ClientSide()
+
+
+def _response(outcome: Outcome) -> ResponseSide:
+    return outcome.observation.response or ResponseSide()
+
+
 def _escaped(outcome: Outcome) -> bool:
     """An exception of the app's own left the app.
 
     Not one asgibench raised into it: a refused message (already reported) or
     the spec 2.4 ClientDisconnected, which apps may let escape.
     """
-    exception = outcome.exception
-    return (
-        outcome.ending is Ending.RAISED and not caused_by_violation(exception) and not caused_by_disconnect(exception)
-    )
+    end = outcome.end
+    return end.kind is Ending.RAISED and not end.refused_send and not end.client_disconnected
+
+
+def _sent_count(outcome: Outcome) -> int:
+    return len(outcome.observation.app.of_kind(Step.SEND))
 
 
 def _late_response(outcome: Outcome) -> None:
@@ -71,52 +90,54 @@ def _late_response(outcome: Outcome) -> None:
     Synchronous code that blocks the loop can finish its response before the
     deadline's timer gets a chance to fire; the clock still says it was late.
     """
-    machine = outcome.machine
-    if outcome.ending is Ending.TIMED_OUT or not machine.complete or outcome.elapsed <= outcome.deadline:
+    end = outcome.end
+    if end.kind is Ending.TIMED_OUT or not _response(outcome).complete or end.elapsed <= end.deadline:
         return
     _add(
         outcome,
         "HR-11",
         Verdict.FAIL,
-        f"the response took {outcome.elapsed:.2f} s, past the {outcome.deadline:.2f} s deadline"
-        + _blocked_note(outcome),
+        f"the response took {end.elapsed:.2f} s, past the {end.deadline:.2f} s deadline" + _blocked_note(outcome),
         "a complete response within the deadline",
     )
 
 
 def _return_value(outcome: Outcome) -> None:
     outcome.exercised.add("HR-06")
-    if isinstance(outcome.exception, NotAwaitable):
-        _add(outcome, "HR-06", Verdict.FAIL, str(outcome.exception), "a coroutine (async def)")
-    elif outcome.ending is Ending.RETURNED and outcome.return_value is not None:
-        _add(outcome, "HR-06", Verdict.INFO, f"the app returned {outcome.return_value!r:.60} (servers ignore it)")
+    end = outcome.end
+    if end.not_awaitable:
+        _add(outcome, "HR-06", Verdict.FAIL, end.exception_message, "a coroutine (async def)")
+    elif end.kind is Ending.RETURNED and end.return_value is not None:
+        _add(outcome, "HR-06", Verdict.INFO, f"the app returned {end.return_value!r:.60} (servers ignore it)")
 
 
 # A loop late by more than this was blocked by synchronous code (HR-13).
 BLOCKING_LIMIT = 0.25
 
 
-def _blocked(outcome: Outcome) -> bool:
-    return outcome.loop_blocked or outcome.max_loop_lag > BLOCKING_LIMIT
+def _blocked(end: AppEnding) -> bool:
+    return end.loop_blocked or end.max_loop_lag > BLOCKING_LIMIT
 
 
 def _blocked_note(outcome: Outcome) -> str:
-    if not _blocked(outcome):
+    end = outcome.end
+    if not _blocked(end):
         return ""
-    where = f" at {outcome.blocking_call.where}" if outcome.blocking_call else ""
-    lag = max(outcome.max_loop_lag, outcome.blocking_call.lateness if outcome.blocking_call else 0.0)
+    where = f" at {end.blocking_call.where}" if end.blocking_call else ""
+    lag = max(end.max_loop_lag, end.blocking_call.lateness if end.blocking_call else 0.0)
     return f"; the event loop was blocked for {lag * 1000:.0f} ms{where} (synchronous code in the app)"
 
 
 def _loop_blocking(outcome: Outcome) -> None:
     """HR-13: synchronous code stalled the event loop, and a stack sample shows whose."""
     outcome.exercised.add("HR-13")
-    call = outcome.blocking_call
+    end = outcome.end
+    call = end.blocking_call
     # A late loop with no app or package code on its stack was the machine's
     # doing (another process had the CPU), not the app's.
-    if call is None or not _blocked(outcome):
+    if call is None or not _blocked(end):
         return
-    lag = max(outcome.max_loop_lag, call.lateness)
+    lag = max(end.max_loop_lag, call.lateness)
     _add(
         outcome,
         "HR-13",
@@ -129,47 +150,58 @@ def _loop_blocking(outcome: Outcome) -> None:
 def _sends_after_disconnect(outcome: Outcome) -> None:
     """DC-09 for a success answer to a body cut short; DC-08 for any other send after the disconnect.
 
-    An error response sent while an exception unwinds (the app then raises)
-    is an error handler's last word (Starlette's ServerErrorMiddleware sends a
-    500 for ClientDisconnect), not the app carrying on: it is not counted.
+    An error response (5xx) is an error handler's last word (Starlette's
+    ServerErrorMiddleware sends a 500 for ClientDisconnect and re-raises;
+    Litestar answers 500 and returns), not the app carrying on: it is not
+    counted. Up to RACING_SENDS other sends are a race and only recorded; more
+    is an app that keeps sending.
     """
-    exchange = outcome.exchange
-    sent: list[tuple[int, Any]] = getattr(exchange, "sent_after_disconnect", [])
+    client = _client(outcome)
+    sent: list[tuple[int, Any]] = client.sent_after_disconnect
     if not sent:
         return
     starts = [(i, m) for i, m in sent if isinstance(m, dict) and m.get("type") == "http.response.start"]
     statuses = [m.get("status") for _, m in starts]
     success = next(((i, s) for (i, _), s in zip(starts, statuses, strict=True) if isinstance(s, int) and s < 400), None)
-    if success is not None and getattr(exchange, "disconnect_mid_body", False):
+    if success is not None and client.disconnect_mid_body:
         index, status = success
         outcome.findings.append(
             Finding(
                 "DC-09",
                 Verdict.WARN,
                 f"answered {status} to a request whose body was cut short by the disconnect "
-                f"({exchange.delivered_bytes} of {outcome.scenario.body_length if outcome.scenario else 0} "
-                "bytes received)",
+                f"({client.body_bytes_delivered} of {client.body_bytes} bytes received)",
                 "no success answer for an incomplete upload",
                 index,
             )
         )
         return
     error_reply = (
-        outcome.ending is Ending.RAISED
-        and starts
+        starts
         and all(isinstance(s, int) and s >= 500 for s in statuses)
         and all(isinstance(m, dict) and m.get("type") in _ERROR_REPLY_TYPES for _, m in sent)
     )
     if error_reply:
         return
-    index, message = sent[0]
+    index, message = sent[-1] if len(sent) > RACING_SENDS else sent[0]
     message_type = message.get("type") if isinstance(message, dict) else type(message).__name__
-    more = f" (and {len(sent) - 1} more send(s))" if len(sent) > 1 else ""
+    if len(sent) <= RACING_SENDS:
+        # A concurrent app hears of the disconnect in one task while another is mid-send: it stopped soon after.
+        outcome.findings.append(
+            Finding(
+                "DC-08",
+                Verdict.INFO,
+                f"{len(sent)} send(s) after the disconnect, then it stopped",
+                "no send() once the client has gone",
+                index,
+            )
+        )
+        return
     outcome.findings.append(
         Finding(
             "DC-08",
             Verdict.WARN,
-            f"{message_type} sent after receive() had returned the disconnect{more}",
+            f"kept sending after receive() had returned the disconnect: {len(sent)} send(s), the last {message_type}",
             "no send() once the client has gone",
             index,
         )
@@ -177,11 +209,14 @@ def _sends_after_disconnect(outcome: Outcome) -> None:
 
 
 _ERROR_REPLY_TYPES = frozenset({"http.response.start", "http.response.body"})
+# Sends after the disconnect that are still a race, not an app carrying on: a concurrent app (Django's disconnect
+# listener cancelling its response task) lets a streaming task send a message or two before the cancellation lands.
+RACING_SENDS = 2
 
 
 def _zerocopy_files_closed(outcome: Outcome) -> None:
     """EX-07: the app closes the files it handed to zerocopysend once it is done."""
-    files = getattr(outcome.machine, "zerocopy_files", [])
+    files = _response(outcome).zerocopy_files
     if not files or outcome.ending not in {Ending.RETURNED, Ending.RAISED}:
         return
     still_open = [file for file in files if getattr(file, "closed", True) is False]
@@ -196,10 +231,10 @@ def _zerocopy_files_closed(outcome: Outcome) -> None:
 
 
 def _request(outcome: Outcome) -> None:
-    scenario, exchange, machine = outcome.scenario, outcome.exchange, outcome.machine
+    scenario, client, response = outcome.scenario, _client(outcome), _response(outcome)
     assert scenario is not None
     outcome.exercised.update({"HR-03", "HR-11", "ER-07"})
-    left_early = outcome.client_gone_at_end and exchange.gone_reason != AFTER_COMPLETE_RESPONSE
+    left_early = client.gone_at_end and client.left is not Departure.AFTER_COMPLETE_RESPONSE
     disconnect_check = "DC-07" if scenario.send_raises_after_leaving else "DC-06"
     if left_early:
         outcome.exercised.add(disconnect_check)
@@ -207,11 +242,11 @@ def _request(outcome: Outcome) -> None:
     if outcome.ending is Ending.TIMED_OUT:
         _timed_out(outcome, left_early, disconnect_check)
         return
-    if _escaped(outcome) and not isinstance(outcome.exception, NotAwaitable):
-        text = outcome.exception_text
+    if _escaped(outcome) and not outcome.end.not_awaitable:
+        text = outcome.end.exception_text
         if left_early:
             _add(outcome, disconnect_check, Verdict.INFO, f"{text} escaped after the client left (allowed)")
-        elif outcome.client_gone_at_end:
+        elif client.gone_at_end:
             _add(
                 outcome,
                 "ER-07",
@@ -220,7 +255,7 @@ def _request(outcome: Outcome) -> None:
                 "no exception once the response is done",
             )
         else:
-            where = "before the response started" if not machine.started else "mid-response"
+            where = "before the response started" if not response.started else "mid-response"
             _add(
                 outcome,
                 "ER-07",
@@ -229,8 +264,8 @@ def _request(outcome: Outcome) -> None:
                 "a response (e.g. 500), not a crash",
             )
         return
-    if outcome.ending is Ending.RETURNED and not machine.complete and not left_early:
-        if not machine.started:
+    if outcome.ending is Ending.RETURNED and not response.complete and not left_early:
+        if not response.started:
             _add(outcome, "HR-03", Verdict.FAIL, "the app returned without sending any response", "a complete response")
         else:
             _add(
@@ -244,7 +279,7 @@ def _request(outcome: Outcome) -> None:
 
 def _timed_out(outcome: Outcome, left_early: bool, disconnect_check: str) -> None:
     """Why an HTTP scenario ran past its deadline, and which check that breaks."""
-    exchange, machine = outcome.exchange, outcome.machine
+    client, response = _client(outcome), _response(outcome)
     outcome.exercised.add("HR-11")
     waited = f"{outcome.elapsed:.2f} s"
     if left_early:
@@ -252,10 +287,10 @@ def _timed_out(outcome: Outcome, left_early: bool, disconnect_check: str) -> Non
             outcome,
             disconnect_check,
             Verdict.WARN,
-            f"still running {waited} after the client disconnected {exchange.gone_reason}" + _blocked_note(outcome),
+            f"still running {waited} after the client disconnected {client.left}" + _blocked_note(outcome),
             "the app notices the disconnect and returns",
         )
-    elif outcome.client_gone_at_end:
+    elif client.gone_at_end:
         _add(
             outcome,
             "HR-11",
@@ -263,7 +298,7 @@ def _timed_out(outcome: Outcome, left_early: bool, disconnect_check: str) -> Non
             f"the response was complete but the app kept running for {waited} (background work?)",
             "return soon after the final body",
         )
-    elif outcome.parked_after_body_at_deadline and not machine.started:
+    elif client.parked_after_body_at_deadline and not response.started:
         _add(
             outcome,
             "ST-08",
@@ -276,11 +311,11 @@ def _timed_out(outcome: Outcome, left_early: bool, disconnect_check: str) -> Non
             outcome,
             "HR-11",
             Verdict.INFO,
-            f"still streaming at the deadline ({machine.body_messages} body messages so far): a long-lived "
+            f"still streaming at the deadline ({response.body_messages} body messages so far): a long-lived "
             "stream; DC-06/DC-07 judge whether it stops when the client leaves",
         )
     else:
-        progress = "never sent http.response.start" if not machine.started else "started but never sent the final body"
+        progress = "never sent http.response.start" if not response.started else "started but never sent the final body"
         _add(
             outcome,
             "HR-11",
@@ -292,30 +327,30 @@ def _timed_out(outcome: Outcome, left_early: bool, disconnect_check: str) -> Non
 
 def _still_streaming(outcome: Outcome) -> bool:
     """The app was sending body chunks right up to the deadline (SSE, long polls)."""
-    machine = outcome.machine
-    sent_at = [event.at for event in outcome.trace.events if event.direction == "out"]
-    if not machine.started or machine.body_messages < 2 or not sent_at:
+    response = _response(outcome)
+    sent_at = [event.at for event in outcome.observation.app.of_kind(Step.SEND)]
+    if not response.started or response.body_messages < 2 or not sent_at:
         return False
     quiet = outcome.elapsed - max(sent_at)
-    return quiet < max(0.25 * outcome.deadline, 0.05)
+    return quiet < max(0.25 * outcome.end.deadline, 0.05)
 
 
 def _body_reading(outcome: Outcome) -> None:
     """ST-07: an app that read part of a multi-message body must not answer success."""
-    scenario, exchange, machine = outcome.scenario, outcome.exchange, outcome.machine
+    scenario, client, response = outcome.scenario, _client(outcome), _response(outcome)
     assert scenario is not None
-    if len(scenario.body) < 2 or exchange.delivered == 0 or scenario.leave is not Leave.AFTER_RESPONSE:
+    if len(scenario.body) < 2 or client.body_messages_delivered == 0 or scenario.leave is not Leave.AFTER_RESPONSE:
         return
     outcome.exercised.update({"ST-07", "ST-08"})
-    stopped_reading = exchange.receives_after_start == 0
+    stopped_reading = client.receives_after_start == 0
     # A body complete by its Content-Length is read, final empty message or not.
-    if stopped_reading and not exchange.body_complete and machine.complete and (machine.status or 0) < 400:
+    if stopped_reading and not client.body_complete and response.complete and (response.status or 0) < 400:
         _add(
             outcome,
             "ST-07",
             Verdict.WARN,
-            f"read {exchange.delivered} of {exchange.total} body messages ({exchange.delivered_bytes} of "
-            f"{scenario.body_length} bytes), then answered {machine.status}",
+            f"read {client.body_messages_delivered} of {client.body_messages} body messages "
+            f"({client.body_bytes_delivered} of {client.body_bytes} bytes), then answered {response.status}",
             "read until more_body=False before answering",
         )
 
@@ -323,16 +358,22 @@ def _body_reading(outcome: Outcome) -> None:
 def _tolerated(outcome: Outcome, check_id: str, situation: str) -> None:
     """Crash or 5xx in a reduced scope; judge_tolerance drops it if the full scope fails too."""
     outcome.exercised.add(check_id)
-    machine = outcome.machine
+    status = _response(outcome).status
     if _escaped(outcome):
-        _add(outcome, check_id, Verdict.WARN, f"{outcome.exception_text} escaped {situation}", "an answer, not a crash")
-    elif machine.status is not None and machine.status >= 500:
-        _add(outcome, check_id, Verdict.WARN, f"answered {machine.status} {situation}", "a non-5xx answer")
+        _add(
+            outcome,
+            check_id,
+            Verdict.WARN,
+            f"{outcome.end.exception_text} escaped {situation}",
+            "an answer, not a crash",
+        )
+    elif status is not None and status >= 500:
+        _add(outcome, check_id, Verdict.WARN, f"answered {status} {situation}", "a non-5xx answer")
 
 
 def _failed_plainly(outcome: Outcome) -> bool:
-    machine = outcome.machine
-    return _escaped(outcome) or (machine.status is not None and machine.status >= 500)
+    status = _response(outcome).status
+    return _escaped(outcome) or (status is not None and status >= 500)
 
 
 def judge_tolerance(outcomes: list[Outcome]) -> None:
@@ -366,8 +407,8 @@ def _malformed(outcome: Outcome) -> None:
     # own bad input (an echo of a str body, say); only the reaction counts.
     outcome.findings.clear()
     outcome.exercised = {"HR-06"}
-    exchange = outcome.exchange
-    if not exchange.received_malformed or exchange.receive_calls > exchange.total:
+    client = _client(outcome)
+    if not client.received_malformed or client.receive_calls > client.body_messages:
         # Never read, or read by a loop that only waits for http.disconnect
         # (Starlette's listener) and so never looks at the body.
         return
@@ -386,7 +427,7 @@ def _unknown_scope(outcome: Outcome) -> None:
     # Messages sent into an unknown scope mean nothing; only the rejection counts.
     outcome.findings.clear()
     outcome.exercised = {"SC-17"}
-    sent = sum(1 for event in outcome.trace.events if event.direction == "out")
+    sent = _sent_count(outcome)
     if outcome.ending is Ending.RETURNED:
         _add(
             outcome,
@@ -406,11 +447,11 @@ def _unknown_scope(outcome: Outcome) -> None:
 
 
 def _websocket(outcome: Outcome) -> None:
-    exchange, machine = outcome.exchange, outcome.machine
+    client, response, text = _client(outcome), _response(outcome), outcome.end.exception_text
     outcome.exercised.update({"WS-10", "WS-13", "ER-07"})
-    sent = any(event.direction == "out" for event in outcome.trace.events)
+    sent = _sent_count(outcome) > 0
     if outcome.ending is Ending.TIMED_OUT:
-        if not machine.answered:
+        if not response.answered:
             _add(
                 outcome,
                 "WS-13",
@@ -419,25 +460,25 @@ def _websocket(outcome: Outcome) -> None:
                 "answer the handshake",
             )
             return
-        if exchange.client_gone:
-            observed = f"still running {outcome.elapsed:.2f} s after the client closed ({exchange.gone_reason})"
+        if client.gone:
+            observed = f"still running {outcome.elapsed:.2f} s after the client closed ({client.left})"
         else:
             observed = "still running at the deadline"
         _add(outcome, "WS-13", Verdict.WARN, observed + _blocked_note(outcome), "return once the client has gone")
-    elif _escaped(outcome) and not isinstance(outcome.exception, NotAwaitable):
+    elif _escaped(outcome) and not outcome.end.not_awaitable:
         if not sent:
-            _add(outcome, "SC-17", Verdict.INFO, f"websocket unsupported: raised {outcome.exception_text} at once")
-        elif outcome.client_gone_at_end:
-            _add(outcome, "WS-13", Verdict.INFO, f"{outcome.exception_text} escaped after the client closed (allowed)")
+            _add(outcome, "SC-17", Verdict.INFO, f"websocket unsupported: raised {text} at once")
+        elif client.gone_at_end:
+            _add(outcome, "WS-13", Verdict.INFO, f"{text} escaped after the client closed (allowed)")
         else:
             _add(
                 outcome,
                 "ER-07",
                 Verdict.FAIL,
-                f"{outcome.exception_text} escaped while the client was connected",
+                f"{text} escaped while the client was connected",
                 "close the socket, not a crash",
             )
-    elif outcome.ending is Ending.RETURNED and not machine.answered:
+    elif outcome.ending is Ending.RETURNED and not response.answered:
         _add(
             outcome,
             "WS-10",
@@ -454,29 +495,29 @@ def judge_differential(outcomes: list[Outcome]) -> None:
         if outcome.scenario is not None and outcome.scenario.differential:
             groups[outcome.scenario.differential].append(outcome)
     for group in groups.values():
-        controls = [o for o in group if o.scenario and o.scenario.control and o.machine.complete]
+        controls = [o for o in group if o.scenario and o.scenario.control and _response(o).complete]
         if len(controls) < 2:
             continue
-        statuses = {o.machine.status for o in controls}
-        bodies = {bytes(o.machine.body) for o in controls}
-        for variant in (o for o in group if o.scenario and not o.scenario.control and o.machine.complete):
+        statuses = {_response(o).status for o in controls}
+        bodies = {bytes(_response(o).body) for o in controls}
+        for variant in (o for o in group if o.scenario and not o.scenario.control and _response(o).complete):
             variant.exercised.add("ST-09")
-            reference = controls[0].machine
-            if len(statuses) == 1 and variant.machine.status != reference.status:
+            reference, answer = _response(controls[0]), _response(variant)
+            if len(statuses) == 1 and answer.status != reference.status:
                 _add(
                     variant,
                     "ST-09",
                     Verdict.FAIL,
-                    f"answered {variant.machine.status}, but {reference.status} to the body in one message",
+                    f"answered {answer.status}, but {reference.status} to the body in one message",
                     f"status {reference.status}",
                 )
-            elif len(statuses) == 1 and len(bodies) == 1 and bytes(variant.machine.body) != bytes(reference.body):
+            elif len(statuses) == 1 and len(bodies) == 1 and bytes(answer.body) != bytes(reference.body):
                 _add(
                     variant,
                     "ST-09",
                     Verdict.FAIL,
                     "body differs from the one-message answer: "
-                    + _first_difference(bytes(reference.body), bytes(variant.machine.body)),
+                    + _first_difference(bytes(reference.body), bytes(answer.body)),
                     "the same body",
                 )
             elif len(bodies) > 1:
@@ -493,28 +534,32 @@ def _first_difference(expected: bytes, got: bytes) -> str:
     )
 
 
-def judge_lifespan(run: LifespanRun) -> None:
-    outcome = run.outcome
+def judge_lifespan(outcome: Outcome) -> None:
+    """The lifespan scope, from the phases its observation records."""
+    phases = outcome.observation.lifespan
+    if phases is None:
+        return
     outcome.exercised.update({"LS-09", "LS-10", "LS-12"})
     if outcome.ending is Ending.NOT_RUN:
         return
-    own = caused_by_violation(outcome.exception)
-    raised = outcome.exception is not None and not own
-    after = run.state_after_startup
+    end = outcome.end
+    own = end.refused_send
+    raised = end.kind is Ending.RAISED and not own
+    after = phases.state_after_startup
     if after == IDLE:
         if raised:
-            _add(outcome, "SC-17", Verdict.INFO, f"lifespan unsupported: raised {outcome.exception_text} at once")
-        elif run.startup_timed_out:
+            _add(outcome, "SC-17", Verdict.INFO, f"lifespan unsupported: raised {end.exception_text} at once")
+        elif phases.startup_timed_out:
             _add(outcome, "LS-12", Verdict.FAIL, "never called receive() for lifespan.startup", "a reply to startup")
         else:
             _add(outcome, "LS-09", Verdict.INFO, "returned without reading lifespan.startup (treated as unsupported)")
     elif after == STARTING:
-        if run.startup_timed_out:
+        if phases.startup_timed_out:
             _add(
                 outcome,
                 "LS-12",
                 Verdict.FAIL,
-                f"no reply to lifespan.startup within {run.deadline:.2f} s",
+                f"no reply to lifespan.startup within {phases.deadline:.2f} s",
                 "lifespan.startup.complete or .failed",
             )
         elif raised:
@@ -522,7 +567,7 @@ def judge_lifespan(run: LifespanRun) -> None:
                 outcome,
                 "LS-10",
                 Verdict.WARN,
-                f"raised {outcome.exception_text} during startup",
+                f"raised {end.exception_text} during startup",
                 "send lifespan.startup.failed",
             )
         elif not own:
@@ -530,40 +575,37 @@ def judge_lifespan(run: LifespanRun) -> None:
     elif after == STARTUP_FAILED:
         message = next(
             (
-                e.message.get("message", "")
-                for e in outcome.trace.events
-                if e.direction == "out"
-                and isinstance(e.message, dict)
-                and e.message.get("type") == "lifespan.startup.failed"
+                sent.get("message", "")
+                for sent in outcome.observation.app.sent()
+                if isinstance(sent, dict) and sent.get("type") == "lifespan.startup.failed"
             ),
             "",
         )
         _add(outcome, "LS-09", Verdict.INFO, f"startup failed: {str(message)[:80]!r} (a server would exit here)")
     elif after == STARTED:
-        _shutdown(run, raised)
+        _shutdown(outcome, phases, raised)
 
 
-def _shutdown(run: LifespanRun, raised: bool) -> None:
-    outcome = run.outcome
-    if not run.shutdown_sent:
+def _shutdown(outcome: Outcome, phases: LifespanSide, raised: bool) -> None:
+    if not phases.shutdown_sent:
         _add(outcome, "LS-09", Verdict.INFO, "the lifespan call ended before lifespan.shutdown was sent")
-    elif run.shutdown_timed_out:
+    elif phases.shutdown_timed_out:
         _add(
             outcome,
             "LS-12",
             Verdict.FAIL,
-            f"no reply to lifespan.shutdown within {run.deadline:.2f} s",
+            f"no reply to lifespan.shutdown within {phases.deadline:.2f} s",
             "lifespan.shutdown.complete or .failed",
         )
-    elif run.state_after_shutdown == STOPPING:
+    elif phases.state_after_shutdown == STOPPING:
         if raised:
             _add(
                 outcome,
                 "LS-10",
                 Verdict.INFO,
-                f"raised {outcome.exception_text} during shutdown (lifespan.shutdown.failed would say so)",
+                f"raised {outcome.end.exception_text} during shutdown (lifespan.shutdown.failed would say so)",
             )
         else:
             _add(outcome, "LS-09", Verdict.INFO, "returned without answering lifespan.shutdown")
-    elif run.state_after_shutdown == STOPPED and run.returned_after_shutdown is False:
+    elif phases.state_after_shutdown == STOPPED and phases.returned_after_shutdown is False:
         _add(outcome, "LS-09", Verdict.INFO, "still running after lifespan.shutdown.complete")

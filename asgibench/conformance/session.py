@@ -51,7 +51,7 @@ class Session:
         finally:
             runner.close(blocked=self.blocked)
         if self.blocked:
-            lifespan.outcome.ending = Ending.NOT_RUN
+            lifespan.outcome.end.kind = Ending.NOT_RUN
         return SessionResult(outcomes, lifespan, loop_blocked=self.blocked)
 
     def _scenario(self, runner: LoopThread, scenario: Any, state: dict[str, Any] | None) -> Outcome:
@@ -62,8 +62,8 @@ class Session:
         watch = ScopeWatch(run.scope)
         finished = self._step(runner, run_scenario(self.app, run, self.deadline), self.deadline, run.outcome)
         if not finished:
-            run.outcome.ending = Ending.TIMED_OUT
-            run.outcome.loop_blocked = True
+            run.outcome.end.kind = Ending.TIMED_OUT
+            run.outcome.end.loop_blocked = True
             run.outcome.trace.note(
                 f"the event loop stayed blocked for over {self.blocked_limit:.1f} s "
                 "(synchronous code in the app); the remaining scenarios are not run"
@@ -101,9 +101,9 @@ def _sample_blocking(runner: LoopThread, outcome: Outcome) -> None:
     lateness = runner.lateness()
     if lateness < loop_watch.LATE_AFTER:
         return
-    known = outcome.blocking_call
+    known = outcome.end.blocking_call
     if known is not None and known.lateness >= lateness:
         return
     call = loop_watch.sample(runner.ident, lateness)
     if call is not None:
-        outcome.blocking_call = call
+        outcome.end.blocking_call = call
