@@ -6,6 +6,7 @@ seen on loopback: if a server changes, the test says which row moved.
 
 from __future__ import annotations
 
+import html
 import json
 import subprocess
 import sys
@@ -15,11 +16,14 @@ from typing import Any
 import pytest
 
 from asgibench.conformance.findings import Verdict
+from asgibench.conformance.observation import AppEvent, AppRecord, Observation, Opaque, WireRecord, decode, encode
 from asgibench.conformance.probe.cases import CASES_BY_NAME
 from asgibench.conformance.probe.judge import judge
-from asgibench.conformance.probe.record import AppEvent, AppRecord, Observation, Opaque, WireRecord, decode, encode
 from asgibench.conformance.probe.responses import parse_responses
 from asgibench.conformance.probe.run import probe_server
+from tests.test_report import browser, headless
+
+__all__ = ["browser"]  # the fixture, imported for this module's tests
 
 ASGIBENCH = [sys.executable, "-m", "asgibench"]
 
@@ -61,9 +65,21 @@ def test_the_matrix_shows_known_differences_and_fails_the_run(
     assert uvicorn["WS-06"] in {"pass", "warn"} and hypercorn["WS-06"] == "fail"
     hypercorn_ws06 = next(e for e in result["servers"] if e["name"] == "hypercorn")["verdicts"]["WS-06"]["findings"]
     assert any("1006" in finding["observed"] for finding in hypercorn_ws06)
-    # Both answer a close before accept with 403, and a raise before start with a 500.
+    # Both answer a close before accept with 403, and a raise before start with a 500; both survive every fault
+    # and join a fragmented WebSocket message.
     for found in (uvicorn, hypercorn):
         assert found["WS-03"] == "pass" and found["ER-01"] == "pass" and found["SC-05"] == "pass"
+        assert found["ER-04"] == "pass" and found["WS-08"] == "pass"
+    # An app-set Transfer-Encoding: hypercorn answers 500 instead of ignoring it.
+    assert hypercorn["HR-07"] == "fail"
+    # uvicorn raises its ClientDisconnected (an OSError) on a WebSocket send after the client left.
+    assert uvicorn["WS-09"] == "pass"
+    # Lifespan faults, each in a server of its own: both carry on when lifespan raises; after startup.failed
+    # uvicorn logs the message and exits (status 3), hypercorn keeps serving.
+    assert uvicorn["LS-03"] == "pass" and hypercorn["LS-03"] == "pass"
+    assert uvicorn["LS-04"] == "pass" and hypercorn["LS-04"] == "warn"
+    ls04 = next(e for e in result["servers"] if e["name"] == "uvicorn")["verdicts"]["LS-04"]["findings"]
+    assert "status 3" in ls04[0]["observed"]
     # The evidence is kept: what the app saw, and the wire.
     scope_case = next(e for e in result["servers"] if e["name"] == "uvicorn")["cases"]["scope"]
     assert "GET /a%20b/c%2Fd/%C3%A9?" in scope_case["wire"]["sent"]
@@ -86,18 +102,18 @@ def test_junit_and_html_carry_the_same_verdicts(
     ("server", "cases", "pinned"),
     [
         # Daphne drops header names with "_", never answers an app that returns without a response,
-        # and runs no lifespan.
+        # runs no lifespan, and gives code None (not 1005) for a close frame without a code.
         (
             "daphne",
-            ("scope", "return-without-response"),
-            {"SC-10": Verdict.FAIL, "ER-02": Verdict.WARN, "LS-02": Verdict.NOT_APPLICABLE},
+            ("scope", "return-without-response", "ws-close-no-code"),
+            {"SC-10": Verdict.FAIL, "ER-02": Verdict.WARN, "LS-02": Verdict.NOT_APPLICABLE, "WS-06": Verdict.WARN},
         ),
         # Granian gives ports as str and HTTP/1.0 as "1".
         ("granian", ("scope", "http10"), {"SC-11": Verdict.FAIL, "SC-03": Verdict.FAIL, "SC-05": Verdict.PASS}),
     ],
 )
 def test_known_server_behaviours(server: str, cases: tuple[str, ...], pinned: dict[str, Verdict]) -> None:
-    probe = probe_server(server, cases=tuple(CASES_BY_NAME[name] for name in cases))
+    probe = probe_server(server, cases=tuple(CASES_BY_NAME[name] for name in cases), lifespans=False)
     assert probe.judgement is not None, probe.error
     worst: dict[str, Verdict] = {}
     order = [Verdict.FAIL, Verdict.WARN, Verdict.INFO, Verdict.PASS, Verdict.NOT_APPLICABLE]
@@ -193,3 +209,47 @@ def test_a_receive_that_blocks_after_the_response_fails_dc_01_and_dc_02() -> Non
     by_check = {f.check_id: f.verdict for f in found.findings}
     assert by_check["DC-01"] is Verdict.FAIL
     assert found.spec_version == "2.4"
+
+
+# Runs in the page: every link of the matrix and of the findings must lead somewhere on the page.
+LINKS = r"""
+(function () {
+  const links = [...document.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute("href").slice(1));
+  const missing = links.filter(id => !document.getElementById(id));
+  const cells = document.querySelectorAll("#matrix tbody td").length;
+  const wide = document.querySelector("#matrix").getBoundingClientRect().width;
+  const out = document.createElement("pre");
+  out.id = "measured";
+  out.textContent = JSON.stringify({links: links.length, missing: missing.slice(0, 5), cells: cells, wide: wide});
+  document.body.appendChild(out);
+})();
+"""
+
+
+def test_the_html_page_lays_out_and_every_link_lands(
+    browser: str, uvicorn_and_hypercorn: tuple[subprocess.CompletedProcess[str], Path], tmp_path: Path
+) -> None:
+    _, out = uvicorn_and_hypercorn
+    page = tmp_path / "servers.html"
+    page.write_text((out / "servers.html").read_text().replace("</body>", f"<script>{LINKS}</script></body>"))
+    done = headless(browser, "--dump-dom", page.as_uri(), home=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(html.unescape(done.stdout.split('<pre id="measured">', 1)[1].split("</pre>", 1)[0]))
+    checks = len(json.loads((out / "servers.json").read_text())["checks"])
+    assert found["cells"] == 2 * checks  # a cell per server and check
+    assert found["links"] > 2 * checks and found["missing"] == []
+    assert found["wide"] > 0
+
+
+def test_github_annotations_name_the_server_and_the_check() -> None:
+    from asgibench.conformance.probe.report import ServersReport
+    from asgibench.render.github import server_github_lines
+
+    probe = probe_server("uvicorn", cases=(CASES_BY_NAME["scope"], CASES_BY_NAME["ws-vanish"]), lifespans=False)
+    lines = server_github_lines(ServersReport([probe]))
+    warning = next(line for line in lines if line.startswith("::warning title=uvicorn WS-06 "))
+    assert "%2C" in warning.split("::")[1]  # the comma in the title escaped as a property
+    assert "ws-vanish: code 1005" in warning
+    assert lines[-1].startswith("asgibench conform --server: uvicorn: ") and "1 warn" in lines[-1]
+    strict = server_github_lines(ServersReport([probe], strict=True))
+    assert any(line.startswith("::error title=uvicorn WS-06 ") for line in strict)

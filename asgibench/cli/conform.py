@@ -104,7 +104,18 @@ def conform(
 
     try:
         if server is not None:
-            code = _probe_servers(target, server, only or [], strict, json_path, junit_path, html_path, verbose)
+            code = _probe_servers(
+                target,
+                server,
+                only or [],
+                strict,
+                json_path,
+                junit_path,
+                html_path,
+                verbose,
+                list_checks,
+                output_format,
+            )
         elif html_path is not None:
             raise UsageError("--html writes the servers' matrix: it goes with --server.")
         else:
@@ -138,15 +149,25 @@ def _probe_servers(
     junit_path: Path | None,
     html_path: Path | None,
     verbose: bool,
+    list_checks: bool,
+    output_format: str,
 ) -> int:
-    from asgibench.cli.conform_server import parse_servers, run_servers
+    from asgibench.cli.conform_server import parse_servers, run_servers, select_server_checks
     from asgibench.render.console import make_console
+
+    if list_checks:  # the server side's catalogue; no server is started
+        from asgibench.render.conformance import render_catalogue
+
+        render_catalogue(make_console(), select_server_checks(only))
+        return 0
 
     if target is not None:
         raise UsageError(
             f"--server probes servers with asgibench's own recording app, not {target!r}.",
             hint="Run `asgibench conform APP` and `asgibench conform --server NAMES` separately.",
         )
+    if output_format not in {"text", "github"}:
+        raise UsageError(f"--format {output_format!r}: expected text or github.")
     names = parse_servers(server)
     return run_servers(
         make_console(),
@@ -157,6 +178,7 @@ def _probe_servers(
         junit_path=junit_path,
         html_path=html_path,
         verbose=verbose,
+        output_format=output_format,
     )
 
 

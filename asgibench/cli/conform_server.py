@@ -40,21 +40,30 @@ def run_servers(
     junit_path: Path | None,
     html_path: Path | None,
     verbose: bool,
+    output_format: str = "text",
 ) -> int:
     from asgibench.conformance.probe.report import ServersReport
     from asgibench.conformance.probe.run import probe_server
     from asgibench.render.conformance_servers import render_matrix
 
-    checks = _select(only)
+    checks = select_server_checks(only)
     for path, option in ((json_path, "--json"), (junit_path, "--junit"), (html_path, "--html")):
         if path is not None:
             check_output(path, option=option)
     probes = []
     for name in servers:
+        if output_format == "github":
+            probes.append(probe_server(name))  # the log gets the annotations only
+            continue
         with console.status(f"probing {name}…"):
             probes.append(probe_server(name))
     report = ServersReport(probes, checks=checks, strict=strict)
-    render_matrix(console, report, verbose=verbose)
+    if output_format == "github":
+        from asgibench.render.github import server_github_lines
+
+        print("\n".join(server_github_lines(report)), flush=True)
+    else:
+        render_matrix(console, report, verbose=verbose)
     outputs: list[tuple[str | Path, str, str, str]] = []
     if json_path is not None:
         outputs.append((json_path, "--json", report.to_json(), ".json"))
@@ -72,7 +81,7 @@ def run_servers(
     return 1 if report.failed else 0
 
 
-def _select(only: list[str]) -> tuple[Check, ...]:
+def select_server_checks(only: list[str]) -> tuple[Check, ...]:
     """The server checks named by ids, prefixes or areas, as ``--only`` selects app checks."""
     from asgibench.conformance.catalogue import GROUP_PREFIXES, Group
     from asgibench.conformance.probe.catalogue import SERVER_CHECKS

@@ -510,8 +510,10 @@ CHECKS: tuple[Check, ...] = (
         "DC-08",
         "app stops sending once it has received a disconnect",
         Level.SHOULD,
-        "Once receive() has handed the app http.disconnect or websocket.disconnect, a later send() warns. Level "
-        "derived: the spec tells the app to expect send() to raise from then on, and the message can reach no one.",
+        "Once receive() has handed the app http.disconnect or websocket.disconnect, an app that keeps sending "
+        "(more than two messages, an error answer aside) warns; one or two are a concurrent app's race and only "
+        "recorded. Level derived: the spec tells the app to expect send() to raise from then on, and the message "
+        "can reach no one.",
         (
             _www(
                 "Disconnect",

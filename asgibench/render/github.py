@@ -14,9 +14,13 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from asgibench.conformance.findings import Verdict
 from asgibench.conformance.report import CheckResult, ConformanceReport
+
+if TYPE_CHECKING:
+    from asgibench.conformance.probe.report import ServersReport
 
 # The workflow command each verdict becomes; pass, info and n/a are left to the summary line.
 _COMMANDS: dict[Verdict, str] = {Verdict.FAIL: "error", Verdict.WARN: "warning"}
@@ -112,3 +116,37 @@ def _assignment_line(path: Path, attribute: str) -> int | None:
         if binding.match(text):
             return number
     return None
+
+
+def server_github_lines(report: ServersReport) -> list[str]:
+    """``conform --server``: one annotation per server and failing or warning check, then a summary line."""
+    lines: list[str] = []
+    for probe in report.probes:
+        if probe.judgement is None:
+            title = escape_property(f"{probe.server}: not probed")
+            lines.append(f"::error title={title}::{escape_data(probe.error)}")
+            continue
+        for check in report.checks:
+            cell = report.cell(probe, check)
+            command = _COMMANDS.get(cell.verdict)
+            if command is None:
+                continue
+            worst = next((f for f in cell.findings if f.verdict in (Verdict.FAIL, Verdict.WARN)), None)
+            if worst is None:
+                detail = cell.verdict.value  # --strict made a warning a failure; no finding says more
+            else:
+                expected = f" (expected {worst.expected})" if worst.expected else ""
+                detail = f"{worst.case}: {worst.observed}{expected}"
+            title = escape_property(f"{probe.server} {check.id} {check.title}")
+            lines.append(f"::{command} title={title}::{escape_data(detail)}")
+    summary = "; ".join(
+        f"{probe.server}: "
+        + (
+            "not probed"
+            if probe.judgement is None
+            else ", ".join(f"{n} {v}" for v, n in report.counts(probe).items() if n)
+        )
+        for probe in report.probes
+    )
+    lines.append(f"asgibench conform --server: {summary}")
+    return lines

@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from asgibench.conformance.observation import AppRecord, Observation
 from asgibench.conformance.probe.log import ProbeLog
-from asgibench.conformance.probe.record import AppRecord, Observation
 from asgibench.conformance.probe.wire import HttpWire, Opened, WebSocketWire
 
 APP_END_WAIT = 3.0  # how long a case waits for the app to finish after the wire is done
@@ -111,6 +111,27 @@ def client_leaves(port: int, log: ProbeLog) -> Observation:
     return observation
 
 
+def expect_continue(port: int, log: ProbeLog) -> Observation:
+    """Expect: 100-continue, the body held back until the server says go (or 1 s passes, as curl does)."""
+    case = "expect-continue"
+    wire = HttpWire(port)
+    try:
+        wire.send(
+            _request(case, "slow-reader", method=b"POST", headers=[b"Content-Length: 5", b"Expect: 100-continue"])
+        )
+        wire.wait(lambda: b"100 Continue" in wire.record.received or b" 100 " in wire.record.received[:16], 1.0)
+        wire.send(b"hello")
+        wire.read(timeout=4.0)
+        wire.wait(lambda: log.app(case).ended, APP_END_WAIT)
+    finally:
+        wire.close()
+    return Observation(case, log.app(case), wire.record)
+
+
+def head_request(port: int, log: ProbeLog) -> Observation:
+    return _http(port, log, "head", _request("head", "ok", method=b"HEAD"), read_timeout=1.5)
+
+
 def _websocket(port: int, case: str, do: str, subprotocols: tuple[str, ...] = ()) -> WebSocketWire:
     return WebSocketWire(port, headers=[("X-Probe-Case", case), ("X-Probe-Do", do)], subprotocols=subprotocols)
 
@@ -131,6 +152,48 @@ def ws_echo(port: int, log: ProbeLog) -> Observation:
     observation = Observation(case, log.app(case), wire.record)
     observation.notes.append(f"first={type(first).__name__ if first else None}")
     return observation
+
+
+def ws_fragments(port: int, log: ProbeLog) -> Observation:
+    """A text message in two frames with a ping between: one websocket.receive, and a pong on the wire."""
+    case = "ws-fragments"
+    wire = _websocket(port, case, "ws-echo")
+    if isinstance(wire.open(), Opened):
+        wire.send_fragmented("frag", "mented")
+        wire.next_event(2.0)
+        wire.close(1000)
+        wire.until_closed(2.0)
+    wire.finish()
+    _wait_end(log, case)
+    return Observation(case, log.app(case), wire.record)
+
+
+def ws_close_without_code(port: int, log: ProbeLog) -> Observation:
+    case = "ws-close-no-code"
+    wire = _websocket(port, case, "ws-echo")
+    if isinstance(wire.open(), Opened):
+        wire.close_without_code()
+        wire.until_closed(2.0)
+    wire.finish()
+    _wait_end(log, case)
+    return Observation(case, log.app(case), wire.record)
+
+
+def ws_send_after_disconnect(port: int, log: ProbeLog) -> Observation:
+    case = "ws-send-after-disconnect"
+    wire = _websocket(port, case, "ws-send-after-disconnect")
+    if isinstance(wire.open(), Opened):
+        wire.close(1000)
+        wire.until_closed(2.0)
+    wire.finish()
+    _wait_end(log, case)
+    return Observation(case, log.app(case), wire.record)
+
+
+def _wait_end(log: ProbeLog, case: str) -> None:
+    deadline = time.monotonic() + APP_END_WAIT
+    while not log.app(case).ended and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def ws_vanish(port: int, log: ProbeLog) -> Observation:
@@ -201,8 +264,18 @@ CASES: tuple[Case, ...] = (
         "unknown-message", "the app sends a message type no spec defines", _simple("unknown-message", "unknown-message")
     ),
     Case("client-leaves", "the client leaves while the app waits in receive()", client_leaves),
+    Case(
+        "app-transfer-encoding",
+        "the app sets Transfer-Encoding: gzip itself, with no Content-Length",
+        _simple("app-transfer-encoding", "app-transfer-encoding", read_timeout=3.0),
+    ),
+    Case("expect-continue", "POST with Expect: 100-continue; the app reads the body only after 0.3 s", expect_continue),
+    Case("head", "HEAD: the app answers as for GET, with a body", head_request),
     Case("ws-echo", "WebSocket: two subprotocols offered, one message echoed, the client closes with 4002", ws_echo),
     Case("ws-vanish", "WebSocket: the client's socket goes away without a close frame", ws_vanish),
+    Case("ws-fragments", "WebSocket: a text message in two frames with a ping between them", ws_fragments),
+    Case("ws-close-no-code", "WebSocket: the client closes with a close frame that has no code", ws_close_without_code),
+    Case("ws-send-after-disconnect", "WebSocket: the app sends after the client has left", ws_send_after_disconnect),
     Case(
         "ws-close-before-accept",
         "WebSocket: the app closes before accepting",
@@ -221,6 +294,7 @@ CASES: tuple[Case, ...] = (
         "WebSocket: the app denies with 401 through the denial extension, when advertised",
         _ws_simple("ws-deny", "ws-deny"),
     ),
+    Case("still-serving", "a plain GET after every fault above, on a new connection", _simple("still-serving", "ok")),
 )
 
 CASES_BY_NAME = {case.name: case for case in CASES}

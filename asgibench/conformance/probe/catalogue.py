@@ -11,7 +11,11 @@ says so in its rule.
 
 from __future__ import annotations
 
-from asgibench.conformance.catalogue import Check, Citation, Document, Level, Side
+from asgibench.conformance.catalogue import GROUP_PREFIXES, Check, Citation, Document, Level, Side
+
+
+def _rfc(document: Document, section: str) -> Citation:
+    return Citation(document, section)
 
 
 def _www(section: str, quote: str = "") -> Citation:
@@ -34,7 +38,7 @@ def _server(check_id: str, title: str, level: Level, rule: str, *basis: Citation
     return Check(check_id, title, level, rule, basis, Side.SERVER)
 
 
-SERVER_CHECKS: tuple[Check, ...] = (
+_UNSORTED: tuple[Check, ...] = (
     _server(
         "SC-01",
         "scope is a dict with a str `type` the protocol defines",
@@ -476,6 +480,87 @@ SERVER_CHECKS: tuple[Check, ...] = (
             "and closed, and any further messages on the channel will be ignored.",
         ),
     ),
+    _server(
+        "HR-07",
+        "a Transfer-Encoding the app set is ignored; the server frames the body itself",
+        Level.MUST,
+        "The app sets Transfer-Encoding: gzip with no Content-Length; the answer must still be valid HTTP/1.1 with "
+        "the body intact, and not carry the app's gzip coding.",
+        _www(
+            "Response Start",
+            "You may send a ``Transfer-Encoding`` header in this message, but the server must ignore it.",
+        ),
+    ),
+    _server(
+        "ST-06",
+        "Expect: 100-continue: when the server says go (recorded)",
+        Level.INFO,
+        "Whether 100 Continue is sent at once or only when the app first calls receive(); either is allowed, and "
+        "the body must still reach the app.",
+        _rfc(Document.RFC9110, "10.1.1"),
+    ),
+    _server(
+        "WS-08",
+        "a fragmented message reaches the app whole, as text xor bytes; pings are answered",
+        Level.MUST,
+        "A text message sent in two frames with a ping between them arrives as one websocket.receive with only "
+        "`text` set, and the ping gets its pong.",
+        _www("Receive", "Exactly one of ``bytes`` or ``text`` must be non-``None``."),
+        _rfc(Document.RFC6455, "5.5.2"),
+    ),
+    _server(
+        "WS-09",
+        "send() after a WebSocket disconnect raises an OSError subclass (2.4+), else is a no-op",
+        Level.SHOULD,
+        "After the client left, a websocket.send raises an OSError subclass from spec_version 2.4, and is a no-op "
+        "before; any other exception warns.",
+        _www(
+            "Disconnected Client - send exception",
+            "If ``send()`` is called on a closed connection the server should raise a server-specific subclass of "
+            "``OSError``.",
+        ),
+    ),
+    _server(
+        "ER-04",
+        "after every fault above, a new request is still served",
+        Level.MUST,
+        "A plain GET on a new connection, after apps that raised, returned without answering and hung, is answered "
+        "200. Derived: the server must end the faulty instance and its connection, not itself.",
+        _asgi(
+            "Error Handling",
+            "they must terminate the application instance and its associated connection if this happens.",
+        ),
+    ),
+    _server(
+        "LS-03",
+        "an app that raises on the lifespan scope: the server carries on without lifespan",
+        Level.MUST,
+        "Started with a lifespan that raises at once, the server must go on and serve requests.",
+        _lifespan(
+            "Scope",
+            "If an exception is raised when calling the application callable with a ``lifespan.startup`` message or "
+            "a ``scope`` with type ``lifespan``, the server must continue but not send any lifespan events.",
+        ),
+    ),
+    _server(
+        "LS-04",
+        "`lifespan.startup.failed`: the server logs the app's message and exits (its status is recorded)",
+        Level.SHOULD,
+        "Started with a lifespan that answers startup.failed, the server should log the message and exit; one "
+        "that keeps serving, or exits without the message in its log, warns.",
+        _lifespan("Startup Failed", "If a server sees this it should log/print the message provided and then exit."),
+    ),
+    _server(
+        "LS-08",
+        "an app whose lifespan returns without answering startup (recorded)",
+        Level.INFO,
+        "What the server does when the app returns from lifespan without answering startup: the spec does not say.",
+        _lifespan("Startup Complete"),
+    ),
 )
 
+# By area (the app catalogue's order of prefixes), then by number.
+SERVER_CHECKS: tuple[Check, ...] = tuple(
+    sorted(_UNSORTED, key=lambda check: (list(GROUP_PREFIXES).index(check.id[:2]), int(check.id[3:])))
+)
 SERVER_CHECKS_BY_ID: dict[str, Check] = {check.id: check for check in SERVER_CHECKS}

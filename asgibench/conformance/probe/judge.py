@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from asgibench.conformance.findings import Verdict
+from asgibench.conformance.observation import AppRecord, Observation, Opaque
 from asgibench.conformance.probe.cases import (
     CHUNKED_BODY,
     CLIENT_CLOSE,
@@ -22,8 +23,8 @@ from asgibench.conformance.probe.cases import (
     SCOPE_QUERY,
     SUBPROTOCOLS,
 )
-from asgibench.conformance.probe.record import AppRecord, Observation, Opaque
-from asgibench.conformance.probe.recording_app import STATE_KEY, STATE_VALUE
+from asgibench.conformance.probe.lifespans import WATCH, LifespanRun
+from asgibench.conformance.probe.recording_app import FAILED_MESSAGE, STATE_KEY, STATE_VALUE
 from asgibench.conformance.probe.responses import head_of, parse_responses, status_of
 from asgibench.conformance.values import disallowed_values
 
@@ -66,6 +67,14 @@ class _Judge:
         version = asgi.get("spec_version") if isinstance(asgi, dict) else None
         self.spec_version = version if isinstance(version, str) else "2.0"
         self.version = spec_tuple(self.spec_version)
+
+    def spec_of(self, case: str) -> tuple[str, tuple[int, ...]]:
+        """The spec_version the case's own scope advertised ("2.0" when absent): a server may give its HTTP and
+        WebSocket scopes different ones."""
+        asgi = (self.scope(case) or {}).get("asgi")
+        text = asgi.get("spec_version") if isinstance(asgi, dict) else None
+        text = text if isinstance(text, str) else "2.0"
+        return text, spec_tuple(text)
 
     def add(self, check: str, verdict: Verdict, case: str, observed: str, expected: str = "") -> None:
         self.findings.append(ServerFinding(check, verdict, case, observed, expected))
@@ -159,6 +168,8 @@ class _Unknown:
 
 def http_scope(judge: _Judge) -> None:
     case = "scope"
+    if case not in judge.observations:
+        return
     scope = judge.scope(case)
     if scope is None:
         judge.add("SC-05", Verdict.FAIL, case, "the app never saw the request", "a scope")
@@ -489,20 +500,20 @@ def client_leaves(judge: _Judge) -> None:
     if not sends:
         return
     if not errors:
-        if judge.version >= (2, 4):
+        if judge.spec_of(case)[1] >= (2, 4):
             judge.add(
                 "DC-04",
                 Verdict.WARN,
                 case,
                 "send() after the disconnect returned (a no-op)",
-                f"an OSError subclass at spec_version {judge.spec_version}",
+                f"an OSError subclass at spec_version {judge.spec_of(case)[0]}",
             )
         else:
             judge.add(
                 "DC-04",
                 Verdict.PASS,
                 case,
-                f"send() after the disconnect was a no-op (spec_version {judge.spec_version})",
+                f"send() after the disconnect was a no-op (spec_version {judge.spec_of(case)[0]})",
             )
     elif errors[0].get("oserror"):
         judge.add("DC-04", Verdict.PASS, case, f"send() after the disconnect raised {errors[0]['type']} (an OSError)")
@@ -658,7 +669,12 @@ def _first_received(record: AppRecord) -> Any:
 
 
 def websocket(judge: _Judge) -> None:
+    vanish = judge.app("ws-vanish")
+    if vanish.scope is not None:
+        _disconnect(judge, "ws-vanish", vanish, expected_code=1006, reason=None)
     case = "ws-echo"
+    if case not in judge.observations:
+        return
     record = judge.app(case)
     if record.scope is None:
         judge.add("WS-01", Verdict.FAIL, case, "the app never saw the WebSocket", "a websocket scope")
@@ -694,7 +710,7 @@ def websocket(judge: _Judge) -> None:
         judge.add("WS-02", Verdict.FAIL, case, f"handshake answered {status or 'nothing'}", "101")
     elif chosen != [SUBPROTOCOLS[0].encode()]:
         judge.add("WS-02", Verdict.FAIL, case, f"Sec-WebSocket-Protocol {chosen!r}", repr(SUBPROTOCOLS[0]))
-    elif judge.version >= (2, 1) and accept_header != [b"1"]:
+    elif judge.spec_of(case)[1] >= (2, 1) and accept_header != [b"1"]:
         judge.add(
             "WS-02",
             Verdict.FAIL,
@@ -707,12 +723,9 @@ def websocket(judge: _Judge) -> None:
             "WS-02",
             Verdict.PASS,
             case,
-            "subprotocol" + (" and accept headers" if judge.version >= (2, 1) else "") + " in the 101",
+            "subprotocol" + (" and accept headers" if judge.spec_of(case)[1] >= (2, 1) else "") + " in the 101",
         )
     _disconnect(judge, case, record, expected_code=CLIENT_CLOSE[0], reason=CLIENT_CLOSE[1])
-    vanish = judge.app("ws-vanish")
-    if vanish.scope is not None:
-        _disconnect(judge, "ws-vanish", vanish, expected_code=1006, reason=None)
 
 
 def _disconnect(judge: _Judge, case: str, record: AppRecord, *, expected_code: int, reason: str | None) -> None:
@@ -735,7 +748,7 @@ def _disconnect(judge: _Judge, case: str, record: AppRecord, *, expected_code: i
         )
     elif code != expected_code:
         judge.add("WS-06", Verdict.FAIL, case, f"code {code!r}", str(expected_code))
-    elif reason is not None and judge.version >= (2, 5) and message.get("reason") != reason:
+    elif reason is not None and judge.spec_of(case)[1] >= (2, 5) and message.get("reason") != reason:
         judge.add("WS-06", Verdict.FAIL, case, f"reason {message.get('reason')!r}", f"{reason!r} (spec_version 2.5+)")
     else:
         judge.add(
@@ -771,7 +784,7 @@ def websocket_ends(judge: _Judge) -> None:
         observation = judge.observations["ws-app-close"]
         final = next((note for note in observation.notes if note.startswith("final=")), "")
         wanted = "code=4001"
-        with_reason = judge.version >= (2, 3)
+        with_reason = judge.spec_of("ws-app-close")[1] >= (2, 3)
         if wanted in final and (not with_reason or "probe bye" in final):
             judge.add("WS-07", Verdict.PASS, "ws-app-close", final.removeprefix("final="))
         else:
@@ -807,6 +820,157 @@ def websocket_ends(judge: _Judge) -> None:
             judge.add("EX-02", Verdict.PASS, "ws-deny", "401, the app's header and body, no upgrade headers")
 
 
+def app_transfer_encoding(judge: _Judge) -> None:
+    case = "app-transfer-encoding"
+    if case not in judge.observations:
+        return
+    wire = judge.wire(case)
+    responses = parse_responses(wire.received, closed=wire.closed_by_server)
+    first = responses[0] if responses else None
+    if first is None:
+        judge.add(
+            "HR-07",
+            Verdict.FAIL,
+            case,
+            "no answer at all (the connection ended with no bytes)"
+            if wire.closed_by_server or wire.reset
+            else "no answer",
+            "the body b'ok', framed by the server",
+        )
+    elif first.status != 200 or first.body != b"ok" or not first.complete or first.error:
+        judge.add(
+            "HR-07",
+            Verdict.FAIL,
+            case,
+            f"status {first.status}, body {first.body[:40]!r}" + (f", {first.error}" if first.error else ""),
+            "200 with the body b'ok', framed by the server",
+        )
+    else:
+        encodings = b", ".join(first.header_values(b"transfer-encoding")).decode("latin-1")
+        verdict = Verdict.FAIL if "gzip" in encodings else Verdict.PASS
+        judge.add(
+            "HR-07",
+            verdict,
+            case,
+            f"200, body intact, transfer-encoding {encodings or 'none'!r}",
+            "the app's Transfer-Encoding ignored",
+        )
+
+
+def expect_continue(judge: _Judge) -> None:
+    case = "expect-continue"
+    observation = judge.observations.get(case)
+    if observation is None or observation.app.scope is None:
+        return
+    reading = next((event.at for event in observation.app.of_kind("note") if event.value == "reading"), None)
+    interim = next((at for at, chunk in observation.wire.reads if chunk.startswith(b"HTTP/1.1 100")), None)
+    body, _ = _request_messages(observation.app)
+    received = b"".join(m.get("body", b"") for m in body)
+    if received != b"hello":
+        judge.add("ST-06", Verdict.FAIL, case, f"the app received {received!r}", "b'hello'")
+    elif interim is None:
+        judge.add("ST-06", Verdict.INFO, case, "no 100 Continue: the probe sent the body after 1 s, as curl does")
+    elif reading is not None and interim < reading:
+        judge.add("ST-06", Verdict.INFO, case, "100 Continue sent before the app called receive()")
+    else:
+        judge.add("ST-06", Verdict.INFO, case, "100 Continue sent once the app called receive()")
+
+
+def head_request(judge: _Judge) -> None:
+    case = "head"
+    if case not in judge.observations:
+        return
+    wire = judge.wire(case)
+    head_end = wire.received.find(b"\r\n\r\n")
+    extra = wire.received[head_end + 4 :] if head_end >= 0 else b""
+    if status_of(wire.received) != 200:
+        judge.add("HR-09", Verdict.FAIL, case, f"HEAD answered {wire.received[:40]!r}", "200, head only")
+    elif extra:
+        judge.add(
+            "HR-09",
+            Verdict.FAIL,
+            case,
+            f"{len(extra)} byte(s) of content after the head of a HEAD answer",
+            "no content (RFC 9110 §9.3.2)",
+        )
+    else:
+        judge.add("HR-09", Verdict.PASS, case, "HEAD: the app's body was not sent")
+
+
+def websocket_messages(judge: _Judge) -> None:
+    case = "ws-fragments"
+    record = judge.app(case)
+    if record.scope is None:
+        return
+    messages = [m for m in record.received() if isinstance(m, dict) and m.get("type") == "websocket.receive"]
+    pong = b"\x8a\x0aprobe-ping" in judge.wire(case).received
+    if len(messages) != 1:
+        judge.add("WS-08", Verdict.FAIL, case, f"{len(messages)} websocket.receive for one fragmented message", "one")
+        return
+    text, data = messages[0].get("text"), messages[0].get("bytes")
+    if text != "fragmented" or data is not None:
+        judge.add("WS-08", Verdict.FAIL, case, f"text {text!r}, bytes {data!r}", "text 'fragmented', bytes None")
+    elif not pong:
+        judge.add("WS-08", Verdict.FAIL, case, "the ping sent mid-message got no pong", "a pong (RFC 6455 §5.5.2)")
+    else:
+        judge.add("WS-08", Verdict.PASS, case, "fragments joined into one text message; the ping answered")
+
+
+def websocket_more_ends(judge: _Judge) -> None:
+    record = judge.app("ws-close-no-code")
+    if record.scope is not None:
+        message = next(
+            (m for m in record.received() if isinstance(m, dict) and m.get("type") == "websocket.disconnect"), None
+        )
+        if message is None:
+            judge.add("WS-05", Verdict.FAIL, "ws-close-no-code", "no websocket.disconnect", "websocket.disconnect")
+        else:
+            code = message.get("code")
+            verdict = Verdict.PASS if code == 1005 else Verdict.WARN
+            judge.add("WS-06", verdict, "ws-close-no-code", f"code {code!r} for a close frame without a code", "1005")
+    record = judge.app("ws-send-after-disconnect")
+    if record.scope is not None:
+        sends = [
+            e for e in record.of_kind("send") if isinstance(e.value, dict) and e.value.get("type") == "websocket.send"
+        ]
+        if sends:
+            errors = _send_errors(record)
+            case = "ws-send-after-disconnect"
+            if not errors:
+                verdict = Verdict.WARN if judge.spec_of(case)[1] >= (2, 4) else Verdict.PASS
+                judge.add(
+                    "WS-09",
+                    verdict,
+                    case,
+                    f"send() after the disconnect was a no-op (spec_version {judge.spec_of(case)[0]})",
+                    "an OSError subclass from 2.4",
+                )
+            elif errors[0].get("oserror"):
+                judge.add("WS-09", Verdict.PASS, case, f"send() after the disconnect raised {errors[0]['type']}")
+            else:
+                judge.add(
+                    "WS-09",
+                    Verdict.WARN,
+                    case,
+                    f"send() after the disconnect raised {errors[0]['type']}",
+                    "an OSError subclass, or a no-op before 2.4",
+                )
+
+
+def still_serving(judge: _Judge) -> None:
+    case = "still-serving"
+    if case not in judge.observations:
+        return
+    status = status_of(judge.wire(case).received)
+    judge.add(
+        "ER-04",
+        Verdict.PASS if status == 200 else Verdict.FAIL,
+        case,
+        f"a new request after the faults answered {status or 'nothing'}",
+        "200",
+    )
+
+
 RULES: tuple[Callable[[_Judge], None], ...] = (
     scope_shape,
     http_scope,
@@ -821,4 +985,78 @@ RULES: tuple[Callable[[_Judge], None], ...] = (
     lifespan,
     websocket,
     websocket_ends,
+    app_transfer_encoding,
+    expect_continue,
+    head_request,
+    websocket_messages,
+    websocket_more_ends,
+    still_serving,
 )
+
+
+def judge_lifespans(runs: list[LifespanRun]) -> list[ServerFinding]:
+    """LS-03, LS-04 and LS-08 from servers started with a lifespan that raises, fails or returns unanswered."""
+    findings: list[ServerFinding] = []
+    for run in runs:
+        case = f"lifespan-{run.mode}"
+        ended = f"exited with status {run.exit_status}" if run.exit_status is not None else "neither served nor exited"
+        if run.mode == "raise":
+            if run.served:
+                findings.append(ServerFinding("LS-03", Verdict.PASS, case, "the server went on and served"))
+            else:
+                findings.append(
+                    ServerFinding(
+                        "LS-03",
+                        Verdict.FAIL,
+                        case,
+                        f"the server {ended} within {WATCH:.0f} s",
+                        "it continues without lifespan",
+                    )
+                )
+        elif run.mode == "fail":
+            logged = any(FAILED_MESSAGE in line for line in run.log_tail)
+            if run.exit_status is not None and run.served:
+                findings.append(
+                    ServerFinding(
+                        "LS-04",
+                        Verdict.WARN,
+                        case,
+                        f"served requests after startup.failed, then exited with status {run.exit_status}",
+                        "no serving; exit",
+                    )
+                )
+            elif run.exit_status is not None and logged:
+                findings.append(
+                    ServerFinding(
+                        "LS-04", Verdict.PASS, case, f"logged the message and exited with status {run.exit_status}"
+                    )
+                )
+            elif run.exit_status is not None:
+                findings.append(
+                    ServerFinding(
+                        "LS-04",
+                        Verdict.WARN,
+                        case,
+                        f"exited with status {run.exit_status} without the app's message in its log",
+                        "the message logged",
+                    )
+                )
+            else:
+                what = "kept serving" if run.served else f"neither served nor exited in {WATCH:.0f} s"
+                findings.append(
+                    ServerFinding(
+                        "LS-04",
+                        Verdict.WARN,
+                        case,
+                        f"after startup.failed the server {what}",
+                        "log the message, then exit",
+                    )
+                )
+        elif run.mode == "return":
+            what = "served anyway" if run.served else (ended if run.exit_status is not None else "did not serve")
+            findings.append(
+                ServerFinding(
+                    "LS-08", Verdict.INFO, case, f"the app returned without answering startup: the server {what}"
+                )
+            )
+    return findings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from asgibench.conformance.probe.record import AppEvent, AppRecord, decode
+from asgibench.conformance.observation import AppEvent, AppRecord, decode
 
 
 class ProbeLog:

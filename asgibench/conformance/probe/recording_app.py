@@ -23,9 +23,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgibench.conformance.probe.record import encode
+from asgibench.conformance.observation import encode
 
 LOG_ENV = "ASGIBENCH_PROBE_LOG"
+# How lifespan behaves in this server: "" answers, "raise" raises at once, "fail" sends startup.failed,
+# "return" returns without answering startup.
+LIFESPAN_ENV = "ASGIBENCH_PROBE_LIFESPAN"
+FAILED_MESSAGE = "asgibench probe: startup failed on purpose"
 CASE_HEADER = b"x-probe-case"
 DO_HEADER = b"x-probe-do"
 STARTUP_DELAY = 0.3  # seconds before startup.complete
@@ -132,9 +136,20 @@ async def _lifespan(scope: dict[str, Any], receive: Receive, send: Send) -> None
     log = Log("lifespan")
     log("scope", scope)
     recorder = Recorder(log, receive, send)
+    mode = os.environ.get(LIFESPAN_ENV, "")
+    if mode == "raise":  # how an app without lifespan support says so
+        log("end", {"raised": "RuntimeError"})
+        raise RuntimeError("asgibench probe: no lifespan here")
     while True:
         message = await recorder.receive()
         kind = message.get("type") if message else None
+        if kind == "lifespan.startup" and mode == "fail":
+            await recorder.send({"type": "lifespan.startup.failed", "message": FAILED_MESSAGE})
+            log.close()
+            return
+        if kind == "lifespan.startup" and mode == "return":
+            log.close()
+            return  # returns without answering startup: the spec does not say what follows
         if kind == "lifespan.startup":
             await asyncio.sleep(STARTUP_DELAY)
             state = scope.get("state")
@@ -262,6 +277,22 @@ async def wait_disconnect(recorder: Recorder, scope: dict[str, Any]) -> None:
     await recorder.send({"type": "http.response.body", "body": b"ok"})
 
 
+async def app_transfer_encoding(recorder: Recorder, scope: dict[str, Any]) -> None:
+    """The app sets Transfer-Encoding itself (allowed); the server must ignore it and frame the body itself."""
+    await _read_body(recorder)
+    headers = [(b"content-type", b"text/plain"), (b"transfer-encoding", b"gzip")]
+    await recorder.send({"type": "http.response.start", "status": 200, "headers": headers})
+    await recorder.send({"type": "http.response.body", "body": b"ok"})
+
+
+async def slow_reader(recorder: Recorder, scope: dict[str, Any]) -> None:
+    """Waits before reading the body: a server may send 100 Continue at once, or only once the app reads."""
+    await asyncio.sleep(0.3)
+    recorder.log("note", "reading")
+    body, complete = await _read_body(recorder)
+    await _respond(recorder, 200, body if complete else b"")
+
+
 # -- WebSocket behaviours ---------------------------------------------------------------------------------------
 
 
@@ -293,6 +324,17 @@ async def ws_echo(recorder: Recorder, scope: dict[str, Any]) -> None:
             await recorder.send({"type": "websocket.send", "text": message["text"]})
         else:
             await recorder.send({"type": "websocket.send", "bytes": message.get("bytes") or b""})
+
+
+async def ws_send_after_disconnect(recorder: Recorder, scope: dict[str, Any]) -> None:
+    """Accept, wait for the client to leave, then send: an OSError subclass (2.4+) or a no-op."""
+    await recorder.receive(DISCONNECT_WAIT)
+    await recorder.send({"type": "websocket.accept"})
+    while True:
+        message = await recorder.receive(DISCONNECT_WAIT)
+        if message is None or message.get("type") == "websocket.disconnect":
+            break
+    await recorder.send({"type": "websocket.send", "text": "after the disconnect"})
 
 
 async def ws_close_before_accept(recorder: Recorder, scope: dict[str, Any]) -> None:
@@ -347,7 +389,10 @@ BEHAVIOURS: dict[str, Callable[[Recorder, dict[str, Any]], Awaitable[None]]] = {
     "bad-status-type": bad_status_type,
     "unknown-message": unknown_message,
     "wait-disconnect": wait_disconnect,
+    "app-transfer-encoding": app_transfer_encoding,
+    "slow-reader": slow_reader,
     "ws-echo": ws_echo,
+    "ws-send-after-disconnect": ws_send_after_disconnect,
     "ws-close-before-accept": ws_close_before_accept,
     "ws-app-close": ws_app_close,
     "ws-raise-before-accept": ws_raise_before_accept,

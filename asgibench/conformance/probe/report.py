@@ -18,9 +18,9 @@ from xml.etree import ElementTree
 from asgibench import __version__
 from asgibench.conformance.catalogue import Check
 from asgibench.conformance.findings import SEVERITY_ORDER, Verdict
+from asgibench.conformance.observation import Observation, encode
 from asgibench.conformance.probe.catalogue import SERVER_CHECKS
 from asgibench.conformance.probe.judge import ServerFinding
-from asgibench.conformance.probe.record import Observation, encode
 from asgibench.conformance.probe.run import ServerProbe
 
 SCHEMA = "asgibench.conformance-servers/1"
@@ -181,9 +181,15 @@ class ServersReport:
             )
             for index, probe in enumerate(self.probes):
                 cell = self.cell(probe, check)
+                logged = probe.judgement.observations if probe.judgement else {}
                 items = "".join(
                     f'<li class="{f.verdict.name.lower()}"><b>{f.verdict.value}</b> in case '
-                    f'<a href="#case-{index}-{escape(f.case)}">{escape(f.case)}</a>: observed {escape(f.observed)}'
+                    + (
+                        f'<a href="#case-{index}-{escape(f.case)}">{escape(f.case)}</a>'
+                        if f.case in logged
+                        else escape(f.case)
+                    )  # lifespan runs have no wire log of their own
+                    + f": observed {escape(f.observed)}"
                     + (f"; expected {escape(f.expected)}" if f.expected else "")
                     + "</li>"
                     for f in cell.findings

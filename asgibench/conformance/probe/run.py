@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asgibench.conformance.findings import Verdict
+from asgibench.conformance.observation import AppRecord, Observation, WireRecord
 from asgibench.conformance.probe.cases import CASES, Case
-from asgibench.conformance.probe.judge import Judgement, judge
+from asgibench.conformance.probe.judge import Judgement, ServerFinding, judge, judge_lifespans
+from asgibench.conformance.probe.lifespans import run_modes
 from asgibench.conformance.probe.log import ProbeLog
-from asgibench.conformance.probe.record import AppRecord, Observation, WireRecord
 from asgibench.conformance.probe.recording_app import LOG_ENV
 from asgibench.launch.server import launched
 from asgibench.servers import get_plugin
@@ -54,9 +56,14 @@ def _environment(name: str, value: str) -> Iterator[None]:
 
 
 def probe_server(
-    name: str, *, cases: tuple[Case, ...] = CASES, progress: Callable[[str], None] | None = None
+    name: str,
+    *,
+    cases: tuple[Case, ...] = CASES,
+    lifespans: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> ServerProbe:
-    """Run ``cases`` against the server plugin ``name``; a server that cannot start gives ``error``."""
+    """Run ``cases`` against the server plugin ``name``, then (``lifespans``) start it again with each lifespan
+    fault; a server that cannot start gives ``error``."""
     from asgibench.launch.server import ServerStartError
 
     plugin = get_plugin(name)
@@ -84,4 +91,13 @@ def probe_server(
             time.sleep(0.05)
             lifespan = log.app("lifespan")
         judgement = judge(observations, log.app("lifespan") if lifespan.scope is not None else AppRecord())
+    if lifespans and lifespan.scope is not None:  # a server that runs no lifespan has no lifespan faults to show
+        if progress is not None:
+            progress(f"{name}: lifespan faults")
+        judgement.findings.extend(judge_lifespans(run_modes(plugin, RECORDING_APP)))
+    elif lifespans:
+        judgement.findings.extend(
+            ServerFinding(check, Verdict.NOT_APPLICABLE, "lifespan", "the server ran no lifespan scope")
+            for check in ("LS-03", "LS-04", "LS-08")
+        )
     return ServerProbe(name, plugin.version(), judgement, elapsed=time.monotonic() - started, case_errors=errors)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
-from asgibench.conformance.probe.record import WireRecord
+from asgibench.conformance.observation import WireRecord
 from asgibench.load.protocols.websocket import Closed, Event, Failed, Message, Opened, Refused, WebSocketClient
 
 HOST = "127.0.0.1"
@@ -145,6 +145,19 @@ class WebSocketWire:
 
     def close(self, code: int, reason: str = "") -> None:
         self._send(self.client.close(code, reason))
+
+    def close_without_code(self) -> None:
+        """A close frame with no status code: the app should hear 1005."""
+        self.client.protocol.send_close()
+        self._send(self.client.data_to_send())
+
+    def send_fragmented(self, first: str, rest: str) -> None:
+        """One text message in two frames, a ping between them (control frames may come mid-message)."""
+        protocol = self.client.protocol
+        protocol.send_text(first.encode(), fin=False)
+        protocol.send_ping(b"probe-ping")
+        protocol.send_continuation(rest.encode(), fin=True)
+        self._send(self.client.data_to_send())
 
     def next_event(self, timeout: float | None = None) -> Event | None:
         deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)

@@ -119,6 +119,11 @@ class WebSocketClient:
     def state(self) -> State:
         return self._state
 
+    @property
+    def protocol(self) -> ClientProtocol:
+        """websockets' own protocol object, for callers that craft frames themselves (the conformance probe)."""
+        return self._protocol
+
     def connect(self) -> bytes:
         """The handshake request. Extra headers follow websockets' own; a Host among them is ignored."""
         request = self._protocol.connect()

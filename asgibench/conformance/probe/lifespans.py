@@ -1,0 +1,94 @@
+"""Lifespan faults: the server started again with an app whose lifespan raises, fails or never answers.
+
+Each mode needs a server of its own, started by hand here rather than through
+the launcher: whether the server exits (and with what status), or serves
+anyway, is the observation, not an error. Every wait is bounded and the
+process is always stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asgibench.conformance.probe.recording_app import LIFESPAN_ENV, LOG_ENV
+from asgibench.launch.readiness import answers_http
+from asgibench.launch.server import HOST, free_port, read_tail
+from asgibench.servers.base import ServerPlugin
+
+MODES = ("raise", "fail", "return")
+WATCH = 4.0  # seconds to see the server either serve or exit
+STOP_GRACE = 3.0
+
+
+@dataclass
+class LifespanRun:
+    """What one server did with one lifespan mode."""
+
+    mode: str
+    served: bool = False  # answered an HTTP request within WATCH
+    exit_status: int | None = None  # it exited by itself within WATCH (None: still running, stopped by us)
+    log_tail: list[str] = field(default_factory=list)
+
+
+def run_mode(plugin: ServerPlugin, app: str, mode: str) -> LifespanRun:
+    run = LifespanRun(mode)
+    with tempfile.TemporaryDirectory(prefix="asgibench-lifespan-") as directory:
+        log_path = Path(directory) / "server.log"
+        port = free_port()
+        command = plugin.command(app, host=HOST, port=port)
+        environment = {
+            **os.environ,
+            LIFESPAN_ENV: mode,
+            LOG_ENV: str(Path(directory) / "app.log"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=environment,
+            )
+        try:
+            deadline = time.monotonic() + WATCH
+            while time.monotonic() < deadline:
+                status = process.poll()
+                if status is not None:
+                    run.exit_status = status
+                    break
+                if not run.served and answers_http(HOST, port, "/", timeout=0.5):
+                    run.served = True
+                    if mode != "fail":
+                        break  # after startup.failed, whether it exits later is the point: keep watching
+                time.sleep(0.05)
+        finally:
+            _stop(process)
+        run.log_tail = read_tail(log_path, 30)
+    return run
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """The server's whole process group (its own session, started here): SIGTERM, then SIGKILL."""
+    if process.poll() is not None:
+        return
+    for signal_number, wait in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, STOP_GRACE)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal_number)
+        try:
+            process.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_modes(plugin: ServerPlugin, app: str) -> list[LifespanRun]:
+    return [run_mode(plugin, app, mode) for mode in MODES]
