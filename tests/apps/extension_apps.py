@@ -24,7 +24,8 @@ async def raw_extensions(scope: dict[str, Any], receive: Receive, send: Send) ->
         return
     if scope["type"] != "http":
         raise RuntimeError("HTTP only")
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left mid-body: nothing to answer
     extensions = scope.get("extensions") or {}
     if "http.response.early_hint" in extensions:
         await send({"type": "http.response.early_hint", "links": [b"</style.css>; rel=preload; as=style"]})
@@ -49,7 +50,8 @@ async def raw_extensions(scope: dict[str, Any], receive: Receive, send: Send) ->
 async def http_only(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     """Raises at once on anything but HTTP: lifespan and websocket unsupported."""
     assert scope["type"] == "http", "HTTP only"
-    await read_body(receive)
+    if await read_body(receive) is None:
+        return  # the client left mid-body: nothing to answer
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"ok"})
 
@@ -85,7 +87,8 @@ async def endless_events(scope: dict[str, Any], receive: Receive, send: Send) ->
         return
     assert scope["type"] == "http", "HTTP only"
     if scope["path"] != "/events":
-        await read_body(receive)
+        if await read_body(receive) is None:
+            return  # the client left mid-body: nothing to answer
         await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
         return
