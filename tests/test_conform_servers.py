@@ -28,6 +28,12 @@ __all__ = ["browser"]  # the fixture, imported for this module's tests
 ASGIBENCH = [sys.executable, "-m", "asgibench"]
 
 
+def findings(result: dict[str, Any], server: str, check: str) -> list[dict[str, str]]:
+    entry = next(entry for entry in result["servers"] if entry["name"] == server)
+    found: list[dict[str, str]] = entry["verdicts"][check]["findings"]
+    return found
+
+
 def verdicts(result: dict[str, Any], server: str) -> dict[str, str]:
     entry = next(entry for entry in result["servers"] if entry["name"] == server)
     return {check: cell["verdict"] for check, cell in entry["verdicts"].items()}
@@ -80,6 +86,26 @@ def test_the_matrix_shows_known_differences_and_fails_the_run(
     assert uvicorn["LS-04"] == "pass" and hypercorn["LS-04"] == "warn"
     ls04 = next(e for e in result["servers"] if e["name"] == "uvicorn")["verdicts"]["LS-04"]["findings"]
     assert "status 3" in ls04[0]["observed"]
+    # Lifespan and requests share the event loop; stopped with a request in flight, both answer it, then send
+    # lifespan.shutdown, and wait for the app's shutdown.complete (its cleanup takes 0.5 s) before exiting.
+    for found in (uvicorn, hypercorn):
+        assert found["LS-07"] == "pass" and found["LS-05"] == "pass"
+    # A body on a 204 or 304 never reaches the wire: uvicorn's send() raises (and it closes the connection),
+    # hypercorn drops it and answers the next request on the connection.
+    assert uvicorn["HR-09"] == "pass" and hypercorn["HR-09"] == "pass"
+    hr09 = {name: findings(result, name, "HR-09") for name in ("uvicorn", "hypercorn")}
+    assert any("no-content-204" == f["case"] and "RuntimeError" in f["observed"] for f in hr09["uvicorn"])
+    assert any("no-content-304" == f["case"] and "answered 200" in f["observed"] for f in hr09["hypercorn"])
+    # uvicorn raises ClientDisconnected on a WebSocket send after the client left; the app raises it on, and
+    # uvicorn logs no error for it.
+    assert uvicorn["DC-05"] == "pass" and hypercorn["DC-05"] == "pass"
+    dc05 = findings(result, "uvicorn", "DC-05")
+    assert any("ClientDisconnected, raised on by the app" in f["observed"] for f in dc05)
+    # HTTP/2: hypercorn serves h2c on the same port; no pseudo-header reaches the app, :authority is the host,
+    # http_version is "2", and trailers (advertised on HTTP/2 only) reach the client. uvicorn: no HTTP/2.
+    assert hypercorn["SC-13"] == "pass" and uvicorn["SC-13"] == "n/a"
+    assert any(f["case"] == "h2-scope" and f["verdict"] == "pass" for f in findings(result, "hypercorn", "SC-03"))
+    assert hypercorn["EX-04"] == "pass" and uvicorn["EX-04"] == "n/a"
     # The evidence is kept: what the app saw, and the wire.
     scope_case = next(e for e in result["servers"] if e["name"] == "uvicorn")["cases"]["scope"]
     assert "GET /a%20b/c%2Fd/%C3%A9?" in scope_case["wire"]["sent"]
@@ -108,8 +134,19 @@ def test_junit_and_html_carry_the_same_verdicts(
             ("scope", "return-without-response", "ws-close-no-code"),
             {"SC-10": Verdict.FAIL, "ER-02": Verdict.WARN, "LS-02": Verdict.NOT_APPLICABLE, "WS-06": Verdict.WARN},
         ),
-        # Granian gives ports as str and HTTP/1.0 as "1".
-        ("granian", ("scope", "http10"), {"SC-11": Verdict.FAIL, "SC-03": Verdict.FAIL, "SC-05": Verdict.PASS}),
+        # Granian gives ports as str and HTTP/1.0 as "1". Over h2c it turns :authority into the host header and
+        # advertises no trailers.
+        (
+            "granian",
+            ("scope", "http10", "h2-scope", "h2-trailers"),
+            {
+                "SC-11": Verdict.FAIL,
+                "SC-03": Verdict.FAIL,
+                "SC-05": Verdict.PASS,
+                "SC-13": Verdict.PASS,
+                "EX-04": Verdict.NOT_APPLICABLE,
+            },
+        ),
     ],
 )
 def test_known_server_behaviours(server: str, cases: tuple[str, ...], pinned: dict[str, Verdict]) -> None:
@@ -253,3 +290,74 @@ def test_github_annotations_name_the_server_and_the_check() -> None:
     assert lines[-1].startswith("asgibench conform --server: uvicorn: ") and "1 warn" in lines[-1]
     strict = server_github_lines(ServersReport([probe], strict=True))
     assert any(line.startswith("::error title=uvicorn WS-06 ") for line in strict)
+
+
+def _lifespan_record(*, shutdown_at: float, complete: bool, loop: int = 1) -> AppRecord:
+    events = [
+        AppEvent(0.0, "scope", {"type": "lifespan", "asgi": {"version": "3.0"}}),
+        AppEvent(0.0, "note", {"loop": loop, "pid": 7}),
+        AppEvent(0.1, "send", {"type": "lifespan.startup.complete"}),
+        AppEvent(0.1, "sent", "lifespan.startup.complete"),
+        AppEvent(shutdown_at, "receive", {"type": "lifespan.shutdown"}),
+    ]
+    if complete:
+        events.append(AppEvent(shutdown_at + 0.5, "send", {"type": "lifespan.shutdown.complete"}))
+    return AppRecord(events)
+
+
+def _in_flight(ended_at: float, loop: int = 1) -> Observation:
+    record = AppRecord(
+        [
+            AppEvent(0.2, "scope", {"type": "http", "asgi": {"version": "3.0"}, "headers": []}),
+            AppEvent(0.2, "note", {"loop": loop, "pid": 7}),
+            AppEvent(ended_at, "end", {"raised": None}),
+        ]
+    )
+    return Observation(
+        "shutdown-in-flight", record, WireRecord(received=b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+    )
+
+
+def test_shutdown_before_the_request_ends_or_an_exit_before_complete_fails_ls_05() -> None:
+    def ls05(observation: Observation, lifespan: AppRecord) -> list[Verdict]:
+        found = judge({"shutdown-in-flight": observation}, lifespan).findings
+        return [f.verdict for f in found if f.check_id == "LS-05"]
+
+    assert ls05(_in_flight(1.2), _lifespan_record(shutdown_at=1.3, complete=True)) == [Verdict.PASS] * 2
+    assert ls05(_in_flight(1.2), _lifespan_record(shutdown_at=1.0, complete=True)) == [Verdict.FAIL, Verdict.PASS]
+    assert ls05(_in_flight(1.2), _lifespan_record(shutdown_at=1.3, complete=False)) == [Verdict.PASS, Verdict.FAIL]
+
+
+def test_a_request_in_another_event_loop_fails_ls_07() -> None:
+    found = judge({"shutdown-in-flight": _in_flight(1.2, loop=2)}, _lifespan_record(shutdown_at=1.3, complete=True))
+    ls07 = next(f for f in found.findings if f.check_id == "LS-07")
+    assert ls07.verdict is Verdict.FAIL and "another event loop of the same process" in ls07.observed
+
+
+def test_content_on_a_204_that_breaks_the_next_response_fails_hr_09() -> None:
+    leaked = (
+        b"HTTP/1.1 204 No Content\r\nx-probe: 1\r\n\r\ncontent that must not be sent"
+        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+    )
+    events = [("scope", {"type": "http", "asgi": {"version": "3.0"}, "headers": []}), ("end", None)]
+    found = judge({"no-content-204": _observation("no-content-204", events, leaked)}, AppRecord()).findings
+    hr09 = next(f for f in found if f.check_id == "HR-09")
+    assert hr09.verdict is Verdict.FAIL and "did not parse" in hr09.observed
+
+
+def test_an_error_in_the_server_log_as_the_client_leaves_warns_dc_05() -> None:
+    events = [("scope", {"type": "websocket", "asgi": {"version": "3.0"}, "headers": []}), ("end", None)]
+    observation = _observation("ws-vanish", events)
+    observation.notes.append("server-log: ERROR: Exception in ASGI application")
+    observation.notes.append("server-log: ConnectionResetError: [Errno 104] Connection reset by peer")
+    found = judge({"ws-vanish": observation}, AppRecord()).findings
+    dc05 = next(f for f in found if f.check_id == "DC-05")
+    assert dc05.verdict is Verdict.WARN and "Exception in ASGI application" in dc05.observed
+
+
+def test_pseudo_headers_in_an_http2_scope_fail_sc_13() -> None:
+    headers = [(b":authority", b"probe.test:1234"), (b"host", b"probe.test:1234")]
+    events = [("scope", {"type": "http", "http_version": "2", "asgi": {"version": "3.0"}, "headers": headers})]
+    found = judge({"h2-scope": _observation("h2-scope", events)}, AppRecord()).findings
+    sc13 = next(f for f in found if f.check_id == "SC-13")
+    assert sc13.verdict is Verdict.FAIL and ":authority" in sc13.observed

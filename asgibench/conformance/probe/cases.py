@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from asgibench.conformance.observation import AppRecord, Observation
 from asgibench.conformance.probe.log import ProbeLog
-from asgibench.conformance.probe.wire import HttpWire, Opened, WebSocketWire
+from asgibench.conformance.probe.responses import parse_responses
+from asgibench.conformance.probe.wire import H2Wire, HttpWire, Opened, WebSocketWire
+from asgibench.load.config import Protocol
 
 APP_END_WAIT = 3.0  # how long a case waits for the app to finish after the wire is done
 SCOPE_PATH = b"/a%20b/c%2Fd/%C3%A9"
@@ -20,6 +22,8 @@ SCOPE_QUERY = b"x=%20&y=%C3%A9"
 LATIN_VALUE = b"caf\xe9 \xa0 \xff"  # obs-text (RFC 9110 §5.5): legal on the wire, latin-1 in ASGI
 SUBPROTOCOLS = ("probe.v1", "probe.v2")
 CLIENT_CLOSE = (4002, "client leaving")
+SHUTDOWN_CASE = "shutdown-in-flight"  # the request in flight when the server is stopped (shutdown.py)
+AUTHORITY = b"probe.test:1234"  # the HTTP/2 request's :authority (and its host header, which must match it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +31,11 @@ class Case:
     name: str
     description: str
     run: Callable[[int, ProbeLog], Observation]
+    protocol: Protocol = "http/1.1"  # what the server must serve for the case to run
+    checks: tuple[str, ...] = ()  # the checks only this case feeds: N/A where the server cannot run it
 
 
-def _request(
+def raw_request(
     case: str,
     do: str,
     *,
@@ -65,15 +71,17 @@ def _http(port: int, log: ProbeLog, case: str, data: bytes | list[bytes], *, rea
 
 def scope_get(port: int, log: ProbeLog) -> Observation:
     headers = [b"X-Dup: one", b"Mixed-Case: Yes", b"X-Dup: two", b"X-Latin: " + LATIN_VALUE, b"X_Under: 1"]
-    return _http(port, log, "scope", _request("scope", "echo", target=SCOPE_PATH + b"?" + SCOPE_QUERY, headers=headers))
+    return _http(
+        port, log, "scope", raw_request("scope", "echo", target=SCOPE_PATH + b"?" + SCOPE_QUERY, headers=headers)
+    )
 
 
 def http10(port: int, log: ProbeLog) -> Observation:
-    return _http(port, log, "http10", _request("http10", "ok", version=b"HTTP/1.0"))
+    return _http(port, log, "http10", raw_request("http10", "ok", version=b"HTTP/1.0"))
 
 
 def length_body(port: int, log: ProbeLog) -> Observation:
-    head = _request("length-body", "echo", method=b"POST", headers=[b"Content-Length: 11"])
+    head = raw_request("length-body", "echo", method=b"POST", headers=[b"Content-Length: 11"])
     return _http(port, log, "length-body", [head + b"hello", b" world"])
 
 
@@ -81,13 +89,13 @@ CHUNKED_BODY = [b"5\r\nhello\r\n", b"6\r\n world\r\n", b"1;ext=1\r\n!\r\n", b"0\
 
 
 def chunked_body(port: int, log: ProbeLog) -> Observation:
-    head = _request("chunked-body", "echo", method=b"POST", headers=[b"Transfer-Encoding: chunked"])
+    head = raw_request("chunked-body", "echo", method=b"POST", headers=[b"Transfer-Encoding: chunked"])
     return _http(port, log, "chunked-body", [head, *CHUNKED_BODY])
 
 
 def _simple(name: str, do: str, *, read_timeout: float = 4.0) -> Callable[[int, ProbeLog], Observation]:
     def run(port: int, log: ProbeLog) -> Observation:
-        return _http(port, log, name, _request(name, do), read_timeout=read_timeout)
+        return _http(port, log, name, raw_request(name, do), read_timeout=read_timeout)
 
     return run
 
@@ -96,7 +104,7 @@ def client_leaves(port: int, log: ProbeLog) -> Observation:
     """The client sends a whole request, then leaves while the app waits: when does the app hear of it?"""
     case = "client-leaves"
     wire = HttpWire(port)
-    wire.send(_request(case, "wait-disconnect"))
+    wire.send(raw_request(case, "wait-disconnect"))
     waiting = wire.wait(lambda: any(event.value == "waiting" for event in log.app(case).of_kind("note")), 3.0)
     left_at = wire.leave()
     time.sleep(0.05)
@@ -117,7 +125,7 @@ def expect_continue(port: int, log: ProbeLog) -> Observation:
     wire = HttpWire(port)
     try:
         wire.send(
-            _request(case, "slow-reader", method=b"POST", headers=[b"Content-Length: 5", b"Expect: 100-continue"])
+            raw_request(case, "slow-reader", method=b"POST", headers=[b"Content-Length: 5", b"Expect: 100-continue"])
         )
         wire.wait(lambda: b"100 Continue" in wire.record.received or b" 100 " in wire.record.received[:16], 1.0)
         wire.send(b"hello")
@@ -129,7 +137,77 @@ def expect_continue(port: int, log: ProbeLog) -> Observation:
 
 
 def head_request(port: int, log: ProbeLog) -> Observation:
-    return _http(port, log, "head", _request("head", "ok", method=b"HEAD"), read_timeout=1.5)
+    return _http(port, log, "head", raw_request("head", "ok", method=b"HEAD"), read_timeout=1.5)
+
+
+def body_on_no_content(status: int) -> Callable[[int, ProbeLog], Observation]:
+    """A 204 or 304 whose app sends a body, then a second request on the same connection: any content the
+    server let through is read as the start of the next response."""
+    case = f"no-content-{status}"
+
+    def run(port: int, log: ProbeLog) -> Observation:
+        wire = HttpWire(port)
+        try:
+            wire.send(raw_request(case, f"body-on-{status}"))
+            wire.read(timeout=3.0)
+            wire.wait(lambda: log.app(case).ended, APP_END_WAIT)
+            if not wire.closed:
+                wire.send(raw_request(f"{case}-next", "ok"))
+                wire.wait(lambda: _settled(wire), 2.0)
+        finally:
+            wire.close()
+        return Observation(case, log.app(case), wire.record)
+
+    return run
+
+
+def _settled(wire: HttpWire) -> bool:
+    """Two complete responses, or an unreadable one, or the connection ended: nothing more to wait for."""
+    responses = parse_responses(wire.record.received, closed=wire.record.closed_by_server)
+    return wire.closed or any(r.error for r in responses) or sum(r.complete for r in responses) >= 2
+
+
+def trailers_h1(port: int, log: ProbeLog) -> Observation:
+    head = raw_request("trailers", "trailers", headers=[b"TE: trailers"])
+    return _http(port, log, "trailers", head, read_timeout=3.0)
+
+
+def _h2_request(case: str, do: str, extra: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [
+        (b":method", b"GET"),
+        (b":scheme", b"http"),
+        (b":authority", AUTHORITY),
+        (b":path", b"/h2?x=1"),
+        (b"x-probe-case", case.encode()),
+        (b"x-probe-do", do.encode()),
+        *extra,
+    ]
+
+
+def _h2(port: int, log: ProbeLog, case: str, headers: list[tuple[bytes, bytes]]) -> Observation:
+    wire = H2Wire(port)
+    try:
+        stream_id = wire.request(headers)
+        wire.until_done(3.0)
+        _wait_end(log, case)
+    finally:
+        wire.close()
+    stream = wire.streams[stream_id]
+    observation = Observation(case, log.app(case), wire.record)
+    observation.notes.append(f"h2-status={stream.status}")
+    observation.notes.append(f"h2-body={stream.body!r}")
+    observation.notes.append(f"h2-trailers={stream.trailers!r}")
+    observation.notes.append(f"h2-ended={stream.ended}; reset={stream.reset}; error={wire.error}")
+    return observation
+
+
+def h2_scope(port: int, log: ProbeLog) -> Observation:
+    """HTTP/2 with prior knowledge: :authority and a host header that matches it (RFC 9113 §8.3.1)."""
+    return _h2(port, log, "h2-scope", _h2_request("h2-scope", "ok", [(b"host", AUTHORITY), (b"x-after", b"1")]))
+
+
+def h2_trailers(port: int, log: ProbeLog) -> Observation:
+    return _h2(port, log, "h2-trailers", _h2_request("h2-trailers", "trailers", [(b"te", b"trailers")]))
 
 
 def _websocket(port: int, case: str, do: str, subprotocols: tuple[str, ...] = ()) -> WebSocketWire:
@@ -271,6 +349,33 @@ CASES: tuple[Case, ...] = (
     ),
     Case("expect-continue", "POST with Expect: 100-continue; the app reads the body only after 0.3 s", expect_continue),
     Case("head", "HEAD: the app answers as for GET, with a body", head_request),
+    Case(
+        "no-content-204",
+        "a 204 whose app sends a body, then a second request on the same connection",
+        body_on_no_content(204),
+    ),
+    Case(
+        "no-content-304",
+        "a 304 whose app sends a body, then a second request on the same connection",
+        body_on_no_content(304),
+    ),
+    Case(
+        "trailers", "TE: trailers over HTTP/1.1: the app sends trailers when the extension is advertised", trailers_h1
+    ),
+    Case(
+        "h2-scope",
+        "HTTP/2 (h2c, prior knowledge): :authority and a matching host header",
+        h2_scope,
+        protocol="h2",
+        checks=("SC-13",),
+    ),
+    Case(
+        "h2-trailers",
+        "HTTP/2 with TE: trailers: the app sends trailers when the extension is advertised",
+        h2_trailers,
+        protocol="h2",
+        checks=("EX-04",),
+    ),
     Case("ws-echo", "WebSocket: two subprotocols offered, one message echoed, the client closes with 4002", ws_echo),
     Case("ws-vanish", "WebSocket: the client's socket goes away without a close frame", ws_vanish),
     Case("ws-fragments", "WebSocket: a text message in two frames with a ping between them", ws_fragments),

@@ -197,15 +197,22 @@ _UNSORTED: tuple[Check, ...] = (
     ),
     _server(
         "HR-09",
-        "a response without Content-Length is framed validly (chunked or close)",
+        "responses are framed validly: no Content-Length (chunked or close); no content on HEAD, 204 or 304",
         Level.MUST,
-        "A response without Content-Length is framed validly (chunked or close). The framing itself must be valid "
-        "HTTP/1.1: RFC 9112 §6.",
+        "A response without Content-Length is framed validly (chunked or close): the framing itself must be valid "
+        "HTTP/1.1, RFC 9112 §6. The answer to a HEAD, and a 204 or 304, carries no content even when the app sends "
+        "a body (RFC 9110 §9.3.2, §15.3.5, §15.4.5): content there is read as the start of the next response on "
+        "the connection, so the probe sends a second request on it to show the damage. A server that refuses the "
+        "body (send() raises) passes; an answer other than the app's 204 or 304 is recorded (info).",
         _www(
             "Response Start",
             "Servers handle ``Transfer-Encoding`` themselves, and may opt to use ``Transfer-Encoding: chunked`` if "
             "the application presents a response that has no ``Content-Length`` set.",
         ),
+        _rfc(Document.RFC9112, "6.3"),
+        _rfc(Document.RFC9110, "9.3.2"),
+        _rfc(Document.RFC9110, "15.3.5"),
+        _rfc(Document.RFC9110, "15.4.5"),
     ),
     _server(
         "HR-10",
@@ -322,6 +329,35 @@ _UNSORTED: tuple[Check, ...] = (
         _asgi("Error Handling"),
     ),
     _server(
+        "DC-05",
+        "a client's disconnect is not logged as an error by the server",
+        Level.SHOULD,
+        "While a client leaves (an HTTP client gone while the app waits, a WebSocket lost without a close frame, a "
+        "WebSocket send after the client left), the server's log gets no error or traceback. Where send() raises "
+        "the server's OSError, the app raises it on, as the spec lets it, so the server has to catch it. The lines "
+        "the server wrote during those cases are kept as evidence; any that reads as an error warns.",
+        _www(
+            "Disconnected Client - send exception",
+            "Servers must be prepared to catch this exception if they raised it and should not log it as an error "
+            "in their server logs.",
+        ),
+    ),
+    _server(
+        "SC-13",
+        "HTTP/2: no pseudo-header in the scope; `:authority` becomes the `host` header",
+        Level.MUST,
+        "Over HTTP/2 (h2c with prior knowledge), a request with `:authority` and a host header of the same value "
+        "(RFC 9113 §8.3.1 wants them equal) reaches the app with no header whose name starts with a colon and one "
+        "`host` header carrying the authority: first, or where the client's host was (replaced). "
+        '`http_version` is "2" (SC-03). N/A on a server that does not serve HTTP/2.',
+        _www(
+            "HTTP Connection Scope",
+            "Pseudo headers (present in HTTP/2 and HTTP/3) must be removed; if ``:authority`` is present its value "
+            "must be added to the start of the iterable with ``host`` as the header name or replace any existing "
+            "host header already present.",
+        ),
+    ),
+    _server(
         "LS-01",
         "the lifespan scope has `type` and `asgi`; `spec_version` 2.0 when present",
         Level.MUST,
@@ -340,6 +376,23 @@ _UNSORTED: tuple[Check, ...] = (
         _lifespan("Startup Complete", "A server must wait for this message before it starts processing connections."),
     ),
     _server(
+        "LS-05",
+        "stopped with a request in flight: the request ends before `lifespan.shutdown`; the server waits for "
+        "`lifespan.shutdown.complete`",
+        Level.MUST,
+        "The server is stopped (SIGTERM) while a request is in flight (the app answers after 1 s) and the app's "
+        "shutdown cleanup takes 0.5 s. `lifespan.shutdown` must reach the app only after that request's connection "
+        "was answered or closed (fail otherwise), and the process must not end before the app sent "
+        "`lifespan.shutdown.complete` (fail). The definition of `lifespan.shutdown` is read as a server "
+        'obligation, as the catalogue reads every "is sent".',
+        _lifespan(
+            "Shutdown",
+            "Sent to the application when the server has stopped accepting connections and closed all active "
+            "connections.",
+        ),
+        _lifespan("Shutdown Complete", "A server must wait for this message before terminating."),
+    ),
+    _server(
         "LS-06",
         "`state` written at startup shows in each request's scope",
         Level.MUST,
@@ -348,6 +401,20 @@ _UNSORTED: tuple[Check, ...] = (
             "Lifespan State",
             "The server will ensure that a *shallow copy* of the namespace is passed into each subsequent "
             "request/response call into the application.",
+        ),
+    ),
+    _server(
+        "LS-07",
+        "the lifespan and the requests run in one event loop",
+        Level.MUST,
+        "The recording app notes the running event loop (and the process) in the lifespan scope and in every "
+        'request; any request in another loop fails. Derived: the spec calls the shared loop "the important '
+        'part" with no modal word; the catalogue reads it as a requirement.',
+        _lifespan(
+            "",
+            "Lifespans should be executed once per event loop that will be processing requests. [...] The important "
+            "part is that lifespans and requests are run in the same event loop to ensure that objects like "
+            "database connection pools are not moved or shared across event loops.",
         ),
     ),
     _server(
@@ -436,6 +503,25 @@ _UNSORTED: tuple[Check, ...] = (
             "Websocket Denial Response",
             "These messages cannot be followed by any other websocket messages as the server should send a HTTP "
             "response and then close the connection.",
+        ),
+    ),
+    _server(
+        "EX-04",
+        "trailers (when advertised) reach the client that sent `TE: trailers`",
+        Level.MUST,
+        "Where a server advertises `http.response.trailers`, a request with `TE: trailers` whose app sets "
+        "`trailers` and sends a trailer gets that trailer on the wire: a trailing HEADERS frame over HTTP/2, a "
+        "trailer section after the last chunk over HTTP/1.1. N/A where the extension is not advertised (each "
+        "protocol on its own).",
+        _www(
+            "Response Start",
+            'If ``True``, the server must wait until it receives a ``"http.response.trailers"`` message after the '
+            "*Response Body* event.",
+        ),
+        _ext(
+            "HTTP Trailers",
+            "The ASGI server will only send the trailing headers in case the client has sent the ``TE: trailers`` "
+            "header in the request.",
         ),
     ),
     _server(

@@ -8,6 +8,8 @@ version gives N/A, with what would have happened still said.
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,16 +18,20 @@ from urllib.parse import unquote_to_bytes
 from asgibench.conformance.findings import Verdict
 from asgibench.conformance.observation import AppRecord, Observation, Opaque
 from asgibench.conformance.probe.cases import (
+    AUTHORITY,
     CHUNKED_BODY,
     CLIENT_CLOSE,
     LATIN_VALUE,
     SCOPE_PATH,
     SCOPE_QUERY,
+    SHUTDOWN_CASE,
     SUBPROTOCOLS,
 )
 from asgibench.conformance.probe.lifespans import WATCH, LifespanRun
-from asgibench.conformance.probe.recording_app import FAILED_MESSAGE, STATE_KEY, STATE_VALUE
+from asgibench.conformance.probe.recording_app import FAILED_MESSAGE, SHUTDOWN_DELAY, STATE_KEY, STATE_VALUE, TRAILER
 from asgibench.conformance.probe.responses import head_of, parse_responses, status_of
+from asgibench.conformance.probe.server_log import LOGGED_CASES
+from asgibench.conformance.probe.server_log import PREFIX as LOG_PREFIX
 from asgibench.conformance.values import disallowed_values
 
 DISCONNECT_BOUND = 2.0  # seconds for a client's departure to reach the waiting app (DC-03)
@@ -971,6 +977,306 @@ def still_serving(judge: _Judge) -> None:
     )
 
 
+# -- event loops, no-content statuses, disconnect logs, HTTP/2, trailers, shutdown -----------------------------
+
+
+def _loop_of(record: AppRecord) -> tuple[int, int] | None:
+    """(pid, loop id) the recording app noted for this call."""
+    for event in record.of_kind("note"):
+        value = event.value
+        if isinstance(value, dict) and isinstance(value.get("loop"), int) and isinstance(value.get("pid"), int):
+            return value["pid"], value["loop"]
+    return None
+
+
+def same_loop(judge: _Judge) -> None:
+    if judge.lifespan.scope is None:
+        judge.add("LS-07", Verdict.NOT_APPLICABLE, "lifespan", "the server ran no lifespan scope")
+        return
+    ours = _loop_of(judge.lifespan)
+    if ours is None:
+        return
+    loops = {case: loop for case in judge.observations if (loop := _loop_of(judge.app(case))) is not None}
+    others = sorted(case for case, loop in loops.items() if loop != ours)
+    if not loops:
+        return
+    if others:
+        processes = {loops[case][0] for case in others} - {ours[0]}
+        where = "in another process" if processes else "in another event loop of the same process"
+        judge.add(
+            "LS-07",
+            Verdict.FAIL,
+            others[0],
+            f"{len(others)} of {len(loops)} requests ran {where} than the lifespan ({', '.join(others[:4])})",
+            "the lifespan's event loop",
+        )
+    else:
+        judge.add("LS-07", Verdict.PASS, "lifespan", f"the lifespan and {len(loops)} requests ran in one event loop")
+
+
+NEXT_STATUS = b"HTTP/1."
+
+
+def no_content(judge: _Judge) -> None:
+    for status in (204, 304):
+        case = f"no-content-{status}"
+        if case not in judge.observations:
+            continue
+        wire, record = judge.wire(case), judge.app(case)
+        data = wire.received
+        head_end = data.find(b"\r\n\r\n")
+        if status_of(data) != status or head_end < 0:
+            what = f"answered {data[:40]!r}" if data else "no answer"
+            judge.add("HR-09", Verdict.INFO, case, f"{what} to an app that sent {status} with a body", str(status))
+            continue
+        rest = data[head_end + 4 :]
+        following = rest.find(NEXT_STATUS)
+        leaked = rest if following < 0 else rest[:following]
+        responses = parse_responses(data, closed=wire.closed_by_server)
+        second = responses[1] if len(responses) > 1 else None
+        errors_ = _send_errors(record)
+        if leaked:
+            if second is not None and second.complete and not second.error:
+                after = "the next response still parsed"
+            else:
+                why = second.error if second is not None and second.error else "incomplete"
+                after = f"the next response on the connection did not parse ({why})"
+            judge.add(
+                "HR-09",
+                Verdict.FAIL,
+                case,
+                f"{len(leaked)} byte(s) of content after the {status}'s head ({leaked[:30]!r}); {after}",
+                f"no content on a {status} (RFC 9110 §15.3.5, §15.4.5)",
+            )
+            continue
+        how = f"send() raised {errors_[0]['type']}" if errors_ else "dropped"
+        if second is not None and second.complete and not second.error:
+            then = f"the next request on the connection answered {second.status}"
+        elif wire.closed_by_server or wire.reset:
+            then = "then the connection was closed"
+        else:
+            then = "the next request on the connection got no answer"
+        judge.add("HR-09", Verdict.PASS, case, f"{status}: the app's body was not sent ({how}); {then}")
+
+
+ERROR_LINE = re.compile(r"traceback|exception|\b(error|critical|fatal)\b", re.IGNORECASE)
+
+
+def disconnect_logs(judge: _Judge) -> None:
+    for case in LOGGED_CASES:
+        observation = judge.observations.get(case)
+        if observation is None or observation.app.scope is None:
+            continue
+        lines = [note.removeprefix(LOG_PREFIX) for note in observation.notes if note.startswith(LOG_PREFIX)]
+        errors_ = _send_errors(observation.app)
+        reraised = any(event.value == "re-raising" for event in observation.app.of_kind("note"))
+        raised = (
+            f"send() raised {errors_[0]['type']}" + (", raised on by the app" if reraised else "") + "; "
+            if errors_
+            else ""
+        )
+        flagged = [line for line in lines if ERROR_LINE.search(line)]
+        if flagged:
+            judge.add(
+                "DC-05",
+                Verdict.WARN,
+                case,
+                raised + f"the server logged {len(flagged)} error line(s) as the client left: {flagged[0][:160]!r}",
+                "no error in the server's log",
+            )
+        else:
+            judge.add(
+                "DC-05",
+                Verdict.PASS,
+                case,
+                raised + f"nothing logged as an error ({len(lines)} log line(s) while the client left)",
+            )
+
+
+def _note(observation: Observation, key: str) -> str:
+    return next((note.split("=", 1)[1] for note in observation.notes if note.startswith(key + "=")), "")
+
+
+def http2_scope(judge: _Judge) -> None:
+    """h2-scope sends :authority and a matching host; h2-trailers sends :authority alone."""
+    for case, with_host in (("h2-scope", True), ("h2-trailers", False)):
+        observation = judge.observations.get(case)
+        if observation is None:
+            continue
+        scope = observation.app.scope
+        if scope is None:
+            what = f"status {_note(observation, 'h2-status')}, {_note(observation, 'h2-ended')}"
+            judge.add("SC-13", Verdict.FAIL, case, f"the app never saw the HTTP/2 request ({what})", "a scope")
+            continue
+        version = scope.get("http_version")
+        judge.add(
+            "SC-03",
+            Verdict.PASS if version == "2" else Verdict.FAIL,
+            case,
+            f"http_version {version!r} for HTTP/2",
+            '"2"',
+        )
+        raw = scope.get("headers")
+        headers = [tuple(item) for item in raw if isinstance(item, list | tuple) and len(item) == 2] if raw else []
+        names = [name for name, _ in headers if isinstance(name, bytes)]
+        pseudo = [name for name in names if name.startswith(b":")]
+        hosts = [value for name, value in headers if isinstance(name, bytes) and name.lower() == b"host"]
+        sent = "with a matching host header" if with_host else "and no host header"
+        if pseudo:
+            judge.add("SC-13", Verdict.FAIL, case, f"pseudo-headers in the scope: {pseudo!r}", "none")
+        elif hosts != [AUTHORITY]:
+            judge.add(
+                "SC-13",
+                Verdict.FAIL,
+                case,
+                f"host header(s) {hosts!r} for :authority {sent}",
+                f"one host {AUTHORITY!r}",
+            )
+        elif names[0] == b"host":
+            judge.add("SC-13", Verdict.PASS, case, f"no pseudo-headers; host {AUTHORITY!r} first (:authority {sent})")
+        elif with_host:
+            judge.add("SC-13", Verdict.PASS, case, f"no pseudo-headers; the client's host {AUTHORITY!r} kept in place")
+        else:
+            judge.add(
+                "SC-13",
+                Verdict.FAIL,
+                case,
+                f"host {AUTHORITY!r} at position {names.index(b'host') + 1}, not first (:authority {sent})",
+                "host first",
+            )
+
+
+def trailers(judge: _Judge) -> None:
+    for case in ("trailers", "h2-trailers"):
+        observation = judge.observations.get(case)
+        if observation is None or observation.app.scope is None:
+            continue
+        record = observation.app
+        notes = [event.value for event in record.of_kind("note")]
+        over = "HTTP/2" if case.startswith("h2") else "HTTP/1.1"
+        if "not advertised" in notes:
+            judge.add("EX-04", Verdict.NOT_APPLICABLE, case, f"http.response.trailers is not advertised on {over}")
+            continue
+        name, value = TRAILER
+        if case == "h2-trailers":
+            text = _note(observation, "h2-trailers")
+            arrived = (name, value) in _literal(text)
+            where = f"trailers {text}, status {_note(observation, 'h2-status')}"
+        else:
+            wire = observation.wire
+            tail = wire.received[wire.received.find(b"\r\n0\r\n") :] if b"\r\n0\r\n" in wire.received else b""
+            arrived = name + b": " + value in tail.lower()
+            where = f"after the last chunk: {tail[:60]!r}"
+        errors_ = _send_errors(record)
+        if arrived:
+            judge.add("EX-04", Verdict.PASS, case, f"the app's trailer reached the client over {over}")
+        else:
+            judge.add(
+                "EX-04",
+                Verdict.FAIL,
+                case,
+                f"the trailer did not reach the client ({where})"
+                + (f"; send() raised {errors_[0]['type']}" if errors_ else ""),
+                f"{name.decode()}: {value.decode()} as a trailer (the client sent TE: trailers)",
+            )
+
+
+def _literal(text: str) -> list[Any]:
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return []
+    return list(value) if isinstance(value, list) else []
+
+
+def shutdown(judge: _Judge) -> None:
+    observation = judge.observations.get(SHUTDOWN_CASE)
+    if observation is None:
+        return
+    record = judge.lifespan
+    if record.scope is None:
+        judge.add("LS-05", Verdict.NOT_APPLICABLE, SHUTDOWN_CASE, "the server ran no lifespan scope")
+        return
+    shutdown_at = next(
+        (
+            event.at
+            for event in record.events
+            if event.kind == "receive"
+            and isinstance(event.value, dict)
+            and event.value.get("type") == "lifespan.shutdown"
+        ),
+        None,
+    )
+    complete_at = next(
+        (
+            event.at
+            for event in record.events
+            if event.kind == "send"
+            and isinstance(event.value, dict)
+            and event.value.get("type") == "lifespan.shutdown.complete"
+        ),
+        None,
+    )
+    stop_at = _float(_note(observation, "stop_at"))
+    exited_at = _float(_note(observation, "exited_at"))
+    wire = observation.wire
+    responses = parse_responses(wire.received, closed=wire.closed_by_server)
+    answered = bool(responses) and responses[0].complete and responses[0].status == 200
+    request = "answered 200" if answered else ("closed unanswered" if wire.closed_at or wire.reset else "unanswered")
+    # The app's own end, on the server's clock: the probe reads the answer and the close a little later.
+    ended_at = next((event.at for event in observation.app.of_kind("end")), None)
+    if shutdown_at is None:
+        judge.add(
+            "LS-05",
+            Verdict.FAIL,
+            SHUTDOWN_CASE,
+            f"stopped, the server never sent lifespan.shutdown (the in-flight request: {request})",
+            "lifespan.shutdown once connections are closed",
+        )
+        return
+    if ended_at is None or shutdown_at < ended_at:
+        early = f"{(ended_at - shutdown_at) * 1000:.0f} ms before" if ended_at else "while"
+        judge.add(
+            "LS-05",
+            Verdict.FAIL,
+            SHUTDOWN_CASE,
+            f"lifespan.shutdown reached the app {early} the in-flight request's app call ended ({request})",
+            "lifespan.shutdown only after every connection is closed",
+        )
+    else:
+        after = f"{(shutdown_at - stop_at) * 1000:.0f} ms after SIGTERM" if stop_at else "after SIGTERM"
+        judge.add(
+            "LS-05",
+            Verdict.PASS,
+            SHUTDOWN_CASE,
+            f"the in-flight request ended ({request}), then lifespan.shutdown ({after})",
+        )
+    if complete_at is None:
+        lived = f"{(exited_at - shutdown_at) * 1000:.0f} ms" if exited_at else "a short while"
+        judge.add(
+            "LS-05",
+            Verdict.FAIL,
+            SHUTDOWN_CASE,
+            f"the process ended {lived} after lifespan.shutdown, before the app's cleanup "
+            f"({SHUTDOWN_DELAY:.1f} s) sent lifespan.shutdown.complete",
+            "exit only after lifespan.shutdown.complete",
+        )
+    else:
+        judge.add(
+            "LS-05",
+            Verdict.PASS,
+            SHUTDOWN_CASE,
+            f"waited {(complete_at - shutdown_at) * 1000:.0f} ms for lifespan.shutdown.complete before exiting",
+        )
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 RULES: tuple[Callable[[_Judge], None], ...] = (
     scope_shape,
     http_scope,
@@ -991,6 +1297,12 @@ RULES: tuple[Callable[[_Judge], None], ...] = (
     websocket_messages,
     websocket_more_ends,
     still_serving,
+    same_loop,
+    no_content,
+    disconnect_logs,
+    http2_scope,
+    trailers,
+    shutdown,
 )
 
 

@@ -8,7 +8,10 @@ A request without the headers (the launcher's readiness check) gets a plain
 200 and is logged under the case ``ready``.
 
 Lifespan is served: startup is answered after a short delay (so a server that
-serves before startup completes shows it) and stores a value in ``state``.
+serves before startup completes shows it) and stores a value in ``state``;
+shutdown's cleanup takes a while too (so a server that exits without waiting
+for ``lifespan.shutdown.complete`` shows it). The lifespan and every request
+note the event loop they run in.
 
 This module is imported by the server, in its own process: it must import
 nothing heavy.
@@ -33,10 +36,14 @@ FAILED_MESSAGE = "asgibench probe: startup failed on purpose"
 CASE_HEADER = b"x-probe-case"
 DO_HEADER = b"x-probe-do"
 STARTUP_DELAY = 0.3  # seconds before startup.complete
+SHUTDOWN_DELAY = 0.5  # seconds of cleanup before shutdown.complete
+SLOW_DELAY = 1.0  # how long the "slow" behaviour takes to answer: in flight when the server is told to stop
 RECEIVE_WAIT = 1.0  # how long a receive() after the response may block before it counts as blocking
 DISCONNECT_WAIT = 5.0  # how long the app waits for a client that is leaving
 STATE_KEY = "asgibench-probe"
 STATE_VALUE = "set at startup"
+NO_CONTENT_BODY = b"content that must not be sent"
+TRAILER = (b"x-probe-trailer", b"1")
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -69,6 +76,7 @@ class Recorder:
         self.log = log
         self._receive = receive
         self._send = send
+        self.error: Exception | None = None  # what the latest refused send() raised
 
     async def receive(self, wait: float | None = None) -> dict[str, Any] | None:
         """The next message, or None when ``wait`` seconds passed without one (logged as a timeout)."""
@@ -86,6 +94,7 @@ class Recorder:
         try:
             await self._send(message)
         except Exception as error:  # noqa: BLE001 - what it raised is the observation
+            self.error = error
             classes = [cls.__name__ for cls in type(error).__mro__]
             self.log(
                 "send-error",
@@ -99,6 +108,11 @@ class Recorder:
             return False
         self.log("sent", message.get("type"))
         return True
+
+
+def loop_note() -> dict[str, int]:
+    """Which event loop (and process) runs this call: the lifespan's and the requests' must be the same."""
+    return {"loop": id(asyncio.get_running_loop()), "pid": os.getpid()}
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:
@@ -115,6 +129,7 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     case = _header(scope, CASE_HEADER) or "ready"
     log = Log(case)
     log("scope", scope)
+    log("note", loop_note())
     recorder = Recorder(log, receive, send)
     try:
         behaviour = BEHAVIOURS.get(
@@ -135,6 +150,7 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
 async def _lifespan(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     log = Log("lifespan")
     log("scope", scope)
+    log("note", loop_note())
     recorder = Recorder(log, receive, send)
     mode = os.environ.get(LIFESPAN_ENV, "")
     if mode == "raise":  # how an app without lifespan support says so
@@ -157,6 +173,8 @@ async def _lifespan(scope: dict[str, Any], receive: Receive, send: Send) -> None
                 state[STATE_KEY] = STATE_VALUE
             await recorder.send({"type": "lifespan.startup.complete"})
         elif kind == "lifespan.shutdown":
+            log("note", "cleaning up")
+            await asyncio.sleep(SHUTDOWN_DELAY)
             await recorder.send({"type": "lifespan.shutdown.complete"})
             log.close()
             return
@@ -273,8 +291,55 @@ async def wait_disconnect(recorder: Recorder, scope: dict[str, Any]) -> None:
     await _read_body(recorder)
     recorder.log("note", "waiting")
     await recorder.receive(DISCONNECT_WAIT)
-    await recorder.send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
-    await recorder.send({"type": "http.response.body", "body": b"ok"})
+    await _send_or_reraise(
+        recorder, {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]}
+    )
+    await _send_or_reraise(recorder, {"type": "http.response.body", "body": b"ok"})
+
+
+async def _send_or_reraise(recorder: Recorder, message: dict[str, Any]) -> None:
+    """Send; an OSError from send() (the server's "client gone", spec 2.4) is raised on, as apps may do: the
+    server must catch it without logging an error."""
+    if not await recorder.send(message) and isinstance(recorder.error, OSError):
+        recorder.log("note", "re-raising")
+        raise recorder.error
+
+
+async def body_on_no_content(recorder: Recorder, scope: dict[str, Any], status: int) -> None:
+    """A 204 or 304 with a body: that status has no content (RFC 9110 §15.3.5, §15.4.5); the server drops it."""
+    await _read_body(recorder)
+    await recorder.send({"type": "http.response.start", "status": status, "headers": [(b"x-probe", b"1")]})
+    await recorder.send({"type": "http.response.body", "body": NO_CONTENT_BODY})
+
+
+async def body_on_204(recorder: Recorder, scope: dict[str, Any]) -> None:
+    await body_on_no_content(recorder, scope, 204)
+
+
+async def body_on_304(recorder: Recorder, scope: dict[str, Any]) -> None:
+    await body_on_no_content(recorder, scope, 304)
+
+
+async def slow(recorder: Recorder, scope: dict[str, Any]) -> None:
+    """Answers after SLOW_DELAY: a request still in flight when the server is told to stop."""
+    await _read_body(recorder)
+    recorder.log("note", "sleeping")
+    await asyncio.sleep(SLOW_DELAY)
+    await _respond(recorder, 200, b"slow")
+
+
+async def trailers(recorder: Recorder, scope: dict[str, Any]) -> None:
+    """Trailers, when the server advertises them and the client sent TE: trailers; a plain answer otherwise."""
+    await _read_body(recorder)
+    wanted = _header(scope, b"te").lower() == "trailers"
+    if "http.response.trailers" not in (scope.get("extensions") or {}) or not wanted:
+        recorder.log("note", "not advertised" if wanted else "no TE: trailers")
+        await _respond(recorder, 200, b"no trailers")
+        return
+    head = [(b"content-type", b"text/plain"), (b"trailer", TRAILER[0])]
+    await recorder.send({"type": "http.response.start", "status": 200, "headers": head, "trailers": True})
+    await recorder.send({"type": "http.response.body", "body": b"with trailers"})
+    await recorder.send({"type": "http.response.trailers", "headers": [TRAILER]})
 
 
 async def app_transfer_encoding(recorder: Recorder, scope: dict[str, Any]) -> None:
@@ -334,7 +399,7 @@ async def ws_send_after_disconnect(recorder: Recorder, scope: dict[str, Any]) ->
         message = await recorder.receive(DISCONNECT_WAIT)
         if message is None or message.get("type") == "websocket.disconnect":
             break
-    await recorder.send({"type": "websocket.send", "text": "after the disconnect"})
+    await _send_or_reraise(recorder, {"type": "websocket.send", "text": "after the disconnect"})
 
 
 async def ws_close_before_accept(recorder: Recorder, scope: dict[str, Any]) -> None:
@@ -391,6 +456,10 @@ BEHAVIOURS: dict[str, Callable[[Recorder, dict[str, Any]], Awaitable[None]]] = {
     "wait-disconnect": wait_disconnect,
     "app-transfer-encoding": app_transfer_encoding,
     "slow-reader": slow_reader,
+    "body-on-204": body_on_204,
+    "body-on-304": body_on_304,
+    "slow": slow,
+    "trailers": trailers,
     "ws-echo": ws_echo,
     "ws-send-after-disconnect": ws_send_after_disconnect,
     "ws-close-before-accept": ws_close_before_accept,

@@ -2,7 +2,10 @@
 
 One server at a time, on 127.0.0.1, with one worker. The recording app's log
 goes to a temporary file named in the server's environment; the lifespan
-record is read after the server stopped, so shutdown is in it.
+record is read after the server stopped, so shutdown is in it. A server that
+serves HTTP/2 is launched for it (on the same port as HTTP/1.1); the cases
+that need it are N/A elsewhere. With ``lifespans``, the server is stopped
+with a request in flight, to see it drain and wait for the lifespan's end.
 """
 
 from __future__ import annotations
@@ -17,13 +20,17 @@ from pathlib import Path
 
 from asgibench.conformance.findings import Verdict
 from asgibench.conformance.observation import AppRecord, Observation, WireRecord
-from asgibench.conformance.probe.cases import CASES, Case
+from asgibench.conformance.probe.cases import CASES, SHUTDOWN_CASE, Case
 from asgibench.conformance.probe.judge import Judgement, ServerFinding, judge, judge_lifespans
 from asgibench.conformance.probe.lifespans import run_modes
 from asgibench.conformance.probe.log import ProbeLog
 from asgibench.conformance.probe.recording_app import LOG_ENV
-from asgibench.launch.server import launched
+from asgibench.conformance.probe.server_log import LOGGED_CASES, PREFIX, SETTLE, ServerLog
+from asgibench.conformance.probe.shutdown import stop_in_flight
+from asgibench.launch.server import LaunchedServer, launched
+from asgibench.load.config import Protocol
 from asgibench.servers import get_plugin
+from asgibench.servers.base import ServerPlugin
 
 RECORDING_APP = "asgibench.conformance.probe.recording_app:app"
 SHUTDOWN_WAIT = 2.0
@@ -73,16 +80,24 @@ def probe_server(
         log = ProbeLog(path)
         observations: dict[str, Observation] = {}
         errors: dict[str, str] = {}
+        runnable = [case for case in cases if plugin.unsupported(case.protocol) is None]
+        protocol: Protocol = "h2" if any(case.protocol == "h2" for case in runnable) else "http/1.1"
         try:
-            with _environment(LOG_ENV, str(path)), launched(plugin, RECORDING_APP, ready_path="/") as server:
-                for case in cases:
+            with (
+                _environment(LOG_ENV, str(path)),
+                launched(plugin, RECORDING_APP, ready_path="/", protocol=protocol) as server,
+            ):
+                for case in runnable:
                     if progress is not None:
                         progress(f"{name}: {case.name}")
+                    observations[case.name] = _run_case(case, server, log, errors)
+                if lifespans:
+                    if progress is not None:
+                        progress(f"{name}: stopped with a request in flight")
                     try:
-                        observations[case.name] = case.run(server.port, log)
-                    except OSError as error:  # the server refused or dropped the probe's socket
-                        errors[case.name] = f"{type(error).__name__}: {error}"
-                        observations[case.name] = Observation(case.name, log.app(case.name), WireRecord(reset=True))
+                        observations[SHUTDOWN_CASE] = stop_in_flight(server, log)
+                    except OSError as error:  # the server refused the probe's socket
+                        errors[SHUTDOWN_CASE] = f"{type(error).__name__}: {error}"
         except ServerStartError as error:
             return ServerProbe(name, plugin.version(), None, error=error.summary, elapsed=time.monotonic() - started)
         deadline = time.monotonic() + SHUTDOWN_WAIT
@@ -91,6 +106,7 @@ def probe_server(
             time.sleep(0.05)
             lifespan = log.app("lifespan")
         judgement = judge(observations, log.app("lifespan") if lifespan.scope is not None else AppRecord())
+    judgement.findings.extend(_not_served(plugin, cases))
     if lifespans and lifespan.scope is not None:  # a server that runs no lifespan has no lifespan faults to show
         if progress is not None:
             progress(f"{name}: lifespan faults")
@@ -101,3 +117,28 @@ def probe_server(
             for check in ("LS-03", "LS-04", "LS-08")
         )
     return ServerProbe(name, plugin.version(), judgement, elapsed=time.monotonic() - started, case_errors=errors)
+
+
+def _run_case(case: Case, server: LaunchedServer, log: ProbeLog, errors: dict[str, str]) -> Observation:
+    """One case; where a client leaves, the server's log lines written meanwhile go in its notes."""
+    server_log = ServerLog(server.log_path)
+    before = server_log.size()
+    try:
+        observation = case.run(server.port, log)
+    except OSError as error:  # the server refused or dropped the probe's socket
+        errors[case.name] = f"{type(error).__name__}: {error}"
+        observation = Observation(case.name, log.app(case.name), WireRecord(reset=True))
+    if case.name in LOGGED_CASES:
+        time.sleep(SETTLE)
+        observation.notes.extend(PREFIX + line for line in server_log.since(before))
+    return observation
+
+
+def _not_served(plugin: ServerPlugin, cases: tuple[Case, ...]) -> list[ServerFinding]:
+    """N/A for the checks of cases the server cannot run (HTTP/2 on a server that does not serve it)."""
+    findings: list[ServerFinding] = []
+    for case in cases:
+        reason = plugin.unsupported(case.protocol)
+        if reason is not None:
+            findings.extend(ServerFinding(check, Verdict.NOT_APPLICABLE, case.name, reason) for check in case.checks)
+    return findings

@@ -8,11 +8,17 @@ the server exactly as written.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from h2 import events as h2e
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.exceptions import ProtocolError
 from httptools import HttpParserError, HttpParserUpgrade, HttpResponseParser
 
 from asgibench.conformance.observation import WireRecord
@@ -114,6 +120,120 @@ class HttpWire:
                 self._broken = True  # not valid HTTP: the checks read the raw bytes
 
 
+@dataclass
+class H2Stream:
+    """One HTTP/2 request's answer as it arrived."""
+
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+    trailers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    ended: bool = False
+    reset: int | None = None  # the RST_STREAM error code, if the server reset it
+
+    @property
+    def status(self) -> int:
+        value = dict(self.headers).get(b":status", b"")
+        return int(value) if value.isdigit() else 0
+
+
+class H2Wire:
+    """HTTP/2 with prior knowledge (h2c) over a blocking socket, on h2: requests out, each stream's answer in."""
+
+    def __init__(self, port: int, *, timeout: float = 4.0) -> None:
+        self.record = WireRecord(started=time.monotonic())
+        self.socket = socket.create_connection((HOST, port), timeout=timeout)
+        self.connection = H2Connection(H2Configuration(client_side=True, header_encoding=None))
+        self.streams: dict[int, H2Stream] = {}
+        self.ended = False
+        self.error = ""  # why the connection ended early (GOAWAY, a protocol error)
+        self.connection.initiate_connection()
+        self._flush()
+
+    def request(self, headers: list[tuple[bytes, bytes]]) -> int:
+        """Send a request without a body; its stream id."""
+        stream_id = self.connection.get_next_available_stream_id()
+        self.streams[stream_id] = H2Stream()
+        self.connection.send_headers(stream_id, headers, end_stream=True)
+        self._flush()
+        return stream_id
+
+    def until_done(self, timeout: float) -> bool:
+        """Read until every stream ended or was reset; False when time ran out or the connection ended first."""
+        deadline = time.monotonic() + timeout
+        while not all(stream.ended or stream.reset is not None for stream in self.streams.values()):
+            if self.ended:
+                return False
+            if time.monotonic() >= deadline:
+                self.record.timed_out = True
+                return False
+            self._poll()
+        return True
+
+    def close(self) -> None:
+        if not self.ended:
+            self.ended = True
+            with contextlib.suppress(OSError, ProtocolError):
+                self.connection.close_connection()
+                self._flush()
+            self.socket.close()
+
+    def _flush(self) -> None:
+        data = self.connection.data_to_send()
+        if data and not self.ended:
+            self.record.sent += data
+            try:
+                self.socket.sendall(data)
+            except OSError:
+                self.ended = True
+
+    def _poll(self) -> None:
+        ready, _, _ = select.select([self.socket], [], [], POLL)
+        if not ready:
+            return
+        try:
+            chunk = self.socket.recv(65536)
+        except OSError:
+            chunk = b""
+            self.record.reset = True
+        now = time.monotonic()
+        if not chunk:
+            self.record.closed_at = now
+            self.ended = True
+            return
+        if self.record.first_byte_at is None:
+            self.record.first_byte_at = now
+        self.record.received += chunk
+        self.record.reads.append((now, chunk))
+        try:
+            events = self.connection.receive_data(chunk)
+        except ProtocolError as error:
+            self.error = f"protocol error: {error}"
+            self.ended = True
+            return
+        for event in events:
+            self._on(event)
+        self._flush()
+
+    def _on(self, event: h2e.Event) -> None:
+        stream = self.streams.get(getattr(event, "stream_id", 0) or 0)
+        if isinstance(event, h2e.ConnectionTerminated):
+            self.error = f"GOAWAY {event.error_code!r}"
+            self.ended = True
+        elif stream is None:
+            return
+        elif isinstance(event, h2e.ResponseReceived):
+            stream.headers = [(bytes(name), bytes(value)) for name, value in event.headers]
+        elif isinstance(event, h2e.DataReceived):
+            stream.body += event.data
+            self.connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+        elif isinstance(event, h2e.TrailersReceived):
+            stream.trailers = [(bytes(name), bytes(value)) for name, value in event.headers]
+        elif isinstance(event, h2e.StreamEnded):
+            stream.ended = True
+        elif isinstance(event, h2e.StreamReset):
+            stream.reset = int(event.error_code)
+
+
 class WebSocketWire:
     """A WebSocket client over a blocking socket, on the load generator's sans-IO client."""
 
@@ -208,4 +328,4 @@ class WebSocketWire:
         self._send(self.client.data_to_send())
 
 
-__all__ = ["Closed", "Failed", "HttpWire", "Message", "Opened", "Refused", "WebSocketWire"]
+__all__ = ["Closed", "Failed", "H2Stream", "H2Wire", "HttpWire", "Message", "Opened", "Refused", "WebSocketWire"]
