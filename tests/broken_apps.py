@@ -466,7 +466,8 @@ BROKEN_APPS.append(
 )
 
 
-@broken("SC-18", "crashes when the optional 'client' key is absent", verdict="warn")
+# A unix-socket server gives no client either (SC-21's scenario): the same fault shows there.
+@broken("SC-18", "crashes when the optional 'client' key is absent", verdict="warn", also=("SC-21",))
 async def needs_client_key(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     host = scope["client"][0].encode()
     if await read_body(receive) is None:
@@ -859,3 +860,164 @@ async def debug_after_start(scope: dict[str, Any], receive: Receive, send: Send)
     if advertised(scope, "http.response.debug"):
         await send({"type": "http.response.debug", "info": {}})
     await send({"type": "http.response.body", "body": b"hello"})
+
+
+# Unusual but valid input, and how the app is called -----------------------------
+
+
+@broken("SC-18", "reads message['body'] from every http.request, though the key is optional", verdict="warn")
+async def needs_body_key(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return  # the client left; nothing to answer
+        chunks.append(message["body"])
+        if not message["more_body"]:
+            break
+    await answer(send, b"".join(chunks) or b"hello")
+
+
+@broken("SC-18", "raises on an event key it does not know", verdict="warn")
+async def rejects_unknown_event_keys(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    message = await receive()
+    unknown = set(message) - {"type", "body", "more_body"}
+    if unknown:
+        raise ValueError(f"unexpected keys in {message['type']}: {sorted(unknown)}")
+    body = message.get("body", b"")
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return  # the client left; nothing to answer
+        body += message.get("body", b"")
+    await answer(send, body or b"hello")
+
+
+@broken("SC-18", "takes a 'text' key in websocket.receive for a text message, even when it is None", part="websocket",
+        verdict="warn")  # fmt: skip
+async def ws_text_key_means_text(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if "text" in message:
+            await send({"type": "websocket.send", "text": message["text"].strip()})
+        else:
+            await send({"type": "websocket.send", "bytes": message["bytes"]})
+
+
+@broken("SC-18", "reads scope['subprotocols'], which is optional", part="websocket", verdict="warn")
+async def ws_needs_subprotocols(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "websocket.accept", "subprotocol": next(iter(scope["subprotocols"]), None)})
+    await correct_websocket_after_accept(receive, send)
+
+
+@broken("SC-21", "finds Content-Type only by its lower-case name, and answers 415 without it", verdict="warn")
+async def lower_case_header_lookup(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    body = await read_body(receive)
+    if body is None:
+        return  # the client left; nothing to answer
+    headers = dict(scope["headers"])
+    if scope["method"] == "POST" and headers.get(b"content-type") != b"application/json":
+        await answer(send, b"unsupported media type", status=415)
+        return
+    await answer(send, body or b"hello")
+
+
+@broken("SC-21", "formats the server's port, which a unix socket does not have", verdict="warn")
+async def needs_server_port(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    host, port = scope.get("server") or ("localhost", 80)
+    where = f"{host}:{port:d}".encode()
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await answer(send, where)
+
+
+@broken("HR-14", "declares Content-Length 0 on HEAD, though GET sends a body")
+async def head_length_zero(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    if scope["method"] == "HEAD":
+        await send(start(200, 0))
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await answer(send)
+
+
+@broken("HR-14", "answers HEAD with 405, though GET works", verdict="warn")
+async def head_not_allowed(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    if scope["method"] == "HEAD":
+        await answer(send, b"", status=405)
+        return
+    await answer(send)
+
+
+@broken("EX-03", "declares a denial Content-Length the body does not match", part="websocket")
+async def denial_wrong_length(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    if not advertised(scope, "websocket.http.response"):
+        await send({"type": "websocket.close", "code": 1000})
+        return
+    await send({"type": "websocket.http.response.start", "status": 403, "headers": [(b"content-length", b"20")]})
+    await send({"type": "websocket.http.response.body", "body": b"forbidden"})
+
+
+@broken("HR-02", "joins two cookies into one Set-Cookie value (recorded: a guess)", verdict="info")
+async def joined_set_cookie(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    cookies = b"session=abc; Path=/; Expires=Wed, 21 Oct 2037 07:28:00 GMT, theme=light; Path=/"
+    await answer(send, b"hello", headers=[(b"set-cookie", cookies)])
+
+
+@broken("HR-06", "calls send() from a worker thread's own event loop", verdict="warn")
+async def sends_from_another_loop(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await asyncio.to_thread(asyncio.run, send(start(200, 5)))
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+@broken("SC-16", "keeps each scope and changes its headers during the next request", verdict="warn")
+async def mutates_scope_later(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if _kept_scopes:
+        _kept_scopes.pop()["headers"].append((b"x-seen-by", b"a later request"))
+    _kept_scopes.append(scope)
+    await correct_http(scope, receive, send)
+
+
+_kept_scopes: list[dict[str, Any]] = []
+
+
+@broken("LS-10", "raises on the unknown key lifespan.startup carries", part="lifespan", verdict="warn")
+async def lifespan_rejects_unknown_keys(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    message = await receive()
+    if set(message) != {"type"}:
+        raise ValueError(f"unexpected keys in {message['type']}: {sorted(set(message) - {'type'})}")
+    await correct_lifespan_after_startup(receive, send)
+
+
+async def correct_lifespan_after_startup(receive: Receive, send: Send) -> None:
+    await send({"type": "lifespan.startup.complete"})
+    await receive()
+    await send({"type": "lifespan.shutdown.complete"})
+
+
+class _LegacyApp:
+    """ASGI 2 style: constructed with the scope, then awaited with receive and send."""
+
+    def __init__(self, scope: dict[str, Any]) -> None:
+        self.scope = scope
+
+    async def __call__(self, receive: Receive, send: Send) -> None:
+        await compose()(self.scope, receive, send)
+
+
+BROKEN_APPS.append(
+    BrokenApp("legacy_double_callable", "HR-06", _LegacyApp, "an ASGI 2 two-callable app (recorded, run)", "info")
+)

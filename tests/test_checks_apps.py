@@ -106,7 +106,9 @@ def test_the_fake_server_varies_what_it_advertises() -> None:
             raise RuntimeError("unsupported")
 
     conform(records)
-    websockets = [scope for scope in seen if scope["type"] == "websocket"]
+    websockets = [scope for scope in seen if scope["type"] == "websocket" and "spec_version" in scope["asgi"]]
+    minimal = [scope for scope in seen if scope["type"] == "websocket" and "spec_version" not in scope["asgi"]]
+    assert minimal and not {"subprotocols", "client", "server", "scheme"} & set(minimal[0])  # SC-18's WebSocket twin
     assert {tuple(scope["subprotocols"]) for scope in websockets} == {(), ("asgibench.v2", "asgibench.v1")}
     assert {scope["asgi"]["spec_version"] for scope in websockets} >= {"2.0", "2.4", "2.5"}
     assert {bool(scope["extensions"]) for scope in websockets} == {True, False}
@@ -145,3 +147,81 @@ def test_starlette_error_reply_after_a_disconnect_is_not_counted() -> None:
 
     report = conform(app, ("POST:/echo",), timeout=2.0)
     assert verdicts(report)["DC-08"] == "pass", explain(report)
+
+
+def test_the_minimal_scenarios_hand_over_events_without_optional_keys_and_with_unknown_ones() -> None:
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    def recording(handler: Any) -> Any:
+        async def wrapped(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+            # Only the minimal scopes leave out asgi.spec_version.
+            kind = "full" if "spec_version" in scope["asgi"] else "minimal"
+
+            async def spy() -> dict[str, Any]:
+                message = await receive()
+                received.append((kind, message))
+                return message
+
+            await handler(scope, spy, send)
+
+        return wrapped
+
+    conform(compose(http=recording(compose()), websocket=recording(compose())))
+    minimal = [message for kind, message in received if kind == "minimal"]
+    requests = [m for m in minimal if m["type"] == "http.request"]
+    assert requests and all(set(m) == {"type", "asgibench.unknown_key"} for m in requests)
+    data = [m for m in minimal if m["type"] == "websocket.receive"]
+    assert {tuple(sorted(m)) for m in data} == {("asgibench.unknown_key", "bytes", "text", "type")}
+    assert [m.get("text") is None for m in data] == [False, True]
+    closing = next(m for m in minimal if m["type"] == "websocket.disconnect")
+    assert closing["code"] == 1005 and closing["reason"] is None
+    full_requests = [m for kind, m in received if kind == "full" and m["type"] == "http.request"]
+    assert all("asgibench.unknown_key" not in m and "more_body" in m for m in full_requests)
+
+
+def test_a_legacy_two_callable_app_is_recognised_and_an_asgi3_one_is_not() -> None:
+    from functools import partial
+
+    from asgibench.conformance.harness import is_legacy_double_callable
+
+    class Legacy:
+        def __init__(self, scope: dict[str, Any]) -> None: ...
+
+    class Instance:
+        async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None: ...
+
+    def legacy_function(scope: dict[str, Any]) -> Any: ...
+
+    async def asgi3(scope: dict[str, Any], receive: Receive, send: Send) -> None: ...
+
+    assert is_legacy_double_callable(Legacy) and is_legacy_double_callable(legacy_function)
+    assert not any(map(is_legacy_double_callable, (Instance(), asgi3, partial(asgi3), compose())))
+
+
+def test_a_legacy_app_is_run_and_judged_like_any_other() -> None:
+    broken = next(b for b in BROKEN_APPS if b.name == "legacy_double_callable")
+    report = conform(broken.app, ("GET:/stream",))
+    assert not flagged(report), explain(report)
+    hr06 = next(result for result in report.checks if result.check.id == "HR-06")
+    assert "legacy ASGI 2 app" in hr06.message and verdicts(report)["HR-01"] == "pass"
+
+
+def test_a_scope_changed_after_its_call_returned_is_reported_as_late() -> None:
+    broken = next(b for b in BROKEN_APPS if b.name == "mutates_scope_later")
+    report = conform(broken.app)
+    sc16 = next(result for result in report.checks if result.check.id == "SC-16")
+    assert sc16.verdict.value == "warn"
+    assert all("after the app call had returned" in e.finding.observed for e in sc16.evidence), explain(report)
+
+
+def test_a_head_repeating_the_get_s_own_wrong_length_is_left_to_hr05() -> None:
+    broken = next(b for b in BROKEN_APPS if b.name == "content_length_mismatch")
+    found = verdicts(conform(broken.app))
+    assert found["HR-05"] == "fail" and found["HR-14"] == "pass"
+
+
+def test_sc21_compares_the_status_with_the_usual_request() -> None:
+    broken = next(b for b in BROKEN_APPS if b.name == "lower_case_header_lookup")
+    report = conform(broken.app)
+    sc21 = next(result for result in report.checks if result.check.id == "SC-21")
+    assert "answered 415 with mixed-case header names, but 200 to the usual request" in sc21.message, explain(report)

@@ -199,3 +199,30 @@ def test_a_denial_cannot_claim_the_upgrade() -> None:
     machine.connect_received = True
     found = machine.app_sent({"type": "websocket.http.response.start", "status": 101, "headers": []})
     assert verdicts(found) == [("EX-03", Verdict.FAIL)]
+
+
+def test_a_denial_content_length_must_match_its_body() -> None:
+    def denial(length: bytes, body: bytes) -> list[tuple[str, Verdict]]:
+        machine = WebSocketMachine({"websocket.http.response": {}}, spec_version="2.5")
+        machine.connect_received = True
+        headers = [(b"content-length", length)]
+        found = machine.app_sent({"type": "websocket.http.response.start", "status": 403, "headers": headers})
+        found += machine.app_sent({"type": "websocket.http.response.body", "body": body[:2], "more_body": True})
+        found += machine.app_sent({"type": "websocket.http.response.body", "body": body[2:]})
+        return verdicts(found)
+
+    assert denial(b"9", b"forbidden") == []
+    assert denial(b"20", b"forbidden") == [("EX-03", Verdict.FAIL)]
+
+
+@pytest.mark.parametrize(
+    ("value", "joined"),
+    [
+        (b"session=abc; Path=/; Expires=Wed, 21 Oct 2037 07:28:00 GMT; HttpOnly", False),
+        (b"session=abc; Path=/, theme=light; Path=/", True),
+        (b"a=1,b=2", True),
+    ],
+)
+def test_set_cookie_values_joined_by_a_comma_are_noted(value: bytes, joined: bool) -> None:
+    start = {**START, "headers": [(b"set-cookie", value)]}
+    assert (("HR-02", Verdict.INFO) in drive([start, FINAL])) is joined

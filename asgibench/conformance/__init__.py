@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from asgibench.conformance.catalogue import CHECKS, Check, select_checks
 from asgibench.conformance.harness import App
-from asgibench.conformance.judge import judge, judge_differential, judge_lifespan, judge_tolerance
+from asgibench.conformance.judge import judge, judge_differential, judge_head, judge_lifespan, judge_tolerance
 from asgibench.conformance.report import ConformanceReport, build_report
 from asgibench.conformance.scenarios import DEFAULT_ROUTES, RouteSpec, plan
 from asgibench.conformance.session import Session
@@ -35,6 +35,7 @@ def run_conformance(app: App, config: ConformConfig = ConformConfig()) -> Confor
         judge(outcome)
     judge_differential(result.outcomes)
     judge_tolerance(result.outcomes)
+    judge_head(result.outcomes)
     judge_lifespan(result.lifespan.outcome)
     outcomes = [result.lifespan.outcome, *result.outcomes]
     return build_report(

@@ -2,7 +2,7 @@
 
 Ids come from the conformance plan; the ones asgibench adds continue each
 series. Once published an id keeps its meaning and is never reused or
-renumbered. The next free app-side ids are SC-21, HR-14, ST-10, DC-10, LS-13,
+renumbered. The next free app-side ids are SC-22, HR-15, ST-10, DC-10, LS-13,
 WS-15, EX-13 and ER-08 (the plan keeps SC-01..15, HR-07..10, ST-01..06,
 DC-01..05, LS-01..08, WS-01..09, EX-02, EX-04, EX-09, EX-10 and ER-01..05 for
 server-side checks).
@@ -185,7 +185,8 @@ CHECKS: tuple[Check, ...] = (
         Level.SHOULD,
         "Middleware that changes the scope copies it first. A server-owned part of the scope (headers, asgi, "
         "extensions, client, server) changed in place warns; a top-level value replaced or removed is recorded "
-        "(info). The scope is compared when the app call returns, so a later change is not seen.",
+        "(info). The scope is compared when the app call returns and again when the session ends, so a change "
+        "made later by a task the app left running is reported too, with the same verdict.",
         (
             _asgi(
                 "Middleware",
@@ -214,18 +215,28 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "SC-18",
-        "app tolerates absent optional scope keys and unknown extra keys",
+        "app tolerates absent optional keys and unknown extra keys, in scopes and events",
         Level.SHOULD,
         "Given only the scope keys the spec does not call optional, plus one key no spec defines, the app still "
-        "answers: a crash or a 5xx warns (unless the full scope fails the same way). Level derived: the spec "
-        "gives each optional key a default the app has to assume itself, and says extra keys in an event "
-        "should not raise, which asgibench applies to the scope too.",
+        "answers: a crash or a 5xx warns (unless the usual request fails the same way). The events of that "
+        "request carry the unknown key too, and its http.request has neither `body` nor `more_body`. The "
+        "WebSocket twin has only type, asgi, path and headers in its scope (no spec_version: 2.0), events with "
+        "the unknown key, websocket.receive with both `bytes` and `text` present (one None), and a disconnect "
+        "with code 1005 and reason None; a crash while the client is connected warns. lifespan.startup carries "
+        "the unknown key as well; a raise there is LS-10's finding. Level derived: the spec gives each optional "
+        "key a default the app has to assume itself, and says extra keys in an event should not raise.",
         (
             _www(
                 "HTTP Connection Scope",
                 'Optional (but must not be empty); default is ``"http"``. [...] Optional; if missing defaults to '
                 '``""``.',
             ),
+            _www(
+                "Request",
+                'Optional; if missing defaults to ``b""``. [...] Optional; if missing defaults to ``False``.',
+            ),
+            _www("Receive", "One or both keys may be present, however."),
+            _www("Disconnect", "Optional; if missing or ``None`` default is empty string."),
             _asgi(
                 "Error Handling",
                 "In both cases, the presence of additional keys in the event dictionary should not raise an exception.",
@@ -278,6 +289,33 @@ CHECKS: tuple[Check, ...] = (
         ),
     ),
     Check(
+        "SC-21",
+        "app answers unusual but valid requests as it answers the usual ones",
+        Level.SHOULD,
+        "A POST whose header names are in mixed case (Content-Type, Content-Length...) from an IPv6 client, and "
+        "a GET over HTTP/2 with the cookie on two header lines, from a server on a unix socket (`server` is "
+        "[path, None], no `client`), get the status the usual request to the same route gets: a crash, a 5xx "
+        "or another status warns (unless the usual request fails too). An app that looks a header up by its "
+        "lower-case name alone, or formats the server's port, breaks here. Level derived: each value is one the "
+        "spec allows a server to send, and the spec asks apps supporting HTTP/2 to take care of the cookie case.",
+        (
+            _www(
+                "HTTP Connection Scope",
+                "Header names should be lowercased, but it is not required; servers should preserve header case on "
+                "a best-effort basis.",
+            ),
+            _www(
+                "HTTP Connection Scope",
+                "or ``[path, None]`` where ``path`` is that of the unix socket.",
+            ),
+            _www(
+                "HTTP",
+                "For ASGI applications that support HTTP/2, care should be taken to handle the special case for "
+                "``Cookie`` noted above.",
+            ),
+        ),
+    ),
+    Check(
         "HR-01",
         "the first response message is `http.response.start`, sent exactly once",
         Level.MUST,
@@ -299,11 +337,18 @@ CHECKS: tuple[Check, ...] = (
         "final response, and a 1xx response is only interim (RFC 9110 §15.2). "
         "Headers are an iterable of [bytes, bytes] pairs whose names are HTTP tokens and whose values hold no "
         "CR, LF or NUL (RFC 9110 §5.1, §5.5), with no pseudo-headers (fail). `trailers` is a bool (fail). "
-        + _MIXED_CASE_NOTE,
+        + _MIXED_CASE_NOTE
+        + " A Set-Cookie value that looks like two cookies joined by a comma is recorded (info): the spec says "
+        "they cannot be joined, but an Expires date holds a comma too, so this is a guess.",
         (
             _www(
                 "Response Start",
                 "``status`` (*int*) -- HTTP status code. [...] " + _HEADER_NAMES_LOWER + " [...] " + _NO_PSEUDO_HEADERS,
+            ),
+            _www(
+                "HTTP",
+                "For the ``Set-Cookie`` header in HTTP/1.0, HTTP/1.1 and HTTP2.0, it may appear repeatedly, but "
+                "cannot be concatenated by commas (or anything else) into a single header field.",
             ),
             _rfc(Document.RFC9110, "15.2"),
             _rfc(Document.RFC9110, "5.5"),
@@ -368,14 +413,25 @@ CHECKS: tuple[Check, ...] = (
         "the application is an async callable",
         Level.MUST,
         "app(scope, receive, send) returns an awaitable (fail): a plain function cannot be driven by an asyncio "
-        "server. A value other than None returned from the app is recorded (info): the spec says nothing of it.",
+        "server. A value other than None returned from the app is recorded (info): the spec says nothing of it. "
+        "A legacy ASGI 2 app (one that takes the scope alone and returns the callable taking receive and send) is "
+        "run that way and recorded (info): the spec asks servers to try to support it. receive() or send() "
+        "called from another event loop or thread than the one that called the app warns: a server's callables "
+        "belong to its loop and are not thread-safe; the spec puts the app on that loop, and the fake server may "
+        "still cope, so the finding is a warning.",
         (
             _asgi(
                 "Overview",
                 "ASGI applications must run as ``async`` / ``await`` compatible coroutines (i.e. "
-                "``asyncio``-compatible)",
+                "``asyncio``-compatible) (on the main thread; they are free to use threading or other processes if "
+                "they need synchronous code).",
             ),
             _asgi("Applications", "ASGI applications should be a single async callable::"),
+            _asgi(
+                "Applications",
+                "servers can easily implement support for it using the ``asgiref.compatibility`` library, and "
+                "should try to support it.",
+            ),
         ),
     ),
     Check(
@@ -428,6 +484,20 @@ CHECKS: tuple[Check, ...] = (
                 "``asyncio``-compatible) (on the main thread; they are free to use threading or other processes if "
                 "they need synchronous code).",
             ),
+        ),
+    ),
+    Check(
+        "HR-14",
+        "a HEAD answers as the GET to the same target would, without the content",
+        Level.MUST,
+        "Compared with the plain GET to the same path: a HEAD response with another status, or with other header "
+        "fields, warns (RFC 9110 §9.3.2: the server should send the same fields; Content-Length and "
+        "Transfer-Encoding may be left out, as only the content decides them). A HEAD Content-Length that is "
+        "not the number of body bytes the GET sent fails (RFC 9110 §8.6: a server must not send one unless it "
+        "equals the GET's). Body bytes sent to HEAD are not judged: servers drop them.",
+        (
+            _rfc(Document.RFC9110, "9.3.2"),
+            _rfc(Document.RFC9110, "8.6"),
         ),
     ),
     Check(
@@ -732,7 +802,8 @@ CHECKS: tuple[Check, ...] = (
         Level.MUST,
         "The denial response is sent instead of websocket.accept: its start, then body messages until "
         "more_body=False, then nothing (fail). Its fields follow http.response.*: `status` an int and not 1xx "
-        "(a 101 would claim the upgrade it denies), valid headers, `body` bytes, `more_body` a bool (fail).",
+        "(a 101 would claim the upgrade it denies), valid headers, `body` bytes, `more_body` a bool (fail). A "
+        "Content-Length in the denial start that differs from the body bytes sent fails, as in HR-05.",
         (
             _ext(
                 "Websocket Denial Response",
@@ -745,6 +816,7 @@ CHECKS: tuple[Check, ...] = (
                 "``websocket.http.response.body`` with a structure that matches the ``http.response.start`` and "
                 "``http.response.body`` messages defined in the HTTP part of the core ASGI specification.",
             ),
+            _rfc(Document.RFC9112, "6.3"),
         ),
     ),
     Check(

@@ -19,7 +19,8 @@ from asgibench.conformance.findings import Finding, Verdict
 from asgibench.conformance.http_machine import HttpResponseMachine
 from asgibench.conformance.lifespan_machine import LifespanMachine
 from asgibench.conformance.observation import AppRecord, ClientSide, Departure, ResponseSide, Step
-from asgibench.conformance.scenarios import BODY_METHODS, Leave, Scenario
+from asgibench.conformance.scenarios import BODY_METHODS, Leave, Role, Scenario
+from asgibench.conformance.scopes import UNKNOWN_KEY, UNKNOWN_VALUE
 from asgibench.conformance.trace import Trace, snapshot
 from asgibench.conformance.values import version_tuple
 from asgibench.conformance.websocket_machine import WebSocketMachine
@@ -80,10 +81,21 @@ class Exchange:
         self.exercised: set[str] = set()
         self._gone = asyncio.Event()
         self._send_raises_after_leaving = send_raises_after_leaving
+        # The loop that called the app; set by the harness when the call starts.
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def client_gone(self) -> bool:
         return self.client.gone
+
+    def _check_loop(self, call: str) -> None:
+        """Note a receive() or send() made from another event loop or thread (HR-06)."""
+        if self.loop is None or asyncio.get_running_loop() is self.loop:
+            return
+        ending = self.app.ending
+        if ending is not None:
+            ending.other_loop_calls.append(call)
+        self.trace.note(f"{call}() called from another event loop or thread than the app's")
 
     def _received(self, message: dict[str, Any]) -> int:
         """Hand ``message`` to the app: in the trace and in the app's steps, at one time."""
@@ -164,6 +176,7 @@ class HttpExchange(Exchange):
         client.length_declared = scenario.route.method in BODY_METHODS
 
     async def receive(self) -> dict[str, Any]:
+        self._check_loop("receive")
         await asyncio.sleep(0)
         client = self.client
         client.receive_calls += 1
@@ -180,7 +193,7 @@ class HttpExchange(Exchange):
                 await self._gone.wait()
             finally:
                 client.parked_after_body = False
-        message = {"type": "http.disconnect"}
+        message = self._bare({"type": "http.disconnect"})
         self._disconnect_delivered(self._received(message))
         if not client.body_complete:
             client.disconnect_mid_body = True
@@ -194,15 +207,26 @@ class HttpExchange(Exchange):
         if isinstance(chunk, bytes):
             client.body_bytes_delivered += len(chunk)
         more = client.body_messages_delivered < client.body_messages
-        message = {"type": "http.request", "body": chunk, "more_body": more}
+        message: dict[str, Any] = {"type": "http.request", "body": chunk, "more_body": more}
+        if self.scenario.role is Role.MINIMAL_SCOPE:
+            # Both keys are optional, with the defaults b"" and False.
+            message = {key: value for key, value in message.items() if value not in (b"", False)}
+        message = self._bare(message)
         if not isinstance(chunk, bytes):
             client.received_malformed = True
         self._received(message)
         return dict(message)
 
+    def _bare(self, message: dict[str, Any]) -> dict[str, Any]:
+        """In the minimal-scope scenario, an event carries a key no spec defines (it should not raise)."""
+        if self.scenario.role is Role.MINIMAL_SCOPE:
+            return {**message, UNKNOWN_KEY: UNKNOWN_VALUE}
+        return message
+
     async def send(self, message: Any) -> None:
         # Before yielding: what the app knew when it called send().
         seen = self.client.disconnect_delivered_at is not None
+        self._check_loop("send")
         await asyncio.sleep(0)
         recorded = snapshot(message)
         index = self._sent(recorded)
@@ -226,6 +250,7 @@ class HttpExchange(Exchange):
         machine, response = self.machine, self.response
         response.started, response.complete = machine.started, machine.complete
         response.status, response.body_messages = machine.status, machine.body_messages
+        response.headers = list(machine.headers)
         response.body += machine.body[len(response.body) :]
         response.zerocopy_files.extend(machine.zerocopy_files[len(response.zerocopy_files) :])
 
@@ -236,6 +261,11 @@ class WebSocketExchange(Exchange):
     CLIENT_MESSAGES: tuple[dict[str, Any], ...] = (
         {"type": "websocket.receive", "text": "hello asgibench"},
         {"type": "websocket.receive", "bytes": b"\x00asgibench\xff"},
+    )
+    # The same, as a server may also spell them: both keys present, one None, and a key no spec defines.
+    MINIMAL_CLIENT_MESSAGES: tuple[dict[str, Any], ...] = (
+        {"type": "websocket.receive", "bytes": None, "text": "hello asgibench", UNKNOWN_KEY: UNKNOWN_VALUE},
+        {"type": "websocket.receive", "bytes": b"\x00asgibench\xff", "text": None, UNKNOWN_KEY: UNKNOWN_VALUE},
     )
 
     def __init__(
@@ -253,19 +283,23 @@ class WebSocketExchange(Exchange):
         self.machine = machine
         self.response = response
         self._connected = False
-        self._script = list(self.CLIENT_MESSAGES)
+        self._minimal = scenario.role is Role.WEBSOCKET_MINIMAL
+        self._script = list(self.MINIMAL_CLIENT_MESSAGES if self._minimal else self.CLIENT_MESSAGES)
         self._answered = asyncio.Event()
         self._close_after = close_after
         self._close_timer: asyncio.TimerHandle | None = None
-        self.disconnect_code = 1006 if scenario.ws_vanishes else 1000
+        # A close frame without a status code reads as 1005 (RFC 6455 §7.1.5).
+        self.disconnect_code = 1006 if scenario.ws_vanishes else 1005 if self._minimal else 1000
 
     async def receive(self) -> dict[str, Any]:
+        self._check_loop("receive")
         await asyncio.sleep(0)
         self.client.receive_calls += 1
         if not self._connected:
             self._connected = True
             self.machine.connect_received = True
-            return self._deliver({"type": "websocket.connect"})
+            connect: dict[str, Any] = {"type": "websocket.connect"}
+            return self._deliver({**connect, UNKNOWN_KEY: UNKNOWN_VALUE} if self._minimal else connect)
         if not self.machine.answered:
             await self._answered.wait()
         if self.machine.state in {"denied", "closed"} and not self.client_gone:
@@ -279,7 +313,9 @@ class WebSocketExchange(Exchange):
 
     def _disconnect(self, code: int) -> dict[str, Any]:
         message: dict[str, Any] = {"type": "websocket.disconnect", "code": code}
-        if version_tuple(self.scenario.spec_version) >= (2, 5):
+        if self._minimal:
+            message.update({"reason": None, UNKNOWN_KEY: UNKNOWN_VALUE})  # None reads as ""
+        elif version_tuple(self.scenario.spec_version) >= (2, 5):
             message["reason"] = ""  # the key exists from spec 2.5
         self._disconnect_delivered(self._received(message))
         return dict(message)
@@ -290,6 +326,7 @@ class WebSocketExchange(Exchange):
 
     async def send(self, message: Any) -> None:
         seen = self.client.disconnect_delivered_at is not None
+        self._check_loop("send")
         await asyncio.sleep(0)
         recorded = snapshot(message)
         index = self._sent(recorded)
@@ -320,6 +357,7 @@ class LifespanExchange(Exchange):
         self.startup_delivered = False
 
     async def receive(self) -> dict[str, Any]:
+        self._check_loop("receive")
         await asyncio.sleep(0)
         self.client.receive_calls += 1
         if not self.startup_delivered:
@@ -334,10 +372,14 @@ class LifespanExchange(Exchange):
     def _deliver(self, message_type: str) -> dict[str, Any]:
         self.replied.clear()
         self.machine.server_sent(message_type)
-        self._received({"type": message_type})
-        return {"type": message_type}
+        message: dict[str, Any] = {"type": message_type}
+        if message_type == "lifespan.startup":
+            message[UNKNOWN_KEY] = UNKNOWN_VALUE  # a key no spec defines should not raise (LS-10 if it does)
+        self._received(message)
+        return dict(message)
 
     async def send(self, message: Any) -> None:
+        self._check_loop("send")
         await asyncio.sleep(0)
         recorded = snapshot(message)
         index = self._sent(recorded)

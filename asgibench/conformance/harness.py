@@ -53,11 +53,44 @@ class NotAwaitable(TypeError):
         self.value = value
 
 
-async def invoke(app: App, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-    result = app(scope, receive, send)
+async def invoke(app: App, scope: dict[str, Any], receive: Any, send: Any, ending: AppEnding | None = None) -> Any:
+    if is_legacy_double_callable(app):
+        # ASGI 2 style: app(scope) builds the instance, the instance is awaited with receive and send.
+        # The spec asks servers to try to support it, so asgibench runs it that way and records it (HR-06).
+        if ending is not None:
+            ending.legacy_double_callable = True
+        result = app(scope)(receive, send)
+    else:
+        result = app(scope, receive, send)
     if not inspect.isawaitable(result):
         raise NotAwaitable(result)
     return await result
+
+
+def is_legacy_double_callable(app: App) -> bool:
+    """``app`` takes the scope alone: a class whose constructor, or a function whose signature, has one parameter.
+
+    An app whose signature cannot be read, or that also accepts more arguments, is taken as ASGI 3.
+    """
+    if not callable(app):
+        return False
+    # An instance's entry point is its class's __call__ (iscoroutinefunction does not look there on 3.11).
+    call = app if inspect.isclass(app) or inspect.isroutine(app) else type(app).__call__
+    if inspect.iscoroutinefunction(call):
+        return False
+    try:
+        parameters = list(inspect.signature(app).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    kinds = {parameter.kind for parameter in parameters}
+    if inspect.Parameter.VAR_POSITIONAL in kinds:
+        return False
+    positional = [
+        parameter
+        for parameter in parameters
+        if parameter.kind in {inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD}
+    ]
+    return len(positional) == 1
 
 
 class LoopThread:
@@ -115,7 +148,8 @@ async def run_app(app: App, scope: dict[str, Any], exchange: Exchange, outcome: 
     end.deadline = deadline
     heartbeat = asyncio.ensure_future(_watch_loop_lag(end))
     started = time.monotonic()
-    task = asyncio.ensure_future(invoke(app, scope, exchange.receive, exchange.send))
+    exchange.loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(invoke(app, scope, exchange.receive, exchange.send, end))
     try:
         done, _ = await asyncio.wait({task}, timeout=deadline)
         end.elapsed = time.monotonic() - started
@@ -187,7 +221,7 @@ def prepare(scenario: Scenario, state: dict[str, Any] | None, deadline: float) -
     observation.client, observation.response = client, response
     machine: Any
     exchange: Exchange
-    if scenario.role is Role.WEBSOCKET:
+    if scenario.is_websocket:
         scope = websocket_scope(scenario, state)
         machine = WebSocketMachine(
             scope.get("extensions"), spec_version=scenario.spec_version, subprotocols=scenario.subprotocols
@@ -239,7 +273,10 @@ class LifespanRun:
         return dict(self.scope["state"])
 
     async def startup(self) -> None:
-        self._task = asyncio.ensure_future(invoke(self.app, self.scope, self.exchange.receive, self.exchange.send))
+        self.exchange.loop = asyncio.get_running_loop()
+        self._task = asyncio.ensure_future(
+            invoke(self.app, self.scope, self.exchange.receive, self.exchange.send, self.outcome.end)
+        )
         phases = self.phases
         phases.startup_timed_out = not await self._reply_or_end()
         phases.state_after_startup = self.machine.state

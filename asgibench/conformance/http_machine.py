@@ -22,6 +22,7 @@ from asgibench.conformance.values import (
     has_header,
     header_findings,
     header_values,
+    joined_set_cookie,
     status_findings,
 )
 
@@ -253,6 +254,16 @@ class HttpResponseMachine(Machine):
             findings.append(_fail("HR-05", problem, "one numeric Content-Length"))
         if self.status == 204 and has_header(self.headers, b"content-length"):
             findings.append(_fail("HR-12", "a 204 response carries a Content-Length header", "no Content-Length"))
+        joined = joined_set_cookie(self.headers)
+        if joined is not None:
+            findings.append(
+                Finding(
+                    "HR-02",
+                    Verdict.INFO,
+                    f"a Set-Cookie value looks like cookies joined by a comma: {describe(joined)} "
+                    "(send one Set-Cookie header per cookie)",
+                )
+            )
         if has_header(self.headers, b"transfer-encoding"):
             findings.append(
                 Finding(

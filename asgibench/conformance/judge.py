@@ -40,20 +40,34 @@ def judge(outcome: Outcome) -> None:
         _loop_blocking(outcome)
         _zerocopy_files_closed(outcome)
         _sends_after_disconnect(outcome)
-    if scenario.role in {Role.REQUEST, Role.MINIMAL_SCOPE, Role.NO_LIFESPAN}:
+    if scenario.role in {Role.REQUEST, *_REDUCED}:
         _late_response(outcome)
-    if scenario.role in {Role.MINIMAL_SCOPE, Role.NO_LIFESPAN} and outcome.ending is Ending.TIMED_OUT:
+    if scenario.role in _REDUCED and outcome.ending is Ending.TIMED_OUT:
         _timed_out(outcome, left_early=False, disconnect_check="DC-06")
     if scenario.role is Role.REQUEST:
         _request(outcome)
     elif scenario.role is Role.MINIMAL_SCOPE:
-        _tolerated(outcome, "SC-18", "with only the required scope keys")
+        _tolerated(outcome, "SC-18", "with only the required scope and event keys, plus unknown ones")
+    elif scenario.role is Role.UNUSUAL:
+        _tolerated(outcome, "SC-21", f"with {scenario.variation}")
     elif scenario.role is Role.NO_LIFESPAN:
         _tolerated(outcome, "LS-11", "before lifespan ran, with no state")
     elif scenario.role is Role.MALFORMED:
         _malformed(outcome)
     elif scenario.role is Role.WEBSOCKET:
         _websocket(outcome)
+    elif scenario.role is Role.WEBSOCKET_MINIMAL:
+        _websocket(outcome, crash_check="SC-18")
+
+
+# HTTP scenarios that vary the usual request and are judged against it (judge_tolerance).
+_REDUCED = frozenset({Role.MINIMAL_SCOPE, Role.UNUSUAL, Role.NO_LIFESPAN})
+_TOLERANCE_CHECKS = {
+    Role.MINIMAL_SCOPE: "SC-18",
+    Role.UNUSUAL: "SC-21",
+    Role.NO_LIFESPAN: "LS-11",
+    Role.WEBSOCKET_MINIMAL: "SC-18",
+}
 
 
 def _add(outcome: Outcome, check_id: str, verdict: Verdict, observed: str, expected: str = "") -> None:
@@ -105,10 +119,34 @@ def _late_response(outcome: Outcome) -> None:
 def _return_value(outcome: Outcome) -> None:
     outcome.exercised.add("HR-06")
     end = outcome.end
+    _how_called(outcome)
     if end.not_awaitable:
         _add(outcome, "HR-06", Verdict.FAIL, end.exception_message, "a coroutine (async def)")
     elif end.kind is Ending.RETURNED and end.return_value is not None:
         _add(outcome, "HR-06", Verdict.INFO, f"the app returned {end.return_value!r:.60} (servers ignore it)")
+
+
+def _how_called(outcome: Outcome) -> None:
+    """HR-06: a legacy two-callable app (run, and recorded), and calls made from outside the app's loop."""
+    end = outcome.end
+    if end.legacy_double_callable:
+        _add(
+            outcome,
+            "HR-06",
+            Verdict.INFO,
+            "legacy ASGI 2 app: app(scope) returns the callable that takes receive and send; asgibench ran it "
+            "that way, as servers should try to (asgiref.compatibility.guarantee_single_callable wraps it)",
+        )
+    if end.other_loop_calls:
+        calls = sorted(set(end.other_loop_calls))
+        _add(
+            outcome,
+            "HR-06",
+            Verdict.WARN,
+            f"{' and '.join(f'{call}()' for call in calls)} called from another event loop or thread than the one "
+            "that called the app",
+            "await receive() and send() in the app's own event loop",
+        )
 
 
 # A loop late by more than this was blocked by synchronous code (HR-13).
@@ -376,30 +414,125 @@ def _failed_plainly(outcome: Outcome) -> bool:
     return _escaped(outcome) or (status is not None and status >= 500)
 
 
-def judge_tolerance(outcomes: list[Outcome]) -> None:
-    """SC-18 and LS-11 blame the reduced scope only when the full scope works.
-
-    An app that crashes on every request crashes without optional keys too;
-    that is ER-07's finding, not a missing-key one.
-    """
+def _usual(outcomes: list[Outcome]) -> dict[object, Outcome]:
+    """The usual request of each route: the plain HTTP request, or the first WebSocket scenario."""
     baseline: dict[object, Outcome] = {}
     for outcome in outcomes:
         scenario = outcome.scenario
-        if (
-            scenario
-            and scenario.role is Role.REQUEST
+        if scenario is None:
+            continue
+        plain_http = (
+            scenario.role is Role.REQUEST
             and not scenario.extensions
             and scenario.leave is Leave.AFTER_RESPONSE
-        ):
+            and scenario.http_version == "1.1"
+        )
+        if plain_http or scenario.role is Role.WEBSOCKET:
             baseline.setdefault(scenario.route, outcome)
+    return baseline
+
+
+def judge_tolerance(outcomes: list[Outcome]) -> None:
+    """SC-18, SC-21 and LS-11 blame the varied request only when the usual one works.
+
+    An app that crashes on every request crashes without optional keys too;
+    that is ER-07's finding, not a missing-key one. SC-21 also compares the
+    status: a request that differs only in valid details gets the usual answer.
+    """
+    baseline = _usual(outcomes)
     for outcome in outcomes:
         scenario = outcome.scenario
-        if scenario is None or scenario.role not in {Role.MINIMAL_SCOPE, Role.NO_LIFESPAN}:
+        check_id = _TOLERANCE_CHECKS.get(scenario.role) if scenario is not None else None
+        if scenario is None or check_id is None:
             continue
         reference = baseline.get(scenario.route)
         if reference is not None and _failed_plainly(reference):
-            check_id = "SC-18" if scenario.role is Role.MINIMAL_SCOPE else "LS-11"
             outcome.findings = [f for f in outcome.findings if f.check_id != check_id]
+        elif reference is not None and scenario.role is Role.UNUSUAL:
+            _same_status(outcome, reference, f"with {scenario.variation}")
+
+
+def _same_status(outcome: Outcome, reference: Outcome, situation: str) -> None:
+    """SC-21: the varied request got the usual request's status (a crash or 5xx is reported already)."""
+    usual, answer = _response(reference), _response(outcome)
+    if not usual.complete or not answer.complete or usual.status == answer.status:
+        return
+    if any(f.check_id == "SC-21" for f in outcome.findings):
+        return
+    _add(
+        outcome,
+        "SC-21",
+        Verdict.WARN,
+        f"answered {answer.status} {situation}, but {usual.status} to the usual request",
+        f"status {usual.status}",
+    )
+
+
+# Fields a HEAD response may leave out, since only generating the content decides them (RFC 9110 §9.3.2).
+_CONTENT_DETERMINED = frozenset({b"content-length", b"transfer-encoding"})
+
+
+def judge_head(outcomes: list[Outcome]) -> None:
+    """HR-14: a HEAD answers as the GET to the same target would, without the content."""
+    gets: dict[tuple[str, bytes], Outcome] = {}
+    heads: list[Outcome] = []
+    for outcome in _usual(outcomes).values():
+        route = outcome.scenario.route if outcome.scenario else None
+        if route is not None and route.method == "GET":
+            gets[(route.path, route.query)] = outcome
+        elif route is not None and route.method == "HEAD":
+            heads.append(outcome)
+    for head in heads:
+        assert head.scenario is not None
+        get = gets.get((head.scenario.route.path, head.scenario.route.query))
+        if get is None or not _response(get).complete or not _response(head).complete:
+            continue
+        _compare_head(head, _response(head), _response(get))
+
+
+def _compare_head(outcome: Outcome, head: ResponseSide, get: ResponseSide) -> None:
+    outcome.exercised.add("HR-14")
+    if head.status != get.status:
+        _add(
+            outcome,
+            "HR-14",
+            Verdict.WARN,
+            f"HEAD answered {head.status}, GET {get.status}"
+            + (" (HEAD not served)" if head.status in {404, 405, 501} else ""),
+            f"status {get.status}",
+        )
+        return
+    declared, get_length = _declared_length(head), str(len(get.body)).encode()
+    # A GET whose own Content-Length is wrong is HR-05's finding; the HEAD that repeats it is not blamed.
+    if declared is not None and declared != get_length and _declared_length(get) in {None, get_length}:
+        _add(
+            outcome,
+            "HR-14",
+            Verdict.FAIL,
+            f"HEAD declared Content-Length {declared.decode('latin-1')}, but GET sent {len(get.body)} body bytes",
+            f"Content-Length {len(get.body)}, or none",
+        )
+    head_names = {name.lower() for name, _ in head.headers}
+    get_names = {name.lower() for name, _ in get.headers}
+    missing = sorted(get_names - head_names - _CONTENT_DETERMINED)
+    extra = sorted(head_names - get_names - _CONTENT_DETERMINED)
+    if missing or extra:
+        parts = ([f"lacks {_names(missing)}"] if missing else []) + ([f"adds {_names(extra)}"] if extra else [])
+        _add(
+            outcome,
+            "HR-14",
+            Verdict.WARN,
+            f"the HEAD response {' and '.join(parts)}, compared with GET",
+            "the header fields GET sends",
+        )
+
+
+def _declared_length(response: ResponseSide) -> bytes | None:
+    return next((value.strip() for name, value in response.headers if name.lower() == b"content-length"), None)
+
+
+def _names(names: list[bytes]) -> str:
+    return ", ".join(name.decode("latin-1") for name in names)
 
 
 def _malformed(outcome: Outcome) -> None:
@@ -446,9 +579,10 @@ def _unknown_scope(outcome: Outcome) -> None:
         )
 
 
-def _websocket(outcome: Outcome) -> None:
+def _websocket(outcome: Outcome, crash_check: str = "ER-07") -> None:
+    """A WebSocket scenario; a crash while connected fails ER-07, or warns SC-18 on a minimal scope."""
     client, response, text = _client(outcome), _response(outcome), outcome.end.exception_text
-    outcome.exercised.update({"WS-10", "WS-13", "ER-07"})
+    outcome.exercised.update({"WS-10", "WS-13", "ER-07", crash_check})
     sent = _sent_count(outcome) > 0
     if outcome.ending is Ending.TIMED_OUT:
         if not response.answered:
@@ -466,7 +600,17 @@ def _websocket(outcome: Outcome) -> None:
             observed = "still running at the deadline"
         _add(outcome, "WS-13", Verdict.WARN, observed + _blocked_note(outcome), "return once the client has gone")
     elif _escaped(outcome) and not outcome.end.not_awaitable:
-        if not sent:
+        if crash_check != "ER-07" and not client.gone_at_end:
+            # judge_tolerance drops it when the usual WebSocket scenario fails the same way.
+            _add(
+                outcome,
+                crash_check,
+                Verdict.WARN,
+                f"{text} escaped while the client was connected, with only the required scope keys and events "
+                "spelled as a server may",
+                "an answer, not a crash",
+            )
+        elif not sent:
             _add(outcome, "SC-17", Verdict.INFO, f"websocket unsupported: raised {text} at once")
         elif client.gone_at_end:
             _add(outcome, "WS-13", Verdict.INFO, f"{text} escaped after the client closed (allowed)")
@@ -543,6 +687,7 @@ def judge_lifespan(outcome: Outcome) -> None:
     if outcome.ending is Ending.NOT_RUN:
         return
     end = outcome.end
+    _how_called(outcome)
     own = end.refused_send
     raised = end.kind is Ending.RAISED and not own
     after = phases.state_after_startup

@@ -127,6 +127,10 @@ class AppEnding:
     loop_blocked: bool = False  # the loop stayed blocked so long the session gave up
     # Where the loop was stuck, from the stack sampled when it was latest (HR-13).
     blocking_call: BlockingCall | None = None
+    # A legacy ASGI 2 app (app(scope) gives the callable taking receive and send), run as servers should try to.
+    legacy_double_callable: bool = False
+    # receive()/send() calls made from an event loop or thread other than the app's ("receive" or "send").
+    other_loop_calls: list[str] = field(default_factory=list)
 
     @property
     def exception_text(self) -> str:
@@ -251,6 +255,7 @@ class ResponseSide:
     started: bool = False  # http.response.start accepted
     complete: bool = False  # the final body (and trailers) sent
     status: int | None = None
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)  # of the start, the well-formed pairs
     body: bytearray = field(default_factory=bytearray)
     body_messages: int = 0
     answered: bool = False  # WebSocket: accept, close or denial sent

@@ -86,11 +86,21 @@ class Role(StrEnum):
     """How a scenario's outcome is judged (see judge.py)."""
 
     REQUEST = "request"  # well-formed request: crashes, hangs and framing count
-    MINIMAL_SCOPE = "minimal scope"  # SC-18
+    MINIMAL_SCOPE = "minimal scope"  # SC-18: only required keys, events without optional keys, extra keys
+    UNUSUAL = "unusual but valid input"  # SC-21: mixed-case header names, unix-socket server, HTTP/2 cookies
     NO_LIFESPAN = "no lifespan"  # LS-11
     MALFORMED = "malformed event"  # ER-06
     UNKNOWN_SCOPE = "unknown scope type"  # SC-17
     WEBSOCKET = "websocket"
+    WEBSOCKET_MINIMAL = "websocket, minimal scope"  # SC-18 for a WebSocket
+
+
+class Variation(StrEnum):
+    """How an UNUSUAL scenario differs from the usual request to the same route."""
+
+    NONE = ""
+    MIXED_CASE = "mixed-case header names"
+    UNIX_SOCKET_HTTP2 = "HTTP/2 cookie lines, unix-socket server"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +121,11 @@ class Scenario:
     differential: str | None = None
     control: bool = False
     ws_vanishes: bool = False  # websocket: the TCP connection is lost (1006)
+    variation: Variation = Variation.NONE  # UNUSUAL: what differs from the usual request
+
+    @property
+    def is_websocket(self) -> bool:
+        return self.role in {Role.WEBSOCKET, Role.WEBSOCKET_MINIMAL}
 
     @property
     def body_length(self) -> int:
@@ -157,6 +172,15 @@ def http_scenarios(route: RouteSpec, *, first_of_method: bool) -> list[Scenario]
                     f"{label}, malformed body (str instead of bytes)", route, role=Role.MALFORMED, body=("not bytes",)
                 )
             )
+            scenarios.append(
+                Scenario(
+                    f"{label}, header names in mixed case (Content-Type...), IPv6 client",
+                    route,
+                    role=Role.UNUSUAL,
+                    body=(SMALL_BODY,),
+                    variation=Variation.MIXED_CASE,
+                )
+            )
         return scenarios
     scenarios = [
         Scenario(label, route),
@@ -186,7 +210,19 @@ def http_scenarios(route: RouteSpec, *, first_of_method: bool) -> list[Scenario]
         )
     if route.method == "GET" and first_of_method:
         scenarios.append(
-            Scenario(f"{label}, only the required scope keys plus an unknown one", route, role=Role.MINIMAL_SCOPE)
+            Scenario(
+                f"{label}, only the required scope and event keys, plus unknown ones", route, role=Role.MINIMAL_SCOPE
+            )
+        )
+        scenarios.append(
+            Scenario(
+                f"{label}, HTTP/2 with the cookie on two header lines, server on a unix socket ([path, None])",
+                route,
+                role=Role.UNUSUAL,
+                http_version="2",
+                extra_headers=((b"cookie", b"session=asgibench"), (b"cookie", b"theme=light")),
+                variation=Variation.UNIX_SOCKET_HTTP2,
+            )
         )
     return scenarios
 
@@ -218,6 +254,13 @@ def websocket_scenarios(route: RouteSpec) -> list[Scenario]:
             role=Role.WEBSOCKET,
             spec_version="2.0",
             subprotocols=OFFERED_SUBPROTOCOLS,
+        ),
+        Scenario(
+            f"{label}, only the required scope keys plus an unknown one; events with extra keys, both data keys "
+            "(one None), close code 1005 with reason None",
+            route,
+            role=Role.WEBSOCKET_MINIMAL,
+            spec_version="2.0",
         ),
     ]
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asgibench.conformance import loop_watch
+from asgibench.conformance.findings import Finding
 from asgibench.conformance.harness import CANCEL_GRACE, App, LifespanRun, LoopThread, prepare, run_scenario
 from asgibench.conformance.outcome import Ending, Outcome
 from asgibench.conformance.scenarios import Plan
@@ -36,6 +37,8 @@ class Session:
         # Beyond this the loop itself is stuck, not just the app's task.
         self.blocked_limit = blocked_limit if blocked_limit is not None else max(5.0, 3 * deadline)
         self.blocked = False
+        # Each scenario's scope, its watch, and its outcome: compared again once the session is over (SC-16).
+        self._watched: list[tuple[ScopeWatch, dict[str, Any], Outcome]] = []
 
     def run(self, plan: Plan) -> SessionResult:
         runner = LoopThread()
@@ -50,6 +53,8 @@ class Session:
             self._step(runner, lifespan.shutdown(), 2 * self.deadline)
         finally:
             runner.close(blocked=self.blocked)
+        if not self.blocked:
+            self._late_scope_changes()
         if self.blocked:
             lifespan.outcome.end.kind = Ending.NOT_RUN
         return SessionResult(outcomes, lifespan, loop_blocked=self.blocked)
@@ -71,7 +76,17 @@ class Session:
             run.outcome.findings.extend(run.exchange.findings)
         run.outcome.findings.extend(watch.findings(run.scope))
         run.outcome.exercised.add("SC-16")
+        self._watched.append((watch, run.scope, run.outcome))
         return run.outcome
+
+    def _late_scope_changes(self) -> None:
+        """SC-16 once more at the end: a task the app left behind may change a scope after its call returned."""
+        for watch, scope, outcome in self._watched:
+            seen = {(f.verdict, f.observed) for f in outcome.findings if f.check_id == "SC-16"}
+            for finding in watch.findings(scope):
+                if (finding.verdict, finding.observed) not in seen:
+                    late = f"{finding.observed}, after the app call had returned"
+                    outcome.findings.append(Finding(finding.check_id, finding.verdict, late, finding.expected))
 
     def _step(
         self,

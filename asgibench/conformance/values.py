@@ -255,3 +255,13 @@ def close_code_findings(message: dict[str, Any]) -> list[Finding]:
 
 def _fail(check_id: str, observed: str, expected: str) -> Finding:
     return Finding(check_id, Verdict.FAIL, observed, expected)
+
+
+# ", name=" inside one Set-Cookie value: a second cookie joined on. An Expires date's comma is followed by a
+# space and a day number ("Wed, 21 Oct"), never by a token and "=", so it does not match.
+_JOINED_COOKIE = re.compile(rb",\s*[!#$%&'*+\-.^_`|~0-9A-Za-z]+=")
+
+
+def joined_set_cookie(headers: Any) -> bytes | None:
+    """A Set-Cookie value that looks like two cookies joined by a comma, or None."""
+    return next((value for value in header_values(headers, b"set-cookie") if _JOINED_COOKIE.search(value)), None)

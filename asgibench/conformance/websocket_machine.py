@@ -11,6 +11,7 @@ from asgibench.conformance.values import (
     bool_field_findings,
     bytes_field_findings,
     close_code_findings,
+    content_length,
     describe,
     header_findings,
     status_findings,
@@ -68,6 +69,9 @@ class WebSocketMachine(Machine):
         self.subprotocols = tuple(subprotocols)
         self.close_code: int | None = None
         self.denial_status: int | None = None
+        # The denial's declared Content-Length, and the body bytes sent so far (EX-03).
+        self.denial_length: int | None = None
+        self.denial_body = 0
         # Set by the fake server once receive() has handed over websocket.connect.
         self.connect_received = False
 
@@ -173,6 +177,21 @@ class WebSocketMachine(Machine):
         elif kind == "denial.start":
             status = message.get("status")
             self.denial_status = status if isinstance(status, int) else 0
+            self.denial_length, problem = content_length(message.get("headers"))
+            if problem:
+                return [_fail("EX-03", problem, "one numeric Content-Length")]
+        elif kind.startswith("denial.body"):
+            body = message.get("body", b"")
+            self.denial_body += len(body) if isinstance(body, bytes | bytearray | memoryview) else 0
+            declared = self.denial_length
+            if kind == "denial.body.final" and declared is not None and declared != self.denial_body:
+                return [
+                    _fail(
+                        "EX-03",
+                        f"denial Content-Length {declared} but {self.denial_body} body bytes were sent",
+                        f"{declared} bytes",
+                    )
+                ]
         return []
 
     def _accept_findings(self, message: dict[str, Any]) -> list[Finding]:

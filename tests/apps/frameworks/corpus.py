@@ -40,7 +40,20 @@ SUITE_WIDE: tuple[Known, ...] = ()
 
 FRAMEWORKS: tuple[Framework, ...] = (
     Framework("Starlette", "starlette_app", "starlette", "starlette"),
-    Framework("FastAPI", "fastapi_app", "fastapi", "fastapi"),
+    Framework(
+        "FastAPI",
+        "fastapi_app",
+        "fastapi",
+        "fastapi",
+        known=(
+            Known(
+                "HR-14",
+                "warn",
+                "HEAD answered 405, GET 200",
+                "@app.get registers GET alone: a HEAD to the route gets 405 (Starlette's own Route adds HEAD)",
+            ),
+        ),
+    ),
     Framework(
         "Django",
         "django_app",
@@ -57,7 +70,20 @@ FRAMEWORKS: tuple[Framework, ...] = (
             ),
         ),
     ),
-    Framework("Litestar", "litestar_app", "litestar", "litestar"),
+    Framework(
+        "Litestar",
+        "litestar_app",
+        "litestar",
+        "litestar",
+        known=(
+            Known(
+                "HR-14",
+                "warn",
+                "HEAD answered 405, GET 200",
+                "@get handlers serve GET alone; HEAD needs its own @head handler, so a HEAD gets 405",
+            ),
+        ),
+    ),
     Framework(
         "Quart",
         "quart_app",
@@ -78,6 +104,12 @@ FRAMEWORKS: tuple[Framework, ...] = (
         "falcon",
         "falcon",
         known=(
+            Known(
+                "HR-14",
+                "warn",
+                "HEAD answered 405, GET 200",
+                "a resource with on_get alone answers HEAD with 405; HEAD needs its own on_head responder",
+            ),
             Known(
                 "ER-06",
                 "warn",
@@ -104,6 +136,12 @@ FRAMEWORKS: tuple[Framework, ...] = (
                 "a 204 response carries a Content-Length header",
                 "Response(204) goes out with content-length: 0, which RFC 9110 §8.6 forbids (uvicorn forwards it)",
             ),
+            Known(
+                "HR-14",
+                "warn",
+                "HEAD answered 404, GET 200",
+                "the router matches routes by method, and @router.get does not cover HEAD: a HEAD finds no route",
+            ),
         ),
     ),
     Framework(
@@ -121,6 +159,12 @@ FRAMEWORKS: tuple[Framework, ...] = (
             ),
             Known("SC-18", "warn", "KeyError: 'raw_path'", "Sanic reads scope['raw_path'], which is optional"),
             Known("HR-02", "warn", "b'Allow' is not lower-case", "Sanic's 405 responses carry b'Allow'"),
+            Known(
+                "HR-14",
+                "warn",
+                "HEAD answered 405, GET 200",
+                "@app.get routes serve GET alone without sanic-ext's automatic HEAD: a HEAD gets 405",
+            ),
             Known(
                 "LS-11",
                 "warn",
