@@ -150,24 +150,28 @@ class Check:
         return "; ".join(shorts)
 
 
-def _asgi(section: str, quote: str = "") -> Citation:
+# Citation builders, one per document; the server-side catalogue (probe/catalogue.py) uses them too.
+def cite_asgi(section: str, quote: str = "") -> Citation:
     return Citation(Document.ASGI, section, quote)
 
 
-def _www(section: str, quote: str = "") -> Citation:
+def cite_www(section: str, quote: str = "") -> Citation:
     return Citation(Document.WWW, section, quote)
 
 
-def _lifespan(section: str, quote: str = "") -> Citation:
+def cite_lifespan(section: str, quote: str = "") -> Citation:
     return Citation(Document.LIFESPAN, section, quote)
 
 
-def _ext(section: str, quote: str = "") -> Citation:
+def cite_extensions(section: str, quote: str = "") -> Citation:
     return Citation(Document.EXTENSIONS, section, quote)
 
 
-def _rfc(document: Document, section: str) -> Citation:
+def cite_rfc(document: Document, section: str) -> Citation:
     return Citation(document, section)
+
+
+_asgi, _www, _lifespan, _ext, _rfc = cite_asgi, cite_www, cite_lifespan, cite_extensions, cite_rfc
 
 
 _HEADER_NAMES_LOWER = "Header names must be lowercased."

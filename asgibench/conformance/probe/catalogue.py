@@ -11,27 +11,21 @@ says so in its rule.
 
 from __future__ import annotations
 
-from asgibench.conformance.catalogue import GROUP_PREFIXES, Check, Citation, Document, Level, Side
+from asgibench.conformance.catalogue import (
+    GROUP_PREFIXES,
+    Check,
+    Citation,
+    Document,
+    Level,
+    Side,
+    cite_asgi,
+    cite_extensions,
+    cite_lifespan,
+    cite_rfc,
+    cite_www,
+)
 
-
-def _rfc(document: Document, section: str) -> Citation:
-    return Citation(document, section)
-
-
-def _www(section: str, quote: str = "") -> Citation:
-    return Citation(Document.WWW, section, quote)
-
-
-def _asgi(section: str, quote: str = "") -> Citation:
-    return Citation(Document.ASGI, section, quote)
-
-
-def _lifespan(section: str, quote: str = "") -> Citation:
-    return Citation(Document.LIFESPAN, section, quote)
-
-
-def _ext(section: str, quote: str = "") -> Citation:
-    return Citation(Document.EXTENSIONS, section, quote)
+_asgi, _www, _lifespan, _ext, _rfc = cite_asgi, cite_www, cite_lifespan, cite_extensions, cite_rfc
 
 
 def _server(check_id: str, title: str, level: Level, rule: str, *basis: Citation) -> Check:

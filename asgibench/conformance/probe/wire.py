@@ -28,6 +28,30 @@ HOST = "127.0.0.1"
 POLL = 0.02
 
 
+def read_once(sock: socket.socket, record: WireRecord) -> bytes | None:
+    """One short wait for bytes: the chunk read (kept in ``record`` with its time), b"" when the peer closed or
+    reset (``record.closed_at`` set), None when nothing came."""
+    ready, _, _ = select.select([sock], [], [], POLL)
+    if not ready:
+        return None
+    try:
+        chunk = sock.recv(65536)
+    except TimeoutError:
+        return None
+    except OSError:
+        chunk = b""
+        record.reset = True
+    now = time.monotonic()
+    if not chunk:
+        record.closed_at = now
+        return b""
+    if record.first_byte_at is None:
+        record.first_byte_at = now
+    record.received += chunk
+    record.reads.append((now, chunk))
+    return chunk
+
+
 class _Completion:
     def __init__(self) -> None:
         self.complete = False
@@ -95,24 +119,9 @@ class HttpWire:
             self.socket.close()
 
     def _poll(self) -> None:
-        ready, _, _ = select.select([self.socket], [], [], POLL)
-        if not ready:
-            return
-        try:
-            chunk = self.socket.recv(65536)
-        except (ConnectionResetError, BrokenPipeError):
-            self.record.reset = True
-            chunk = b""
-        except TimeoutError:
-            return
-        now = time.monotonic()
+        chunk = read_once(self.socket, self.record)
         if not chunk:
-            self.record.closed_at = now
             return
-        if self.record.first_byte_at is None:
-            self.record.first_byte_at = now
-        self.record.received += chunk
-        self.record.reads.append((now, chunk))
         if not self._broken:
             try:
                 self._parser.feed_data(chunk)
@@ -187,23 +196,12 @@ class H2Wire:
                 self.ended = True
 
     def _poll(self) -> None:
-        ready, _, _ = select.select([self.socket], [], [], POLL)
-        if not ready:
+        chunk = read_once(self.socket, self.record)
+        if chunk is None:
             return
-        try:
-            chunk = self.socket.recv(65536)
-        except OSError:
-            chunk = b""
-            self.record.reset = True
-        now = time.monotonic()
         if not chunk:
-            self.record.closed_at = now
             self.ended = True
             return
-        if self.record.first_byte_at is None:
-            self.record.first_byte_at = now
-        self.record.received += chunk
-        self.record.reads.append((now, chunk))
         try:
             events = self.connection.receive_data(chunk)
         except ProtocolError as error:
@@ -306,24 +304,13 @@ class WebSocketWire:
             self.socket.close()
 
     def _poll(self) -> None:
-        ready, _, _ = select.select([self.socket], [], [], POLL)
-        if not ready:
+        chunk = read_once(self.socket, self.record)
+        if chunk is None:
             return
-        try:
-            chunk = self.socket.recv(65536)
-        except OSError:
-            chunk = b""
-            self.record.reset = True
-        now = time.monotonic()
         if not chunk:
-            self.record.closed_at = now
             self.events.extend(self.client.receive_eof())
             self.ended = True
             return
-        if self.record.first_byte_at is None:
-            self.record.first_byte_at = now
-        self.record.received += chunk
-        self.record.reads.append((now, chunk))
         self.events.extend(self.client.receive_data(chunk))
         self._send(self.client.data_to_send())
 
