@@ -33,8 +33,10 @@ chromium:
 	command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
+# Two workers, each taking whole test files (module fixtures start their servers once): most tests wait on
+# real servers and sockets, so the two overlap even on a busy two-core machine.
 test: check chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 # The conformance suite on a correct reference app, then on a deliberately
 # broken one (which must fail: exit 1); then asgibench compare: the reference
