@@ -106,13 +106,19 @@ def test_weighted_requests_follow_their_weights(tmp_path: Path) -> None:
         '[[requests]]\npath = "/read"\nweight = 4\n'
         '[[requests]]\nmethod = "POST"\npath = "/write"\nbody = "x"\nweight = 1\n'
     )
+    out = tmp_path / "result.json"
     with misbehaving("count") as url:
-        run = asgibench("load", url, "--scenario", str(scenario))
+        run = asgibench("load", url, "--scenario", str(scenario), "--json", str(out))
         with urllib.request.urlopen(url + "__counts", timeout=5) as answer:
             seen = json.loads(answer.read())
     assert run.returncode == 0, run.stdout + run.stderr
-    assert seen["/read"] + seen["/write"] == 1000
-    assert seen["/write"] == 200
+    summary = read(out)["summary"]
+    assert summary["requests"] == 1000  # every due request has its one outcome
+    # What the server saw is what was answered; a busy machine may leave the last few due requests unsent
+    # (counted as such), so the share of writes is exact only up to them.
+    answered = seen["/read"] + seen["/write"]
+    assert summary["ok"] <= answered <= 1000 and answered >= 900
+    assert abs(seen["/write"] - 200) <= 1000 - answered
 
 
 def test_thresholds_fail_the_run_and_print_a_table(tmp_path: Path) -> None:
