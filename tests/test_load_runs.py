@@ -95,8 +95,10 @@ def test_percentiles_match_a_known_mix(tmp_path: Path) -> None:
         run = asgibench("load", url, "--rate", "200", "-d", "3s", "--json", str(out))
     assert run.returncode == 0, run.stdout + run.stderr
     latency = read(out)["summary"]["latency_ms"]
-    assert latency["p50"] < 5 and latency["p75"] < 5, latency
-    assert 50 <= latency["p90"] < 60 and 50 <= latency["p99"] < 65, latency
+    # The two modes apart, with room for a busy machine: the fast answers well under the slow ones, the slow
+    # ones never under their 50 ms.
+    assert latency["p50"] < 25 and latency["p75"] < 25, latency
+    assert 50 <= latency["p90"] < 100 and 50 <= latency["p99"] < 150, latency
 
 
 def test_weighted_requests_follow_their_weights(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from asgibench.conformance.fakeserver import (
 )
 from asgibench.conformance.http_machine import HttpResponseMachine
 from asgibench.conformance.lifespan_machine import LifespanMachine
+from asgibench.conformance.loop_watch import BlockingCall
 from asgibench.conformance.observation import AppEnding, ClientSide, Departure, Ending, LifespanSide, ResponseSide, Step
 from asgibench.conformance.outcome import Outcome
 from asgibench.conformance.scenarios import Role, Scenario
@@ -99,6 +100,7 @@ class LoopThread:
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         self.last_beat = time.monotonic()
+        self.pending_sample: BlockingCall | None = None  # the supervisor's last stack sample, to be confirmed
         self._thread = threading.Thread(target=self._run, name="asgibench-app-loop", daemon=True)
         self._thread.start()
 

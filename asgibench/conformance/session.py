@@ -113,12 +113,19 @@ class Session:
 
 
 def _sample_blocking(runner: LoopThread, outcome: Outcome) -> None:
+    """Name the blocking line once two samples in a row, both taken while the loop was late, agree on it.
+
+    One sample can land just after the blocking call returned (a busy machine wakes the supervisor late), on
+    the next line of the app: a call still on the same line one sample later is the one that blocks.
+    """
     lateness = runner.lateness()
     if lateness < loop_watch.LATE_AFTER:
+        runner.pending_sample = None
         return
     known = outcome.end.blocking_call
     if known is not None and known.lateness >= lateness:
         return
     call = loop_watch.sample(runner.ident, lateness)
-    if call is not None:
+    previous, runner.pending_sample = runner.pending_sample, call
+    if call is not None and previous is not None and previous.where == call.where:
         outcome.end.blocking_call = call
