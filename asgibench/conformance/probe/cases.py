@@ -17,6 +17,7 @@ from asgibench.conformance.probe.wire import H2Wire, HttpWire, Opened, WebSocket
 from asgibench.load.config import Protocol
 
 APP_END_WAIT = 3.0  # how long a case waits for the app to finish after the wire is done
+DISCONNECT_BOUND = 2.0  # seconds for a client's departure to reach the waiting app (DC-03)
 SCOPE_PATH = b"/a%20b/c%2Fd/%C3%A9"
 SCOPE_QUERY = b"x=%20&y=%C3%A9"
 LATIN_VALUE = b"caf\xe9 \xa0 \xff"  # obs-text (RFC 9110 §5.5): legal on the wire, latin-1 in ASGI
@@ -107,11 +108,7 @@ def client_leaves(port: int, log: ProbeLog) -> Observation:
     wire.send(raw_request(case, "wait-disconnect"))
     waiting = wire.wait(lambda: any(event.value == "waiting" for event in log.app(case).of_kind("note")), 3.0)
     left_at = wire.leave()
-    time.sleep(0.05)
-    log.app(case)  # read once so the app's end is waited for below
-    deadline = time.monotonic() + 2.0 + APP_END_WAIT
-    while not log.app(case).ended and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _wait_end(log, case, extra=DISCONNECT_BOUND)  # the server may take that long to tell the app
     observation = Observation(case, log.app(case), wire.record)
     observation.notes.append(f"left_at={left_at}")
     if not waiting:
@@ -224,9 +221,7 @@ def ws_echo(port: int, log: ProbeLog) -> Observation:
         wire.close(*CLIENT_CLOSE)
         wire.until_closed(2.0)
     wire.finish()
-    deadline = time.monotonic() + APP_END_WAIT
-    while not log.app(case).ended and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _wait_end(log, case)
     observation = Observation(case, log.app(case), wire.record)
     observation.notes.append(f"first={type(first).__name__ if first else None}")
     return observation
@@ -268,8 +263,9 @@ def ws_send_after_disconnect(port: int, log: ProbeLog) -> Observation:
     return Observation(case, log.app(case), wire.record)
 
 
-def _wait_end(log: ProbeLog, case: str) -> None:
-    deadline = time.monotonic() + APP_END_WAIT
+def _wait_end(log: ProbeLog, case: str, *, extra: float = 0.0) -> None:
+    """Until the app's record of ``case`` ends, or APP_END_WAIT (plus ``extra``) seconds."""
+    deadline = time.monotonic() + APP_END_WAIT + extra
     while not log.app(case).ended and time.monotonic() < deadline:
         time.sleep(0.02)
 
@@ -281,9 +277,7 @@ def ws_vanish(port: int, log: ProbeLog) -> Observation:
     first = wire.open()
     if isinstance(first, Opened):
         wire.abort()
-    deadline = time.monotonic() + APP_END_WAIT
-    while not log.app(case).ended and time.monotonic() < deadline:
-        time.sleep(0.02)
+    _wait_end(log, case)
     wire.finish()
     return Observation(case, log.app(case), wire.record)
 
@@ -294,9 +288,7 @@ def _ws_simple(name: str, do: str) -> Callable[[int, ProbeLog], Observation]:
         first = wire.open()
         final = first if first is None or not isinstance(first, Opened) else wire.until_closed(3.0)
         wire.finish()
-        deadline = time.monotonic() + APP_END_WAIT
-        while not log.app(name).ended and time.monotonic() < deadline:
-            time.sleep(0.02)
+        _wait_end(log, name)
         observation = Observation(name, log.app(name), wire.record)
         observation.notes.append(f"first={type(first).__name__ if first else None}")
         observation.notes.append(f"final={final!r}")

@@ -21,6 +21,7 @@ from asgibench.conformance.probe.cases import (
     AUTHORITY,
     CHUNKED_BODY,
     CLIENT_CLOSE,
+    DISCONNECT_BOUND,
     LATIN_VALUE,
     SCOPE_PATH,
     SCOPE_QUERY,
@@ -34,7 +35,6 @@ from asgibench.conformance.probe.server_log import LOGGED_CASES
 from asgibench.conformance.probe.server_log import PREFIX as LOG_PREFIX
 from asgibench.conformance.values import disallowed_values
 
-DISCONNECT_BOUND = 2.0  # seconds for a client's departure to reach the waiting app (DC-03)
 FLUSH_BOUND = 0.3  # the first part must be on the wire this long before the app's pause ends (ST-05)
 HANG = 2.5  # no answer and no close after this long: the client was left hanging
 

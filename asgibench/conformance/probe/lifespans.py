@@ -8,9 +8,7 @@ process is always stopped.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import subprocess
 import tempfile
 import time
@@ -19,7 +17,7 @@ from pathlib import Path
 
 from asgibench.conformance.probe.recording_app import LIFESPAN_ENV, LOG_ENV
 from asgibench.launch.readiness import answers_http
-from asgibench.launch.server import HOST, free_port, read_tail
+from asgibench.launch.server import HOST, LaunchedServer, free_port, read_tail, stop
 from asgibench.servers.base import ServerPlugin
 
 MODES = ("raise", "fail", "return")
@@ -58,10 +56,11 @@ def run_mode(plugin: ServerPlugin, app: str, mode: str) -> LifespanRun:
                 start_new_session=True,
                 env=environment,
             )
+        server = LaunchedServer(plugin, app, port, 1, (), process, log_path)
         try:
             deadline = time.monotonic() + WATCH
             while time.monotonic() < deadline:
-                status = process.poll()
+                status = server.exit_status()  # not reaped: stop() below may still signal its process group
                 if status is not None:
                     run.exit_status = status
                     break
@@ -71,23 +70,9 @@ def run_mode(plugin: ServerPlugin, app: str, mode: str) -> LifespanRun:
                         break  # after startup.failed, whether it exits later is the point: keep watching
                 time.sleep(0.05)
         finally:
-            _stop(process)
+            stop(server, STOP_GRACE)  # SIGTERM, then SIGKILL to the whole tree after the grace time
         run.log_tail = read_tail(log_path, 30)
     return run
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """The server's whole process group (its own session, started here): SIGTERM, then SIGKILL."""
-    if process.poll() is not None:
-        return
-    for signal_number, wait in ((signal.SIGTERM, STOP_GRACE), (signal.SIGKILL, STOP_GRACE)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal_number)
-        try:
-            process.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def run_modes(plugin: ServerPlugin, app: str) -> list[LifespanRun]:
