@@ -134,6 +134,13 @@ def test_junit_and_html_carry_the_same_verdicts(
             ("scope", "return-without-response", "ws-close-no-code"),
             {"SC-10": Verdict.FAIL, "ER-02": Verdict.WARN, "LS-02": Verdict.NOT_APPLICABLE, "WS-06": Verdict.WARN},
         ),
+        # gunicorn runs uvicorn's workers, so it gives uvicorn's verdicts: the app's Transfer-Encoding reaches the
+        # wire, while a disconnect is repeated and underscore headers are kept.
+        (
+            "gunicorn",
+            ("scope", "app-transfer-encoding", "client-leaves"),
+            {"HR-07": Verdict.FAIL, "DC-02": Verdict.PASS, "SC-10": Verdict.PASS},
+        ),
         # Granian gives ports as str and HTTP/1.0 as "1". Over h2c it turns :authority into the host header and
         # advertises no trailers.
         (
