@@ -342,6 +342,14 @@ async def needs_lifespan_state(scope: dict[str, Any], receive: Receive, send: Se
     await send({"type": "http.response.body", "body": greeting})
 
 
+@broken("LS-11", "stores into scope['state'] at lifespan startup, though a server may not provide it", verdict="warn",
+        part="lifespan")  # fmt: skip
+async def lifespan_needs_state(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    scope["state"]["greeting"] = "hello"
+    await correct_lifespan_after_startup(receive, send)
+
+
 # WebSocket --------------------------------------------------------------------
 
 
@@ -594,6 +602,38 @@ async def content_length_on_204(scope: dict[str, Any], receive: Receive, send: S
         return  # the client left; nothing to answer
     await send({"type": "http.response.start", "status": 204, "headers": [(b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})
+
+
+_PAGE_ETAG = b'"asgibench-v1"'
+
+
+async def conditional_page(scope: dict[str, Any], receive: Receive, send: Send, not_modified: list[Any]) -> None:
+    """A page with an ETag; a request whose If-None-Match holds it gets a 304 built from ``not_modified``."""
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    if dict(scope["headers"]).get(b"if-none-match") == _PAGE_ETAG:
+        start_message, *bodies = not_modified
+        await send(start_message)
+        for body in bodies:
+            await send(body)
+        return
+    await answer(send, headers=[(b"content-length", b"5"), (b"etag", _PAGE_ETAG)])
+
+
+@broken("HR-12", "answers a revalidation with a 304 whose Content-Length is 0, not the page's 5", verdict="warn")
+async def not_modified_length_zero(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    start_304 = {
+        "type": "http.response.start",
+        "status": 304,
+        "headers": [(b"etag", _PAGE_ETAG), (b"content-length", b"0")],
+    }
+    await conditional_page(scope, receive, send, [start_304, {"type": "http.response.body", "body": b""}])
+
+
+@broken("HR-12", "sends the page again with the 304 to a revalidation")
+async def not_modified_with_body(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    start_304 = {"type": "http.response.start", "status": 304, "headers": [(b"etag", _PAGE_ETAG)]}
+    await conditional_page(scope, receive, send, [start_304, {"type": "http.response.body", "body": b"hello"}])
 
 
 @broken("HR-13", "blocks the event loop with time.sleep on HEAD requests", verdict="warn", timeout=1.5)
@@ -934,6 +974,30 @@ async def needs_server_port(scope: dict[str, Any], receive: Receive, send: Send)
     if await read_body(receive) is None:
         return  # the client left; nothing to answer
     await answer(send, where)
+
+
+@broken("SC-21", "looks its handler up in a fixed table of methods: an extension method raises KeyError",
+        verdict="warn")  # fmt: skip
+async def fixed_method_table(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    handlers = {method: correct_http for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
+    await handlers[scope["method"]](scope, receive, send)
+
+
+@broken("SC-21", "encodes the path as ASCII, which a decoded non-ASCII path is not", verdict="warn")
+async def ascii_path(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    where = scope["path"].encode("ascii")
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await answer(send, where)
+
+
+@broken("SC-18", "reads scope['asgi']['version'], which may be missing (recorded: every server sends it)",
+        verdict="info")  # fmt: skip
+async def needs_asgi_version(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    version = scope["asgi"]["version"].encode()
+    if await read_body(receive) is None:
+        return  # the client left; nothing to answer
+    await answer(send, version)
 
 
 @broken("HR-14", "declares Content-Length 0 on HEAD, though GET sends a body")

@@ -154,8 +154,8 @@ def test_the_minimal_scenarios_hand_over_events_without_optional_keys_and_with_u
 
     def recording(handler: Any) -> Any:
         async def wrapped(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-            # Only the minimal scopes leave out asgi.spec_version.
-            kind = "full" if "spec_version" in scope["asgi"] else "minimal"
+            # Only the minimal scopes leave out asgi.spec_version; the no-version scope leaves out both keys.
+            kind = "full" if "spec_version" in scope["asgi"] else "minimal" if scope["asgi"] else "no version"
 
             async def spy() -> dict[str, Any]:
                 message = await receive()
@@ -225,3 +225,162 @@ def test_sc21_compares_the_status_with_the_usual_request() -> None:
     report = conform(broken.app)
     sc21 = next(result for result in report.checks if result.check.id == "SC-21")
     assert "answered 415 with mixed-case header names, but 200 to the usual request" in sc21.message, explain(report)
+
+
+def _conditional_app(seen: list[bytes | None], not_modified_length: bytes | None, page_length: bytes = b"5") -> Any:
+    """A page with an ETag that answers its revalidation with 304, declaring ``not_modified_length`` if given."""
+
+    async def http(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if await read_body(receive) is None:
+            return  # the client left; nothing to answer
+        condition = dict(scope["headers"]).get(b"if-none-match")
+        seen.append(condition)
+        if condition == b'"v1"':
+            headers = [(b"etag", b'"v1"')]
+            if not_modified_length is not None:
+                headers.append((b"content-length", not_modified_length))
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        headers = [(b"content-length", page_length), (b"etag", b'"v1"')]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"hello"})
+
+    return compose(http=http)
+
+
+def test_a_304_without_or_with_the_200_s_content_length_passes_and_was_asked_for() -> None:
+    for declared in (None, b"5"):
+        seen: list[bytes | None] = []
+        report = conform(_conditional_app(seen, declared))
+        assert not flagged(report), explain(report)
+        assert seen.count(b'"v1"') == 1, "the GET was repeated once with If-None-Match"
+        assert verdicts(report)["HR-12"] == "pass"
+
+
+def test_a_304_repeating_the_200_s_own_wrong_length_is_left_to_hr05() -> None:
+    report = conform(_conditional_app([], b"9", page_length=b"9"))
+    found = verdicts(report)
+    assert found["HR-05"] == "fail" and found["HR-12"] == "pass", explain(report)
+
+
+def test_an_app_without_validators_is_not_revalidated() -> None:
+    seen: list[bytes | None] = []
+
+    async def http(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        seen.append(dict(scope["headers"]).get(b"if-none-match"))
+        await _correct_http(scope, receive, send)
+
+    conform(compose(http=http))
+    assert seen and set(seen) == {None}
+
+
+async def _correct_http(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    body = await read_body(receive)
+    if body is None:
+        return
+    answer = body or b"hello"
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(answer)).encode())]}
+    )
+    await send({"type": "http.response.body", "body": answer})
+
+
+async def strict_about_events(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    """Raises on any http.request that is not exactly as the spec types it, or on an unknown event type."""
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        if message["type"] != "http.request":
+            raise ValueError(f"unexpected event {message['type']!r}")
+        chunk, more = message.get("body", b""), message.get("more_body", False)
+        if not isinstance(chunk, bytes) or not isinstance(more, bool):
+            raise TypeError("invalid http.request")
+        body += chunk
+        if not more:
+            break
+    await _answer_with(send, body or b"hello")
+
+
+async def strict_websocket(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    while (message := await receive())["type"] != "websocket.disconnect":
+        text, data = message.get("text"), message.get("bytes")
+        if (text is None) == (data is None) or not isinstance(text, str | None) or not isinstance(data, bytes | None):
+            raise ValueError("invalid websocket.receive")
+
+
+async def _answer_with(send: Send, body: bytes) -> None:
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", str(len(body)).encode())]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def test_every_malformed_event_is_handed_over_and_an_app_that_raises_passes() -> None:
+    report = conform(compose(http=strict_about_events, websocket=strict_websocket))
+    assert verdicts(report)["ER-06"] == "pass", explain(report)
+
+
+def test_carrying_on_after_the_newer_malformed_events_is_recorded_not_warned() -> None:
+    report = conform(compose())
+    er06 = next(result for result in report.checks if result.check.id == "ER-06")
+    assert er06.verdict.value == "info", explain(report)
+    observed = " | ".join(e.finding.observed for e in er06.evidence)
+    for shape in ("more_body is the int 0", "event of unknown type", "both bytes and text set"):
+        assert shape in observed, explain(report)
+
+
+def test_sc21_lets_an_extension_method_or_an_unknown_path_get_another_status() -> None:
+    async def http(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        if scope["method"] not in {"GET", "HEAD", "POST"}:
+            body, status = b"not implemented", 501
+        elif scope["path"] != "/":
+            body, status = b"not found", 404
+        else:
+            body, status = b"hello", 200
+        if await read_body(receive) is None:
+            return
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-length", str(len(body)).encode())]}
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    report = conform(compose(http=http))
+    assert verdicts(report)["SC-21"] == "pass", explain(report)
+
+
+def test_an_app_that_runs_lifespan_once_only_is_not_blamed_for_the_missing_state() -> None:
+    runs: list[int] = []
+
+    async def once(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        runs.append(1)
+        if len(runs) > 1:
+            await receive()
+            raise RuntimeError("lifespan already ran")
+        await correct_lifespan(scope, receive, send)
+
+    report = conform(compose(lifespan=once))
+    assert len(runs) == 3, "the first cycle, the one without state, and the control with state"
+    assert not flagged(report), explain(report)
+    ls11 = next(result for result in report.checks if result.check.id == "LS-11")
+    assert "runs lifespan once only" in ls11.message, explain(report)
+
+
+def test_a_lifespan_that_declines_to_run_without_state_is_recorded() -> None:
+    async def declines(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        await receive()
+        if "state" not in scope:
+            await send({"type": "lifespan.startup.failed", "message": "this app needs lifespan state"})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        await receive()
+        await send({"type": "lifespan.shutdown.complete"})
+
+    report = conform(compose(lifespan=declines))
+    assert not flagged(report), explain(report)
+    ls11 = next(result for result in report.checks if result.check.id == "LS-11")
+    assert "this app needs lifespan state" in ls11.message, explain(report)

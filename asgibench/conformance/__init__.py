@@ -10,7 +10,15 @@ from dataclasses import dataclass
 
 from asgibench.conformance.catalogue import CHECKS, Check, select_checks
 from asgibench.conformance.harness import App
-from asgibench.conformance.judge import judge, judge_differential, judge_head, judge_lifespan, judge_tolerance
+from asgibench.conformance.judge import (
+    judge,
+    judge_differential,
+    judge_head,
+    judge_lifespan,
+    judge_revalidation,
+    judge_stateless_lifespan,
+    judge_tolerance,
+)
 from asgibench.conformance.report import ConformanceReport, build_report
 from asgibench.conformance.scenarios import DEFAULT_ROUTES, RouteSpec, plan
 from asgibench.conformance.session import Session
@@ -36,8 +44,13 @@ def run_conformance(app: App, config: ConformConfig = ConformConfig()) -> Confor
     judge_differential(result.outcomes)
     judge_tolerance(result.outcomes)
     judge_head(result.outcomes)
+    judge_revalidation(result.outcomes)
     judge_lifespan(result.lifespan.outcome)
     outcomes = [result.lifespan.outcome, *result.outcomes]
+    if result.stateless_lifespan is not None:
+        control = result.lifespan_control.outcome if result.lifespan_control is not None else None
+        judge_stateless_lifespan(result.stateless_lifespan.outcome, result.lifespan.outcome, control)
+        outcomes.append(result.stateless_lifespan.outcome)
     return build_report(
         config.target,
         config.checks,

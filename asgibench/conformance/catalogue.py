@@ -2,10 +2,11 @@
 
 Ids come from the conformance plan; the ones asgibench adds continue each
 series. Once published an id keeps its meaning and is never reused or
-renumbered. The next free app-side ids are SC-22, HR-15, ST-10, DC-10, LS-13,
-WS-15, EX-13 and ER-08 (the plan keeps SC-01..15, HR-07..10, ST-01..06,
-DC-01..05, LS-01..08, WS-01..09, EX-02, EX-04, EX-09, EX-10 and ER-01..05 for
-server-side checks).
+renumbered. An id names one check on one side. The next free ids are SC-22,
+HR-18, ST-10, DC-10, LS-13, WS-15, EX-16 and ER-08 (the plan keeps SC-01..15,
+HR-07..10, ST-01..06, DC-01..05, LS-01..08, WS-01..09, EX-02, EX-04, EX-09,
+EX-10 and ER-01..05 for server-side checks, and the probe has added HR-15..17
+and EX-13..15).
 
 The level follows the spec's own word: MUST / MUST NOT is ``must`` (a
 failure), SHOULD / SHOULD NOT is ``should`` (a warning), MAY or nothing at
@@ -16,7 +17,7 @@ broke, which may be softer than the check's level (HR-05: a wrong
 Content-Length fails, an app-set Transfer-Encoding is only recorded).
 
 Every ``quote`` is verbatim from django/asgiref (specs/asgi.rst,
-specs/www.rst, specs/lifespan.rst, docs/extensions.rst). RFC rules are
+specs/www.rst, specs/lifespan.rst, specs/tls.rst, docs/extensions.rst). RFC rules are
 paraphrased in the rule text and cited by section, without quotes.
 """
 
@@ -81,11 +82,13 @@ class Document(Enum):
     WWW = ("ASGI spec, HTTP & WebSocket (asgiref specs/www.rst)", "www.rst")
     LIFESPAN = ("ASGI spec, Lifespan (asgiref specs/lifespan.rst)", "lifespan.rst")
     EXTENSIONS = ("ASGI extensions (asgiref docs/extensions.rst)", "extensions.rst")
+    TLS = ("ASGI TLS extension (asgiref specs/tls.rst)", "tls.rst")
     ASGIREF_579 = ("asgiref pull request #579, Clarify Early Hints message ordering", "asgiref#579")
     RFC6455 = ("RFC 6455", "RFC 6455")
     RFC8297 = ("RFC 8297", "RFC 8297")
     RFC9110 = ("RFC 9110", "RFC 9110")
     RFC9112 = ("RFC 9112", "RFC 9112")
+    RFC9113 = ("RFC 9113", "RFC 9113")
 
     @property
     def title(self) -> str:
@@ -167,6 +170,10 @@ def cite_extensions(section: str, quote: str = "") -> Citation:
     return Citation(Document.EXTENSIONS, section, quote)
 
 
+def cite_tls(section: str, quote: str = "") -> Citation:
+    return Citation(Document.TLS, section, quote)
+
+
 def cite_rfc(document: Document, section: str) -> Citation:
     return Citation(document, section)
 
@@ -228,8 +235,19 @@ CHECKS: tuple[Check, ...] = (
         "the unknown key, websocket.receive with both `bytes` and `text` present (one None), and a disconnect "
         "with code 1005 and reason None; a crash while the client is connected warns. lifespan.startup carries "
         "the unknown key as well; a raise there is LS-10's finding. Level derived: the spec gives each optional "
-        "key a default the app has to assume itself, and says extra keys in an event should not raise.",
+        "key a default the app has to assume itself, and says extra keys in an event should not raise. One more "
+        "GET has a scope whose `asgi` dict holds neither `version` nor `spec_version`: a crash or a 5xx there is "
+        'recorded (info), not warned. The spec says a missing version should default to "2.0", but it also '
+        "says the `asgi` dict with its version will be present, and every server asgibench probes sends it, so "
+        "an app that relies on it breaks under no server in use.",
         (
+            _asgi(
+                "Applications",
+                'The key ``scope["asgi"]`` will also be present as a dictionary containing a '
+                '``scope["asgi"]["version"]`` key that corresponds to the ASGI version the server implements. If '
+                'missing, the version should default to ``"2.0"``.',
+            ),
+            _www("HTTP Connection Scope", 'Optional; if missing assume ``"2.0"``.'),
             _www(
                 "HTTP Connection Scope",
                 'Optional (but must not be empty); default is ``"http"``. [...] Optional; if missing defaults to '
@@ -300,9 +318,20 @@ CHECKS: tuple[Check, ...] = (
         "a GET over HTTP/2 with the cookie on two header lines, from a server on a unix socket (`server` is "
         "[path, None], no `client`), get the status the usual request to the same route gets: a crash, a 5xx "
         "or another status warns (unless the usual request fails too). An app that looks a header up by its "
-        "lower-case name alone, or formats the server's port, breaks here. Level derived: each value is one the "
-        "spec allows a server to send, and the spec asks apps supporting HTTP/2 to take care of the cookie case.",
+        "lower-case name alone, or formats the server's port, breaks here. Two more requests to the route "
+        "may rightly get another status (405, 404), so there only a crash or a 5xx warns: an extension method "
+        "(PURGE), where a 501 is the answer RFC 9110 §9.1 asks for and passes, and a GET whose path holds an "
+        "encoded slash and non-ASCII characters (`path` '/café/menu', `raw_path` b'/caf%C3%A9%2Fmenu'). An app "
+        "that looks its handler up in a fixed table of methods, or encodes the path as ASCII, breaks there. "
+        "Level derived: each value is one the spec allows a server to send (RFC 9110 §9.1 lets the set of "
+        "methods grow), and the spec asks apps supporting HTTP/2 to take care of the cookie case.",
         (
+            _www("HTTP Connection Scope", "``method`` (*Unicode string*) -- The HTTP method name, uppercased."),
+            _www(
+                "HTTP Connection Scope",
+                "``path`` (*Unicode string*) -- HTTP request target excluding any query string, with "
+                "percent-encoded sequences and UTF-8 byte sequences decoded into characters.",
+            ),
             _www(
                 "HTTP Connection Scope",
                 "Header names should be lowercased, but it is not required; servers should preserve header case on "
@@ -317,6 +346,7 @@ CHECKS: tuple[Check, ...] = (
                 "For ASGI applications that support HTTP/2, care should be taken to handle the special case for "
                 "``Cookie`` noted above.",
             ),
+            _rfc(Document.RFC9110, "9.1"),
         ),
     ),
     Check(
@@ -465,11 +495,17 @@ CHECKS: tuple[Check, ...] = (
         Level.MUST,
         "A 204 or 304 response sends no body bytes (fail): such a response ends at its header section and cannot "
         "contain content (RFC 9110 §15.3.5, §15.4.5); a server that forwards them corrupts the connection. A 204 "
-        "response carries no Content-Length header (fail): RFC 9110 §8.6 says a server must not send one there.",
+        "response carries no Content-Length header (fail): RFC 9110 §8.6 says a server must not send one there. "
+        "A GET that answered 200 with an ETag or Last-Modified is sent again with If-None-Match or "
+        "If-Modified-Since; a 304 to it whose Content-Length is not the number of body bytes the 200 sent warns. "
+        "RFC 9110 §8.6 says a server must not send one there unless it equals the 200's; the finding is softer "
+        "than that must because a 304 ends at its header section whatever its fields say (RFC 9112 §6.3), so no "
+        "recipient frames the message by the wrong number. Body bytes on that 304 fail, as above.",
         (
             _rfc(Document.RFC9110, "15.3.5"),
             _rfc(Document.RFC9110, "15.4.5"),
             _rfc(Document.RFC9110, "8.6"),
+            _rfc(Document.RFC9112, "6.3"),
         ),
     ),
     Check(
@@ -658,14 +694,25 @@ CHECKS: tuple[Check, ...] = (
         "app still serves when lifespan never ran and `state` is absent",
         Level.SHOULD,
         "A request served before lifespan ran, with no `state` key in the scope, gets an answer: a crash or a 5xx "
-        "warns (unless the full scope fails the same way). Level derived: the key is optional, and its absence "
-        "means the server does not support the feature.",
+        "warns (unless the full scope fails the same way). Once the lifespan has shut down, a second cycle runs "
+        "as a server without the feature runs it, with no `state` in the lifespan scope, and a GET follows it "
+        "with none in its own: an exception or a missing reply in that cycle, where the first one succeeded, "
+        "warns, and so does a crash or a 5xx on the GET. A lifespan.startup.failed in that cycle is recorded "
+        "(info): it is the app declining to run without the feature, the way the spec gives it to stop the "
+        "server. When the second cycle goes wrong, a third, with state again, tells whether the app can run "
+        "lifespan twice at all; if it cannot, the second is only recorded. Level derived: the key is optional, "
+        "and its absence means the server does not support the feature.",
         (
             _www(
                 "HTTP Connection Scope",
                 "A copy of the namespace passed into the lifespan corresponding to this request.",
             ),
             _lifespan("Scope", "Optional; if missing the server does not support this feature."),
+            _lifespan(
+                "Scope",
+                "If you want to log an error that occurs during lifespan startup and prevent the server from "
+                "starting, then send back ``lifespan.startup.failed`` instead.",
+            ),
         ),
     ),
     Check(
@@ -956,7 +1003,16 @@ CHECKS: tuple[Check, ...] = (
         "ER-06",
         "app raises on a malformed received event",
         Level.SHOULD,
-        "Handed an http.request whose `body` is a str, an app that reads it raises (warn if it carries on).",
+        "Handed an http.request whose `body` is a str, an app that reads it raises (warn if it carries on). Four "
+        "more invalid events are handed over, and an app that carries on is recorded (info): an http.request "
+        "whose `more_body` is the int 0; an event of a type no spec defines, before the http.request; and on a "
+        "WebSocket, a websocket.receive with both `bytes` and `text` set, or whose `text` is bytes. Level derived "
+        "for those four: what an app makes of them does no harm or shows elsewhere (0 reads as False; a bytes "
+        "`text` echoed back is WS-11's failure), and frameworks mostly do not check them. Every framework "
+        "asgibench runs reads `more_body` by its truth value and takes the first data key it looks for; Django "
+        "and Falcon raise on the unknown type, while Starlette's request stream skips it and reads on, as "
+        "asgibench's reference apps do. A warning would mark careful apps and careless ones alike. The str body "
+        "keeps the warning: an app that carries on has treated text as the bytes of the request.",
         (
             _asgi(
                 "Error Handling",

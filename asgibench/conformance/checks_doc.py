@@ -25,11 +25,13 @@ _SPEC_URLS: dict[Document, str] = {
     Document.WWW: "https://github.com/django/asgiref/blob/main/specs/www.rst",
     Document.LIFESPAN: "https://github.com/django/asgiref/blob/main/specs/lifespan.rst",
     Document.EXTENSIONS: "https://github.com/django/asgiref/blob/main/docs/extensions.rst",
+    Document.TLS: "https://github.com/django/asgiref/blob/main/specs/tls.rst",
     Document.ASGIREF_579: "https://github.com/django/asgiref/pull/579",
     Document.RFC6455: "https://www.rfc-editor.org/rfc/rfc6455",
     Document.RFC8297: "https://www.rfc-editor.org/rfc/rfc8297",
     Document.RFC9110: "https://www.rfc-editor.org/rfc/rfc9110",
     Document.RFC9112: "https://www.rfc-editor.org/rfc/rfc9112",
+    Document.RFC9113: "https://www.rfc-editor.org/rfc/rfc9113",
 }
 
 _INTRO = """\

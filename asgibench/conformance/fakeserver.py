@@ -19,11 +19,14 @@ from asgibench.conformance.findings import Finding, Verdict
 from asgibench.conformance.http_machine import HttpResponseMachine
 from asgibench.conformance.lifespan_machine import LifespanMachine
 from asgibench.conformance.observation import AppRecord, ClientSide, Departure, ResponseSide, Step
-from asgibench.conformance.scenarios import BODY_METHODS, Leave, Role, Scenario
+from asgibench.conformance.scenarios import BODY_METHODS, Leave, Malformation, Role, Scenario
 from asgibench.conformance.scopes import UNKNOWN_KEY, UNKNOWN_VALUE
 from asgibench.conformance.trace import Trace, snapshot
 from asgibench.conformance.values import version_tuple
 from asgibench.conformance.websocket_machine import WebSocketMachine
+
+# The type of the event the unknown-type malformation hands the app (ER-06): no spec defines it.
+UNKNOWN_EVENT_TYPE = "http.asgibench.unknown"
 
 
 class ClientDisconnected(OSError):
@@ -173,7 +176,9 @@ class HttpExchange(Exchange):
         self.response = response
         client.body_messages = len(scenario.body)
         client.body_bytes = scenario.body_length
-        client.length_declared = scenario.route.method in BODY_METHODS
+        client.length_declared = scenario.method in BODY_METHODS
+        # ER-06: an event of a type no spec defines comes first, then the body.
+        self._unknown_event_due = scenario.malformation is Malformation.UNKNOWN_TYPE
 
     async def receive(self) -> dict[str, Any]:
         self._check_loop("receive")
@@ -182,6 +187,12 @@ class HttpExchange(Exchange):
         client.receive_calls += 1
         if self.machine.started:
             client.receives_after_start += 1
+        if not client.gone and self._unknown_event_due:
+            self._unknown_event_due = False
+            client.received_malformed = True
+            message = {"type": UNKNOWN_EVENT_TYPE}
+            self._received(message)
+            return dict(message)
         if not client.gone and client.body_messages_delivered < client.body_messages:
             message = self._next_body_message()
             if self.scenario.leave is Leave.MID_BODY and client.body_messages_delivered == 2:
@@ -206,7 +217,10 @@ class HttpExchange(Exchange):
         client.body_messages_delivered += 1
         if isinstance(chunk, bytes):
             client.body_bytes_delivered += len(chunk)
-        more = client.body_messages_delivered < client.body_messages
+        more: bool | int = client.body_messages_delivered < client.body_messages
+        if not more and self.scenario.malformation is Malformation.MORE_BODY_NOT_BOOL:
+            more = 0  # falsy, so an app that reads it by truth value is not left waiting for more
+            client.received_malformed = True
         message: dict[str, Any] = {"type": "http.request", "body": chunk, "more_body": more}
         if self.scenario.role is Role.MINIMAL_SCOPE:
             # Both keys are optional, with the defaults b"" and False.
@@ -267,6 +281,11 @@ class WebSocketExchange(Exchange):
         {"type": "websocket.receive", "bytes": None, "text": "hello asgibench", UNKNOWN_KEY: UNKNOWN_VALUE},
         {"type": "websocket.receive", "bytes": b"\x00asgibench\xff", "text": None, UNKNOWN_KEY: UNKNOWN_VALUE},
     )
+    # ER-06: the one message of a malformed scenario, then the client closes.
+    MALFORMED_CLIENT_MESSAGES: dict[Malformation, dict[str, Any]] = {
+        Malformation.BOTH_DATA_KEYS: {"type": "websocket.receive", "bytes": b"\x00asgibench", "text": "asgibench"},
+        Malformation.TEXT_NOT_STR: {"type": "websocket.receive", "text": b"hello asgibench"},
+    }
 
     def __init__(
         self,
@@ -285,6 +304,9 @@ class WebSocketExchange(Exchange):
         self._connected = False
         self._minimal = scenario.role is Role.WEBSOCKET_MINIMAL
         self._script = list(self.MINIMAL_CLIENT_MESSAGES if self._minimal else self.CLIENT_MESSAGES)
+        malformed = self.MALFORMED_CLIENT_MESSAGES.get(scenario.malformation) if scenario.malformation else None
+        if malformed is not None:
+            self._script = [malformed]
         self._answered = asyncio.Event()
         self._close_after = close_after
         self._close_timer: asyncio.TimerHandle | None = None
@@ -307,6 +329,8 @@ class WebSocketExchange(Exchange):
             self.leave(Departure.APP_CLOSED)
             return self._disconnect(code or 1000)
         if not self.client_gone and self._script:
+            if self.scenario.malformation is not None:
+                self.client.received_malformed = True
             return self._deliver(self._script.pop(0))
         self.leave(Departure.CONNECTION_LOST if self.scenario.ws_vanishes else Departure.CLOSE_FRAME)
         return self._disconnect(self.disconnect_code)

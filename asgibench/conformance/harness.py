@@ -41,6 +41,8 @@ from asgibench.conformance.trace import Trace
 from asgibench.conformance.websocket_machine import WebSocketMachine
 
 CANCEL_GRACE = 0.5  # how long a cancelled app may take to unwind
+# The second lifespan cycle's name: run after the first has shut down, with no state in its scope (LS-11).
+STATELESS_LIFESPAN = "lifespan again, without state in its scope (a server without the feature)"
 HEARTBEAT = 0.01
 
 App = Callable[..., Any]
@@ -233,7 +235,7 @@ def prepare(scenario: Scenario, state: dict[str, Any] | None, deadline: float) -
         )
     else:
         scope = unknown_scope() if scenario.role is Role.UNKNOWN_SCOPE else http_scope(scenario, state)
-        machine = HttpResponseMachine(scope.get("extensions"), method=scenario.route.method)
+        machine = HttpResponseMachine(scope.get("extensions"), method=scenario.method)
         exchange = HttpExchange(scenario, trace, machine, app, client, response)
     app.add(0.0, Step.SCOPE, dict(scope))
     return ScenarioRun(scenario, outcome, exchange, machine, scope)
@@ -254,14 +256,15 @@ async def run_scenario(app: App, run: ScenarioRun, deadline: float) -> None:
 class LifespanRun:
     """The lifespan scope: started before the requests, shut down after them."""
 
-    def __init__(self, app: App, deadline: float) -> None:
+    def __init__(self, app: App, deadline: float, *, with_state: bool = True) -> None:
         self.app = app
         self.deadline = deadline
         self.trace = Trace()
         self.machine = LifespanMachine()
-        self.outcome = Outcome("lifespan startup and shutdown", None, self.trace)
+        name = "lifespan startup and shutdown" if with_state else STATELESS_LIFESPAN
+        self.outcome = Outcome(name, None, self.trace)
         self.exchange = LifespanExchange(self.trace, self.machine, self.outcome.observation.app)
-        self.scope = lifespan_scope()
+        self.scope = lifespan_scope(with_state=with_state)
         self.outcome.observation.app.add(0.0, Step.SCOPE, dict(self.scope))
         # The phases as they went, for the judge; filled as startup and shutdown run.
         self.phases = LifespanSide(
@@ -271,8 +274,10 @@ class LifespanRun:
         self._task: asyncio.Task[Any] | None = None
 
     @property
-    def state(self) -> dict[str, Any]:
-        return dict(self.scope["state"])
+    def state(self) -> dict[str, Any] | None:
+        """A copy of the namespace for each request (None when the scope has none)."""
+        state = self.scope.get("state")
+        return None if state is None else dict(state)
 
     async def startup(self) -> None:
         self.exchange.loop = asyncio.get_running_loop()

@@ -24,7 +24,7 @@ from asgibench.conformance.observation import (
     Step,
 )
 from asgibench.conformance.outcome import Outcome
-from asgibench.conformance.scenarios import Leave, Role
+from asgibench.conformance.scenarios import Leave, Malformation, Role, Variation
 
 
 def judge(outcome: Outcome) -> None:
@@ -48,10 +48,17 @@ def judge(outcome: Outcome) -> None:
         _request(outcome)
     elif scenario.role is Role.MINIMAL_SCOPE:
         _tolerated(outcome, "SC-18", "with only the required scope and event keys, plus unknown ones")
+    elif scenario.role is Role.NO_ASGI_VERSION:
+        # Every server sends the version; the spec's default matters to no scope seen in the field.
+        _tolerated(outcome, "SC-18", "with no version in scope['asgi']", Verdict.INFO)
     elif scenario.role is Role.UNUSUAL:
-        _tolerated(outcome, "SC-21", f"with {scenario.variation}")
+        # 501 is what RFC 9110 §9.1 asks for on a method the server does not implement.
+        accepted = frozenset({501}) if scenario.variation is Variation.EXTENSION_METHOD else frozenset()
+        _tolerated(outcome, "SC-21", f"with {scenario.variation}", accepted=accepted)
     elif scenario.role is Role.NO_LIFESPAN:
         _tolerated(outcome, "LS-11", "before lifespan ran, with no state")
+    elif scenario.role is Role.NO_STATE:
+        _tolerated(outcome, "LS-11", "after a lifespan cycle without state, with no state")
     elif scenario.role is Role.MALFORMED:
         _malformed(outcome)
     elif scenario.role is Role.WEBSOCKET:
@@ -61,11 +68,13 @@ def judge(outcome: Outcome) -> None:
 
 
 # HTTP scenarios that vary the usual request and are judged against it (judge_tolerance).
-_REDUCED = frozenset({Role.MINIMAL_SCOPE, Role.UNUSUAL, Role.NO_LIFESPAN})
+_REDUCED = frozenset({Role.MINIMAL_SCOPE, Role.NO_ASGI_VERSION, Role.UNUSUAL, Role.NO_LIFESPAN, Role.NO_STATE})
 _TOLERANCE_CHECKS = {
     Role.MINIMAL_SCOPE: "SC-18",
+    Role.NO_ASGI_VERSION: "SC-18",
     Role.UNUSUAL: "SC-21",
     Role.NO_LIFESPAN: "LS-11",
+    Role.NO_STATE: "LS-11",
     Role.WEBSOCKET_MINIMAL: "SC-18",
 }
 
@@ -393,20 +402,31 @@ def _body_reading(outcome: Outcome) -> None:
         )
 
 
-def _tolerated(outcome: Outcome, check_id: str, situation: str) -> None:
-    """Crash or 5xx in a reduced scope; judge_tolerance drops it if the full scope fails too."""
+def _tolerated(
+    outcome: Outcome,
+    check_id: str,
+    situation: str,
+    verdict: Verdict = Verdict.WARN,
+    accepted: frozenset[int] = frozenset(),
+) -> None:
+    """A crash or a 5xx (not an ``accepted`` one) in a reduced scope.
+
+    judge_tolerance drops the finding when the full scope fails too.
+    """
     outcome.exercised.add(check_id)
     status = _response(outcome).status
+    if status in accepted:
+        status = None
     if _escaped(outcome):
         _add(
             outcome,
             check_id,
-            Verdict.WARN,
+            verdict,
             f"{outcome.end.exception_text} escaped {situation}",
             "an answer, not a crash",
         )
     elif status is not None and status >= 500:
-        _add(outcome, check_id, Verdict.WARN, f"answered {status} {situation}", "a non-5xx answer")
+        _add(outcome, check_id, verdict, f"answered {status} {situation}", "a non-5xx answer")
 
 
 def _failed_plainly(outcome: Outcome) -> bool:
@@ -423,6 +443,7 @@ def _usual(outcomes: list[Outcome]) -> dict[object, Outcome]:
             continue
         plain_http = (
             scenario.role is Role.REQUEST
+            and not scenario.revalidates
             and not scenario.extensions
             and scenario.leave is Leave.AFTER_RESPONSE
             and scenario.http_version == "1.1"
@@ -437,7 +458,8 @@ def judge_tolerance(outcomes: list[Outcome]) -> None:
 
     An app that crashes on every request crashes without optional keys too;
     that is ER-07's finding, not a missing-key one. SC-21 also compares the
-    status: a request that differs only in valid details gets the usual answer.
+    status: a request that differs only in valid details gets the usual answer
+    (not one to another method or path, which may rightly get a 405 or a 404).
     """
     baseline = _usual(outcomes)
     for outcome in outcomes:
@@ -448,7 +470,7 @@ def judge_tolerance(outcomes: list[Outcome]) -> None:
         reference = baseline.get(scenario.route)
         if reference is not None and _failed_plainly(reference):
             outcome.findings = [f for f in outcome.findings if f.check_id != check_id]
-        elif reference is not None and scenario.role is Role.UNUSUAL:
+        elif reference is not None and scenario.role is Role.UNUSUAL and scenario.variation.keeps_status:
             _same_status(outcome, reference, f"with {scenario.variation}")
 
 
@@ -535,23 +557,58 @@ def _names(names: list[bytes]) -> str:
     return ", ".join(name.decode("latin-1") for name in names)
 
 
+def judge_revalidation(outcomes: list[Outcome]) -> None:
+    """HR-12: a 304 to a conditional repeat of a GET declares no Content-Length but the 200's.
+
+    Body bytes on the 304 are the machine's HR-12 finding already; this compares
+    the declared length with the body the plain GET's 200 carried.
+    """
+    usual = _usual(outcomes)
+    for outcome in outcomes:
+        scenario = outcome.scenario
+        if scenario is None or not scenario.revalidates:
+            continue
+        reference, answer = usual.get(scenario.route), _response(outcome)
+        if reference is None or not answer.complete or answer.status != 304:
+            continue
+        outcome.exercised.add("HR-12")
+        ok = _response(reference)
+        declared, length = _declared_length(answer), str(len(ok.body)).encode()
+        # A 200 whose own Content-Length is wrong is HR-05's finding; the 304 that repeats it is not blamed.
+        if declared is None or declared == length or _declared_length(ok) not in {None, length}:
+            continue
+        _add(
+            outcome,
+            "HR-12",
+            Verdict.WARN,
+            f"the 304 declared Content-Length {declared.decode('latin-1')}, but the 200 to the same request sent "
+            f"{len(ok.body)} body bytes",
+            f"Content-Length {len(ok.body)}, or none",
+        )
+
+
 def _malformed(outcome: Outcome) -> None:
     # What the app sends after a malformed event is a consequence of asgibench's
     # own bad input (an echo of a str body, say); only the reaction counts.
     outcome.findings.clear()
     outcome.exercised = {"HR-06"}
-    client = _client(outcome)
-    if not client.received_malformed or client.receive_calls > client.body_messages:
-        # Never read, or read by a loop that only waits for http.disconnect
-        # (Starlette's listener) and so never looks at the body.
+    scenario, client = outcome.scenario, _client(outcome)
+    assert scenario is not None
+    malformation = scenario.malformation or Malformation.STR_BODY
+    if not client.received_malformed:
+        return
+    # The unknown-type event comes before the body: one receive() more for an app that reads on.
+    reads = client.body_messages + (1 if malformation is Malformation.UNKNOWN_TYPE else 0)
+    if not scenario.is_websocket and client.receive_calls > reads:
+        # Read by a loop that only waits for http.disconnect (Starlette's listener) and so never looks at it.
         return
     outcome.exercised.add("ER-06")
     if outcome.ending is not Ending.RAISED:
         _add(
             outcome,
             "ER-06",
-            Verdict.WARN,
-            "received an http.request whose body is a str and did not raise",
+            Verdict.WARN if malformation.warns else Verdict.INFO,
+            f"received {malformation} and did not raise",
             "an exception",
         )
 
@@ -754,3 +811,54 @@ def _shutdown(outcome: Outcome, phases: LifespanSide, raised: bool) -> None:
             _add(outcome, "LS-09", Verdict.INFO, "returned without answering lifespan.shutdown")
     elif phases.state_after_shutdown == STOPPED and phases.returned_after_shutdown is False:
         _add(outcome, "LS-09", Verdict.INFO, "still running after lifespan.shutdown.complete")
+
+
+def judge_stateless_lifespan(outcome: Outcome, reference: Outcome, control: Outcome | None = None) -> None:
+    """LS-11: a second lifespan cycle, its scope without state, goes as the first one did.
+
+    Judged only after a first cycle that started and stopped cleanly. When the
+    second cycle goes wrong, ``control`` is a third one with state again: if it
+    goes wrong too, the app cannot run lifespan twice, and the missing state is
+    not to blame. A startup.failed that says why is the app declining to run
+    without the feature, as the spec lets it: recorded. A crash or a missing
+    reply is not.
+    """
+    phases, first = outcome.observation.lifespan, reference.observation.lifespan
+    if phases is None or not _clean_cycle(first) or outcome.ending is Ending.NOT_RUN:
+        return
+    outcome.exercised.add("LS-11")
+    if _clean_cycle(phases):
+        return
+    if control is None or not _clean_cycle(control.observation.lifespan):
+        _add(
+            outcome,
+            "LS-11",
+            Verdict.INFO,
+            "a second lifespan cycle goes wrong with state in its scope too: the app runs lifespan once only, "
+            "so its handling of a scope without state is not known",
+        )
+        return
+    end, situation = outcome.end, "with no state in the lifespan scope, where the same cycle with state succeeds"
+    raised = end.kind is Ending.RAISED and not end.refused_send
+    expected = "the same startup and shutdown as with state (or startup.failed saying why)"
+    if phases.state_after_startup == STARTUP_FAILED:
+        message = next(
+            (
+                sent.get("message", "")
+                for sent in outcome.observation.app.sent()
+                if isinstance(sent, dict) and sent.get("type") == "lifespan.startup.failed"
+            ),
+            "",
+        )
+        last_line = (str(message).strip().splitlines() or [""])[-1]  # a traceback's last line names the error
+        _add(outcome, "LS-11", Verdict.INFO, f"startup failed {situation}: {last_line[:160]!r}")
+    elif phases.state_after_startup in {IDLE, STARTING}:
+        what = f"raised {end.exception_text}" if raised else "gave no reply to lifespan.startup"
+        _add(outcome, "LS-11", Verdict.WARN, f"{what} during startup {situation}", expected)
+    else:
+        what = f"raised {end.exception_text}" if raised else "gave no reply to lifespan.shutdown"
+        _add(outcome, "LS-11", Verdict.WARN, f"{what} during shutdown {situation}", expected)
+
+
+def _clean_cycle(phases: LifespanSide | None) -> bool:
+    return phases is not None and phases.state_after_startup == STARTED and phases.state_after_shutdown == STOPPED

@@ -219,7 +219,7 @@ class ClientSide:
     body_bytes: int = 0  # bytes the scenario's body holds
     body_bytes_delivered: int = 0
     length_declared: bool = False  # the scope carries a Content-Length
-    received_malformed: bool = False  # the app was handed an http.request with a non-bytes body
+    received_malformed: bool = False  # the app was handed the scenario's malformed event (ER-06)
     receive_calls: int = 0
     # receive() calls once the response had started: a disconnect listener
     # (Starlette's) consumes body messages without acting on them.

@@ -87,9 +87,11 @@ class Role(StrEnum):
 
     REQUEST = "request"  # well-formed request: crashes, hangs and framing count
     MINIMAL_SCOPE = "minimal scope"  # SC-18: only required keys, events without optional keys, extra keys
-    UNUSUAL = "unusual but valid input"  # SC-21: mixed-case header names, unix-socket server, HTTP/2 cookies
-    NO_LIFESPAN = "no lifespan"  # LS-11
-    MALFORMED = "malformed event"  # ER-06
+    NO_ASGI_VERSION = "no asgi version"  # SC-18: scope["asgi"] without "version" (or "spec_version")
+    UNUSUAL = "unusual but valid input"  # SC-21: mixed-case header names, unix-socket server, HTTP/2 cookies...
+    NO_LIFESPAN = "no lifespan"  # LS-11: before lifespan ran
+    NO_STATE = "lifespan without state"  # LS-11: after a lifespan cycle whose scope had no state
+    MALFORMED = "malformed event"  # ER-06, HTTP or WebSocket
     UNKNOWN_SCOPE = "unknown scope type"  # SC-17
     WEBSOCKET = "websocket"
     WEBSOCKET_MINIMAL = "websocket, minimal scope"  # SC-18 for a WebSocket
@@ -101,6 +103,35 @@ class Variation(StrEnum):
     NONE = ""
     MIXED_CASE = "mixed-case header names"
     UNIX_SOCKET_HTTP2 = "HTTP/2 cookie lines, unix-socket server"
+    # Requests the usual route may well refuse (405, 404): only a crash or a 5xx counts, not another status.
+    EXTENSION_METHOD = "an extension method (PURGE)"
+    ENCODED_PATH = "a path holding %2F and non-ASCII characters"
+
+    @property
+    def keeps_status(self) -> bool:
+        """The varied request must get the usual request's status (it differs only in valid details)."""
+        return self not in {Variation.EXTENSION_METHOD, Variation.ENCODED_PATH}
+
+
+# The method and the path of the variations that change them: what a server hands over for
+# ``PURGE /`` and for ``GET /caf%C3%A9%2Fmenu`` (path decoded, %2F included; raw_path as sent).
+EXTENSION_METHOD = "PURGE"
+ENCODED_PATH_SUFFIX = "caf%C3%A9%2Fmenu"
+
+
+class Malformation(StrEnum):
+    """The invalid event a MALFORMED scenario hands the app (ER-06)."""
+
+    STR_BODY = "an http.request whose body is a str"
+    MORE_BODY_NOT_BOOL = "an http.request whose more_body is the int 0"
+    UNKNOWN_TYPE = "an event of unknown type before the http.request"
+    BOTH_DATA_KEYS = "a websocket.receive with both bytes and text set"
+    TEXT_NOT_STR = "a websocket.receive whose text is bytes"
+
+    @property
+    def warns(self) -> bool:
+        """Carrying on warns only for the str body; the other shapes are recorded (see ER-06's rule)."""
+        return self is Malformation.STR_BODY
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +153,30 @@ class Scenario:
     control: bool = False
     ws_vanishes: bool = False  # websocket: the TCP connection is lost (1006)
     variation: Variation = Variation.NONE  # UNUSUAL: what differs from the usual request
+    malformation: Malformation | None = None  # MALFORMED: the invalid event
+    # A repeat of a GET that answered 200 with a validator, asking whether it changed (HR-12's 304).
+    revalidates: bool = False
 
     @property
     def is_websocket(self) -> bool:
-        return self.role in {Role.WEBSOCKET, Role.WEBSOCKET_MINIMAL}
+        return self.route.is_websocket
+
+    @property
+    def method(self) -> str:
+        """The method the scope carries: the route's, unless the variation changes it."""
+        return EXTENSION_METHOD if self.variation is Variation.EXTENSION_METHOD else self.route.method
+
+    @property
+    def raw_path(self) -> str:
+        """The percent-encoded path the scope's raw_path holds."""
+        if self.variation is Variation.ENCODED_PATH:
+            return f"{self.route.path.rstrip('/')}/{ENCODED_PATH_SUFFIX}"
+        return self.route.path
+
+    @property
+    def path(self) -> str:
+        """The scope's path: raw_path with its percent-encoded and UTF-8 sequences decoded."""
+        return unquote(self.raw_path)
 
     @property
     def body_length(self) -> int:
@@ -169,8 +220,22 @@ def http_scenarios(route: RouteSpec, *, first_of_method: bool) -> list[Scenario]
         if first_of_method:
             scenarios.append(
                 Scenario(
-                    f"{label}, malformed body (str instead of bytes)", route, role=Role.MALFORMED, body=("not bytes",)
+                    f"{label}, malformed body (str instead of bytes)",
+                    route,
+                    role=Role.MALFORMED,
+                    body=("not bytes",),
+                    malformation=Malformation.STR_BODY,
                 )
+            )
+            scenarios.extend(
+                Scenario(
+                    f"{label}, malformed event: {malformation}",
+                    route,
+                    role=Role.MALFORMED,
+                    body=(SMALL_BODY,),
+                    malformation=malformation,
+                )
+                for malformation in (Malformation.MORE_BODY_NOT_BOOL, Malformation.UNKNOWN_TYPE)
             )
             scenarios.append(
                 Scenario(
@@ -224,6 +289,17 @@ def http_scenarios(route: RouteSpec, *, first_of_method: bool) -> list[Scenario]
                 variation=Variation.UNIX_SOCKET_HTTP2,
             )
         )
+        scenarios.extend(
+            Scenario(f"{label}, {variation} instead", route, role=Role.UNUSUAL, variation=variation)
+            for variation in (Variation.EXTENSION_METHOD, Variation.ENCODED_PATH)
+        )
+        scenarios.append(
+            Scenario(
+                f"{label}, scope['asgi'] without 'version' or 'spec_version' (the version defaults to 2.0)",
+                route,
+                role=Role.NO_ASGI_VERSION,
+            )
+        )
     return scenarios
 
 
@@ -262,6 +338,10 @@ def websocket_scenarios(route: RouteSpec) -> list[Scenario]:
             role=Role.WEBSOCKET_MINIMAL,
             spec_version="2.0",
         ),
+        *(
+            Scenario(f"{label}, malformed event: {malformation}", route, role=Role.MALFORMED, malformation=malformation)
+            for malformation in (Malformation.BOTH_DATA_KEYS, Malformation.TEXT_NOT_STR)
+        ),
     ]
 
 
@@ -269,6 +349,8 @@ def websocket_scenarios(route: RouteSpec) -> list[Scenario]:
 class Plan:
     before_lifespan: tuple[Scenario, ...]
     during_lifespan: tuple[Scenario, ...]
+    # Run after a second lifespan cycle whose scope has no state (LS-11), once the first has shut down.
+    after_stateless_lifespan: tuple[Scenario, ...] = ()
 
 
 def plan(routes: tuple[RouteSpec, ...]) -> Plan:
@@ -277,9 +359,17 @@ def plan(routes: tuple[RouteSpec, ...]) -> Plan:
     ws_routes = [route for route in routes if route.is_websocket]
     first_get = next((route for route in http_routes if route.method == "GET"), None)
     before: tuple[Scenario, ...] = ()
+    stateless: tuple[Scenario, ...] = ()
     if first_get is not None:
         before = (
             Scenario(f"{first_get}, before lifespan ran, no state in the scope", first_get, role=Role.NO_LIFESPAN),
+        )
+        stateless = (
+            Scenario(
+                f"{first_get}, after a lifespan cycle without state in its scope, no state in the scope",
+                first_get,
+                role=Role.NO_STATE,
+            ),
         )
     during: list[Scenario] = []
     seen_methods: set[str] = set()
@@ -290,4 +380,23 @@ def plan(routes: tuple[RouteSpec, ...]) -> Plan:
         during.extend(websocket_scenarios(route))
     unknown = RouteSpec("GET", "/")
     during.append(Scenario("scope type 'asgibench.unknown'", unknown, role=Role.UNKNOWN_SCOPE))
-    return Plan(before, tuple(during))
+    return Plan(before, tuple(during), stateless)
+
+
+# The validators a 200 may carry, and the request header that asks whether each still holds.
+_VALIDATORS = ((b"etag", b"if-none-match"), (b"last-modified", b"if-modified-since"))
+
+
+def revalidation(route: RouteSpec, status: int | None, headers: list[tuple[bytes, bytes]]) -> Scenario | None:
+    """The same GET again, conditional on the validators its 200 carried; None when it carried none.
+
+    The app may answer 304 Not Modified: HR-12 then compares that answer with the 200 (judge_revalidation).
+    """
+    if route.method != "GET" or status != 200:
+        return None
+    found = {name.lower(): value for name, value in reversed(headers)}  # the first of each name wins
+    conditions = tuple((condition, found[validator]) for validator, condition in _VALIDATORS if validator in found)
+    if not conditions:
+        return None
+    asked = " and ".join(condition.decode() for condition, _ in conditions)
+    return Scenario(f"{route}, again with {asked} from its 200", route, extra_headers=conditions, revalidates=True)

@@ -24,7 +24,7 @@ def _request_headers(scenario: Scenario) -> list[tuple[bytes, bytes]]:
         (b"user-agent", f"asgibench/{__version__}".encode()),
         (b"accept", b"*/*"),
     ]
-    if scenario.route.method in {"POST", "PUT", "PATCH"}:
+    if scenario.method in {"POST", "PUT", "PATCH"}:
         headers.append((b"content-type", b"application/json"))
         headers.append((b"content-length", str(scenario.body_length).encode()))
     headers.extend(scenario.extra_headers)
@@ -47,8 +47,8 @@ def http_scope(scenario: Scenario, state: dict[str, Any] | None) -> dict[str, An
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": route.method,
-            "path": route.decoded_path,
+            "method": scenario.method,
+            "path": scenario.path,
             "query_string": route.query,
             "headers": _request_headers(scenario),
             UNKNOWN_KEY: {"note": UNKNOWN_VALUE},
@@ -60,10 +60,10 @@ def http_scope(scenario: Scenario, state: dict[str, Any] | None) -> dict[str, An
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": scenario.spec_version},
         "http_version": scenario.http_version,
-        "method": route.method,
+        "method": scenario.method,
         "scheme": "http",
-        "path": route.decoded_path,
-        "raw_path": route.path.encode("latin-1"),
+        "path": scenario.path,
+        "raw_path": scenario.raw_path.encode("latin-1"),
         "query_string": route.query,
         "root_path": "",
         "headers": _request_headers(scenario),
@@ -71,6 +71,9 @@ def http_scope(scenario: Scenario, state: dict[str, Any] | None) -> dict[str, An
         "server": _SERVER,
         "extensions": {name: {} for name in scenario.extensions},
     }
+    if scenario.role is Role.NO_ASGI_VERSION:
+        # "If missing, the version should default to 2.0"; a missing spec_version means 2.0 as well.
+        scope["asgi"] = {}
     if scenario.variation is Variation.MIXED_CASE:
         scope["client"], scope["server"] = _IPV6_CLIENT, _IPV6_SERVER
     elif scenario.variation is Variation.UNIX_SOCKET_HTTP2:
@@ -130,8 +133,12 @@ def websocket_scope(scenario: Scenario, state: dict[str, Any] | None) -> dict[st
     return scope
 
 
-def lifespan_scope() -> dict[str, Any]:
-    return {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+def lifespan_scope(*, with_state: bool = True) -> dict[str, Any]:
+    """The lifespan scope; without ``state`` it is a server that does not support the feature."""
+    scope: dict[str, Any] = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+    if with_state:
+        scope["state"] = {}
+    return scope
 
 
 def unknown_scope() -> dict[str, Any]:

@@ -17,8 +17,9 @@ from typing import Any
 from asgibench.conformance import loop_watch
 from asgibench.conformance.findings import Finding
 from asgibench.conformance.harness import CANCEL_GRACE, App, LifespanRun, LoopThread, prepare, run_scenario
+from asgibench.conformance.lifespan_machine import STARTED, STOPPED
 from asgibench.conformance.outcome import Ending, Outcome
-from asgibench.conformance.scenarios import Plan
+from asgibench.conformance.scenarios import Leave, Plan, Role, Scenario, revalidation
 from asgibench.conformance.scope_watch import ScopeWatch
 
 
@@ -27,6 +28,10 @@ class SessionResult:
     outcomes: list[Outcome]
     lifespan: LifespanRun
     loop_blocked: bool = False
+    # The second cycle, without state in its scope; None when the first did not start and stop cleanly.
+    stateless_lifespan: LifespanRun | None = None
+    # A third cycle, with state again, run only when the second went wrong: can the app start twice at all?
+    lifespan_control: LifespanRun | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -44,20 +49,50 @@ class Session:
         runner = LoopThread()
         lifespan = LifespanRun(self.app, self.deadline)
         outcomes: list[Outcome] = []
+        stateless: LifespanRun | None = None
+        control: LifespanRun | None = None
         try:
             for scenario in plan.before_lifespan:
                 outcomes.append(self._scenario(runner, scenario, state=None))
             self._step(runner, lifespan.startup(), self.deadline)
             for scenario in plan.during_lifespan:
                 outcomes.append(self._scenario(runner, scenario, state=lifespan.state))
+            for scenario in _revalidations(outcomes):
+                outcomes.append(self._scenario(runner, scenario, state=lifespan.state))
             self._step(runner, lifespan.shutdown(), 2 * self.deadline)
+            stateless = self._stateless_cycle(runner, lifespan, plan, outcomes)
+            if stateless is not None and not _clean(stateless):
+                control = LifespanRun(self.app, self.deadline)
+                self._step(runner, control.startup(), self.deadline)
+                self._step(runner, control.shutdown(), 2 * self.deadline)
         finally:
             runner.close(blocked=self.blocked)
         if not self.blocked:
             self._late_scope_changes()
         if self.blocked:
             lifespan.outcome.end.kind = Ending.NOT_RUN
-        return SessionResult(outcomes, lifespan, loop_blocked=self.blocked)
+            for run in (stateless, control):
+                if run is not None:
+                    run.outcome.end.kind = Ending.NOT_RUN
+        return SessionResult(outcomes, lifespan, self.blocked, stateless_lifespan=stateless, lifespan_control=control)
+
+    def _stateless_cycle(
+        self, runner: LoopThread, lifespan: LifespanRun, plan: Plan, outcomes: list[Outcome]
+    ) -> LifespanRun | None:
+        """Lifespan once more, as a server without state support runs it, and a request after it (LS-11).
+
+        It comes last, so that an app that cannot start twice spoils nothing else; and only after a first
+        cycle that started and stopped cleanly, so that what goes wrong here is the missing state.
+        """
+        if self.blocked or not _clean(lifespan):
+            return None
+        stateless = LifespanRun(self.app, self.deadline, with_state=False)
+        self._step(runner, stateless.startup(), self.deadline)
+        if stateless.phases.state_after_startup == STARTED:
+            for scenario in plan.after_stateless_lifespan:
+                outcomes.append(self._scenario(runner, scenario, state=None))
+        self._step(runner, stateless.shutdown(), 2 * self.deadline)
+        return stateless
 
     def _scenario(self, runner: LoopThread, scenario: Any, state: dict[str, Any] | None) -> Outcome:
         run = prepare(scenario, state, self.deadline)
@@ -110,6 +145,34 @@ class Session:
                 _sample_blocking(runner, outcome)
         self.blocked = True
         return False
+
+
+def _clean(lifespan: LifespanRun) -> bool:
+    """The cycle started and stopped as asked."""
+    return lifespan.phases.state_after_startup == STARTED and lifespan.phases.state_after_shutdown == STOPPED
+
+
+def _revalidations(outcomes: list[Outcome]) -> list[Scenario]:
+    """A conditional repeat of each route's plain GET that answered 200 with an ETag or Last-Modified."""
+    seen: set[object] = set()
+    repeats: list[Scenario] = []
+    for outcome in outcomes:
+        scenario, response = outcome.scenario, outcome.observation.response
+        if scenario is None or scenario.route in seen or response is None:
+            continue
+        plain = (
+            scenario.role is Role.REQUEST
+            and not scenario.extensions
+            and scenario.leave is Leave.AFTER_RESPONSE
+            and scenario.http_version == "1.1"
+        )
+        if not plain:
+            continue
+        seen.add(scenario.route)
+        repeat = revalidation(scenario.route, response.status, response.headers) if response.complete else None
+        if repeat is not None:
+            repeats.append(repeat)
+    return repeats
 
 
 def _sample_blocking(runner: LoopThread, outcome: Outcome) -> None:
