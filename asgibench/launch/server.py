@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ from asgibench.interrupts import held
 from asgibench.launch.readiness import answers_http
 from asgibench.launch.sampler import TreeSampler
 from asgibench.load.config import Protocol
-from asgibench.servers.base import ServerPlugin
+from asgibench.servers.base import Certificate, ServerPlugin
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0  # seconds for a server to answer its first request
@@ -65,13 +66,14 @@ class LaunchedServer:
     log_is_temporary: bool = False  # removed when the server stops
     stopped: bool = False
     protocol: Protocol = "http/1.1"  # what it was launched to serve (a server may need a switch for it)
+    tls: Certificate | None = None  # served over TLS with this certificate (the conformance probe's TLS leg)
 
     def __post_init__(self) -> None:
         self.sampler = TreeSampler(self.process.pid)
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{HOST}:{self.port}"
 
     def alive(self) -> bool:
         return self.exit_status() is None
@@ -106,7 +108,7 @@ class LaunchedServer:
             "cpus": list(self.cpus),
             "pid": self.process.pid,
             "command": self.plugin.command(
-                self.app, host=HOST, port=self.port, workers=self.workers, protocol=self.protocol
+                self.app, host=HOST, port=self.port, workers=self.workers, protocol=self.protocol, tls=self.tls
             ),
         }
 
@@ -128,11 +130,12 @@ def launched(
     ready_path: str = "/",
     start_timeout: float = START_TIMEOUT,
     protocol: Protocol = "http/1.1",
+    tls: Certificate | None = None,
 ) -> Iterator[LaunchedServer]:
     """The server, started and answering; sampling starts with it and it is stopped on the way out.
 
     ``protocol`` is what the load will speak: the plugin adds the switch its server needs for it, if any.
-    Readiness is always asked over HTTP/1.1, which every plugin serves beside the others.
+    Readiness is always asked over HTTP/1.1, which every plugin serves beside the others (over TLS with ``tls``).
 
     Stopped however the way out is taken: an error, Ctrl-C or ``Interrupted``
     at any point, from the server's start to its stop.
@@ -152,7 +155,7 @@ def launched(
             log_path = temporary / "server.log"
         try:
             server = _start_with_retries(
-                plugin, app, workers, tuple(cpus), log_path, ready_path, start_timeout, started, protocol
+                plugin, app, workers, tuple(cpus), log_path, ready_path, start_timeout, started, protocol, tls
             )
         except ServerStartError:
             keep_log = True  # the message points at it
@@ -236,10 +239,11 @@ def _start_with_retries(
     start_timeout: float,
     started: list[LaunchedServer],
     protocol: Protocol,
+    tls: Certificate | None = None,
 ) -> LaunchedServer:
     """The server, answering; each process started is added to ``started`` (the caller stops them all)."""
     for attempt in range(PORT_ATTEMPTS):
-        server = _start(plugin, app, workers, cpus, log_path, started, protocol)
+        server = _start(plugin, app, workers, cpus, log_path, started, protocol, tls)
         try:
             _wait_until_ready(server, ready_path, start_timeout)
             return server
@@ -259,10 +263,11 @@ def _start(
     log_path: Path,
     started: list[LaunchedServer],
     protocol: Protocol,
+    tls: Certificate | None = None,
 ) -> LaunchedServer:
     port = free_port()
     try:
-        command = plugin.command(app, host=HOST, port=port, workers=workers, protocol=protocol)
+        command = plugin.command(app, host=HOST, port=port, workers=workers, protocol=protocol, tls=tls)
     except ValueError as error:  # a worker count the server cannot run: the user's flag, not the server
         raise UsageError(f"--server-workers {workers}: {error}.") from None
     if cpus:  # pinned before the server's first instruction, so every worker it forks inherits the CPUs
@@ -278,9 +283,33 @@ def _start(
             start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        server = LaunchedServer(plugin, app, port, workers, cpus, process, log_path, protocol=protocol)
+        server = LaunchedServer(plugin, app, port, workers, cpus, process, log_path, protocol=protocol, tls=tls)
         started.append(server)
     return server
+
+
+def _answers(server: LaunchedServer, path: str) -> bool:
+    if server.tls is None:
+        return answers_http(HOST, server.port, path)
+    return _answers_over_tls(server.port, path)
+
+
+def _answers_over_tls(port: int, path: str, timeout: float = 1.0) -> bool:
+    """``answers_http`` through TLS. The certificate is not verified: only "does it answer" is asked here."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    request = f"GET {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nConnection: close\r\n\r\n".encode("ascii")
+    try:
+        with (
+            socket.create_connection((HOST, port), timeout=timeout) as connection,
+            context.wrap_socket(connection, server_hostname=HOST) as secured,
+        ):
+            secured.sendall(request)
+            head = secured.recv(16)
+    except OSError:  # ssl.SSLError included: a server still starting, or not speaking TLS
+        return False
+    return head.startswith(b"HTTP/")
 
 
 def _wait_until_ready(server: LaunchedServer, path: str, timeout: float) -> None:
@@ -292,7 +321,7 @@ def _wait_until_ready(server: LaunchedServer, path: str, timeout: float) -> None
                 f"{server.plugin.name} exited with code {code} while starting {server.app} (log: {server.log_path}).",
                 log_tail=server.log_tail(),
             )
-        if answers_http(HOST, server.port, path):
+        if _answers(server, path):
             return
         time.sleep(0.05)
     raise ServerStartError(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from asgibench.load.config import Protocol
-from asgibench.servers.base import ServerPlugin
+from asgibench.servers.base import Certificate, ServerPlugin
 
 
 class Granian(ServerPlugin):
@@ -12,6 +12,9 @@ class Granian(ServerPlugin):
             "granian", "--interface", "asgi", "--host", host, "--port", str(port),
             "--workers", str(workers), "--log-level", "warning", app,
         ]  # fmt: skip
+
+    def tls_arguments(self, tls: Certificate) -> list[str]:
+        return ["--ssl-certificate", str(tls.cert), "--ssl-keyfile", str(tls.key)]
 
     def protocol_arguments(self, protocol: Protocol) -> list[str]:
         # "auto" (today's default, named so a new default cannot silently drop h2c) answers h2c with prior

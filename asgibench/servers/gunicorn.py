@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from asgibench.servers.base import ServerPlugin
+from asgibench.servers.base import Certificate, ServerPlugin
 
 
-class GunicornUvicorn(ServerPlugin):
+class Gunicorn(ServerPlugin):
+    def tls_arguments(self, tls: Certificate) -> list[str]:
+        # gunicorn hands its TLS settings to the worker class, uvicorn's workers included.
+        return ["--certfile", str(tls.cert), "--keyfile", str(tls.key)]
+
+
+class GunicornUvicorn(Gunicorn):
     def arguments(self, app: str, *, host: str, port: int, workers: int) -> list[str]:
         return [
             "gunicorn", app, "--bind", f"{host}:{port}", "--workers", str(workers),
@@ -16,7 +22,7 @@ class GunicornUvicorn(ServerPlugin):
         return super().is_available() and _importable("uvicorn_worker")
 
 
-class GunicornSync(ServerPlugin):
+class GunicornSync(Gunicorn):
     def arguments(self, app: str, *, host: str, port: int, workers: int) -> list[str]:
         return ["gunicorn", app, "--bind", f"{host}:{port}", "--workers", str(workers), "--log-level", "warning"]
 

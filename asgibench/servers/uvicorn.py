@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asgibench.servers.base import ServerPlugin
+from asgibench.servers.base import Certificate, ServerPlugin
 
 
 class Uvicorn(ServerPlugin):
@@ -11,6 +11,9 @@ class Uvicorn(ServerPlugin):
             "uvicorn", app, "--host", host, "--port", str(port), "--workers", str(workers),
             "--http", "httptools", "--loop", "uvloop", "--log-level", "warning", "--no-access-log",
         ]  # fmt: skip
+
+    def tls_arguments(self, tls: Certificate) -> list[str]:
+        return ["--ssl-certfile", str(tls.cert), "--ssl-keyfile", str(tls.key)]
 
 
 # WebSocket through the websockets (or wsproto) package, which uvicorn picks by itself.

@@ -14,6 +14,7 @@ from asgibench.conformance.observation import AppRecord, Observation
 from asgibench.conformance.probe.log import ProbeLog
 from asgibench.conformance.probe.responses import parse_responses
 from asgibench.conformance.probe.wire import H2Wire, HttpWire, Opened, WebSocketWire
+from asgibench.conformance.probe.wire_streams import FloodWire, OrderedH2Wire
 from asgibench.load.config import Protocol
 
 APP_END_WAIT = 3.0  # how long a case waits for the app to finish after the wire is done
@@ -34,6 +35,7 @@ class Case:
     run: Callable[[int, ProbeLog], Observation]
     protocol: Protocol = "http/1.1"  # what the server must serve for the case to run
     checks: tuple[str, ...] = ()  # the checks only this case feeds: N/A where the server cannot run it
+    tls: bool = False  # run on the TLS leg: the server started again, with a certificate
 
 
 def raw_request(
@@ -297,6 +299,97 @@ def _ws_simple(name: str, do: str) -> Callable[[int, ProbeLog], Observation]:
     return run
 
 
+# -- many streams, forbidden framing, Date, back-pressure ----------------------------------------------------------
+
+# Requested in this order on one HTTP/2 connection; the delays (ms) make the app answer fast, middle, slow.
+MULTIPLEXED = ((b"/mux/slow", 300), (b"/mux/fast", 0), (b"/mux/middle", 150))
+FLOOD_STALL = 0.5  # no part taken in for this long: send() is waiting for the client
+FLOOD_DRAIN = 15.0  # seconds to read what the server holds once the client reads
+
+
+def h2_multiplex(port: int, log: ProbeLog) -> Observation:
+    """Three requests at once on one HTTP/2 connection, answered out of order: each stream must get its own."""
+    case = "h2-multiplex"
+    wire = OrderedH2Wire(port)
+    ids: list[int] = []
+    try:
+        for path, delay in MULTIPLEXED:
+            headers = [
+                (b":method", b"GET"),
+                (b":scheme", b"http"),
+                (b":authority", AUTHORITY),
+                (b":path", path),
+                (b"x-probe-case", case.encode()),
+                (b"x-probe-do", b"multiplexed"),
+                (b"x-probe-delay", str(delay).encode()),
+            ]
+            ids.append(wire.request(headers))
+        wire.until_done(4.0)
+        deadline = time.monotonic() + APP_END_WAIT
+        while len(log.app(case).of_kind("end")) < len(MULTIPLEXED) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        wire.close()
+    observation = Observation(case, log.app(case), wire.record)
+    streams = [
+        (stream_id, path, wire.streams[stream_id].status, wire.streams[stream_id].body, wire.streams[stream_id].reset)
+        for (path, _), stream_id in zip(MULTIPLEXED, ids, strict=True)
+    ]
+    observation.notes.append(f"h2-streams={streams!r}")
+    observation.notes.append(f"h2-ended-order={wire.ended_order!r}")
+    observation.notes.append(f"h2-error={wire.error}")
+    return observation
+
+
+def http10_no_length(port: int, log: ProbeLog) -> Observation:
+    """An HTTP/1.0 client and an answer without Content-Length: chunked is not HTTP/1.0, so close or length."""
+    case = "http10-no-length"
+    return _http(port, log, case, raw_request(case, "no-length", version=b"HTTP/1.0"), read_timeout=3.0)
+
+
+def flood(port: int, log: ProbeLog) -> Observation:
+    """The app sends parts without pause while the client reads nothing: how much does send() take in before it
+    waits? Then the client reads it all."""
+    case = "flood"
+    wire = FloodWire(port)
+    try:
+        wire.send(raw_request(case, "flood"))
+        accepted, waited = _until_flood_waits(log, case)
+        wire.widen()
+        drain_from = time.monotonic()
+        wire.drain(FLOOD_DRAIN)
+        drained = time.monotonic() - drain_from
+        _wait_end(log, case)
+    finally:
+        wire.close()
+    observation = Observation(case, log.app(case), wire.record)
+    observation.notes.append(f"accepted-unread={accepted}")
+    observation.notes.append(f"send-waited={waited}")
+    observation.notes.append(f"body-bytes={wire.body_bytes}")
+    observation.notes.append(f"complete={wire.complete}; status={wire.status}; error={wire.error}")
+    observation.notes.append(f"drained-in={drained:.3f}")
+    return observation
+
+
+def _until_flood_waits(log: ProbeLog, case: str) -> tuple[int, bool]:
+    """The bytes the server took in while the client read nothing, and whether send() was then waiting (False:
+    the app was done first, or time ran out)."""
+    deadline = time.monotonic() + 2 * APP_END_WAIT
+    last, changed = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        record = log.app(case)
+        notes = [event.value for event in record.of_kind("note") if isinstance(event.value, dict)]
+        if any("flooded" in note for note in notes):
+            return max((note.get("flooded", 0) for note in notes), default=0), False
+        accepted = max((note.get("accepted", 0) for note in notes), default=0)
+        if accepted != last:
+            last, changed = accepted, time.monotonic()
+        elif record.of_kind("sent") and time.monotonic() - changed >= FLOOD_STALL:
+            return accepted, True
+        time.sleep(0.05)
+    return max(last, 0), False
+
+
 CASES: tuple[Case, ...] = (
     Case(
         "scope",
@@ -355,6 +448,17 @@ CASES: tuple[Case, ...] = (
         "trailers", "TE: trailers over HTTP/1.1: the app sends trailers when the extension is advertised", trailers_h1
     ),
     Case(
+        "http10-no-length",
+        "an HTTP/1.0 request; the app answers in three parts without Content-Length",
+        http10_no_length,
+    ),
+    Case("app-date", "the app sets its own Date header", _simple("app-date", "own-date")),
+    Case(
+        "flood",
+        "the app sends 256 KiB parts without pause (up to 64 MiB or 3 s) while the client reads nothing, then all",
+        flood,
+    ),
+    Case(
         "h2-scope",
         "HTTP/2 (h2c, prior knowledge): :authority and a matching host header",
         h2_scope,
@@ -367,6 +471,13 @@ CASES: tuple[Case, ...] = (
         h2_trailers,
         protocol="h2",
         checks=("EX-04",),
+    ),
+    Case(
+        "h2-multiplex",
+        "HTTP/2: three requests at once on one connection, answered in another order than asked",
+        h2_multiplex,
+        protocol="h2",
+        checks=("HR-15",),
     ),
     Case("ws-echo", "WebSocket: two subprotocols offered, one message echoed, the client closes with 4002", ws_echo),
     Case("ws-vanish", "WebSocket: the client's socket goes away without a close frame", ws_vanish),

@@ -22,6 +22,7 @@ from asgibench.conformance.catalogue import (
     cite_extensions,
     cite_lifespan,
     cite_rfc,
+    cite_tls,
     cite_www,
 )
 
@@ -52,9 +53,9 @@ _UNSORTED: tuple[Check, ...] = (
         "`asgi.version` is a str; `spec_version` a str when present.",
         _www(
             "HTTP Connection Scope",
-            '``asgi["version"]`` (*Unicode string*) -- Version of the ASGI spec. ``asgi["spec_version"]`` (*Unicode '
-            "string*) -- Version of the ASGI HTTP spec this server understands [...] Optional; if missing assume "
-            '``"2.0"``.',
+            '``asgi["version"]`` (*Unicode string*) -- Version of the ASGI spec. [...] ``asgi["spec_version"]`` '
+            "(*Unicode string*) -- Version of the ASGI HTTP spec this server understands [...] Optional; if "
+            'missing assume ``"2.0"``.',
         ),
     ),
     _server(
@@ -123,7 +124,7 @@ _UNSORTED: tuple[Check, ...] = (
             "HTTP Connection Scope",
             "Order of header values must be preserved from the original HTTP request; order of header names is not "
             "important. Duplicates are possible and must be preserved in the message as received. Header names "
-            "should be lowercased, but it is not required.",
+            "should be lowercased, but it is not required;",
         ),
     ),
     _server(
@@ -157,7 +158,7 @@ _UNSORTED: tuple[Check, ...] = (
         _ext(
             "",
             "ASGI Servers that implement this extension will provide ``websocket.http.response`` in the extensions "
-            "part of the scope.",
+            "part of the scope",
         ),
     ),
     _server(
@@ -317,10 +318,12 @@ _UNSORTED: tuple[Check, ...] = (
         _www(
             "Disconnected Client - send exception",
             "If ``send()`` is called on a closed connection the server should raise a server-specific subclass of "
-            "``OSError``. [...] If no error condition is specified, the ``send`` awaitable callable should act as a "
-            "no-op.",
+            "``OSError``.",
         ),
-        _asgi("Error Handling"),
+        _asgi(
+            "Error Handling",
+            "If no error condition is specified, the ``send`` awaitable callable should act as a no-op.",
+        ),
     ),
     _server(
         "DC-05",
@@ -358,8 +361,8 @@ _UNSORTED: tuple[Check, ...] = (
         "The lifespan scope has `type` and `asgi`; `spec_version` 2.0 when present.",
         _lifespan(
             "Scope",
-            '``type`` (*Unicode string*) -- ``"lifespan"``. ``asgi["version"]`` (*Unicode string*) -- The version '
-            "of the ASGI spec.",
+            '``type`` (*Unicode string*) -- ``"lifespan"``. [...] ``asgi["version"]`` (*Unicode string*) -- The '
+            "version of the ASGI spec.",
         ),
     ),
     _server(
@@ -519,6 +522,117 @@ _UNSORTED: tuple[Check, ...] = (
         ),
     ),
     _server(
+        "EX-09",
+        "push only over HTTP/2 and as the client allows; no debug extension",
+        Level.MUST,
+        "Over h2c, an app that pushes where `http.response.push` is advertised: a client that allows push gets a "
+        "PUSH_PROMISE for the app's path with the request's `:authority`, and a new app instance serves it (warn "
+        "otherwise: the spec says should); a client that sent SETTINGS_ENABLE_PUSH=0 gets no PUSH_PROMISE (fail: "
+        "RFC 9113 §8.4 forbids it). Either way the response the push was sent in must arrive whole (fail). "
+        "`http.response.push` advertised on a scope that is not HTTP/2 warns (HTTP/1.1 has no push), and so does "
+        "`http.response.debug` on any scope: servers should not implement it. N/A where push is not advertised.",
+        _ext(
+            "HTTP/2 Server Push",
+            "The ASGI server should then attempt to send a server push (or push promise) to the client. If the "
+            "client supports server push, the server should create a new connection to a new instance of the "
+            "application and treat it as if the client had made a request.",
+        ),
+        _ext(
+            "HTTP/2 Server Push",
+            "The ASGI server should set the pseudo ``:authority`` header value to be the same value as the request "
+            "that triggered the push promise.",
+        ),
+        _ext(
+            "Debug",
+            "This extension is not meant to be used in production, only for testing purposes, and ASGI servers "
+            "should not implement it.",
+        ),
+        _rfc(Document.RFC9113, "8.4"),
+    ),
+    _server(
+        "EX-10",
+        "over TLS the scheme is https/wss and `tls` is complete; never `tls` without TLS",
+        Level.MUST,
+        "Each server is started again with a throwaway certificate for 127.0.0.1. Over TLS, an HTTP scope's "
+        "`scheme` is https and a WebSocket's wss (fail otherwise: the URL of a request made through TLS has that "
+        "scheme). Where `tls` is advertised (optional: N/A when not), specs/tls.rst's mandatory `server_cert` "
+        "(str or None: the PEM of the certificate the server sent), `tls_version` (int or None: the connection's "
+        "version) and `cipher_suite` (int or None, 16-bit) are present, and for a client without a certificate "
+        "`client_cert_chain` is empty and `client_cert_name` and `client_cert_error` are None (fail). A scope of a "
+        "connection without TLS that advertises `tls` fails: specs/tls.rst forbids it.",
+        cite_tls("When to use this extension", "This extension must only be used for TLS connections."),
+        cite_tls(
+            "When to use this extension",
+            "For non-TLS connections, the ASGI server is forbidden from providing this extension.",
+        ),
+        cite_tls(
+            "TLS Connection Scope",
+            "The PEM-encoded conversion of the x509 certificate sent by the server when establishing the TLS "
+            "connection.",
+        ),
+        _www("HTTP Connection Scope", 'URL scheme portion (likely ``"http"`` or ``"https"``).'),
+        _www("Websocket Connection Scope", 'URL scheme portion (likely ``"ws"`` or ``"wss"``).'),
+        _rfc(Document.RFC9110, "4.2.2"),
+    ),
+    _server(
+        "EX-13",
+        "pathsend (when advertised) sends the file, byte for byte, with the app's headers",
+        Level.MUST,
+        "Where `http.response.pathsend` is advertised, the app's start and a pathsend of a 3 KiB file holding "
+        "every byte value reach the client as a 200 with the app's headers and exactly the file's bytes (fail), "
+        "over HTTP/1.1 and HTTP/2 each. N/A where the extension is not advertised (each protocol on its own).",
+        _ext(
+            "Path Send",
+            "``path`` (*Unicode string*): The string representation of the absolute file path to be sent by the "
+            "server, platform specific.",
+        ),
+        _ext(
+            "Path Send",
+            "The ASGI application itself is responsible to send the relevant headers in the *Response Start* "
+            "message, like the ``Content-Type`` and ``Content-Length`` headers for the file to be sent.",
+        ),
+    ),
+    _server(
+        "EX-14",
+        "zerocopysend (when advertised) honours `offset` and `count`",
+        Level.MUST,
+        "Where `http.response.zerocopysend` is advertised, a zero-copy send of 1000 bytes from offset 100 with "
+        "more_body, then an http.response.body part, reach the client as exactly those bytes followed by the part "
+        "(fail). N/A where the extension is not advertised (each protocol on its own).",
+        _ext(
+            "Zero Copy Send",
+            "``offset`` (*int*): Optional. If this value exists, it will specify the offset at which sendfile starts "
+            "to read data from ``file``.",
+        ),
+        _ext(
+            "Zero Copy Send",
+            "``count`` (*int*): Optional. ``count`` is the number of bytes to copy between the file descriptors.",
+        ),
+        _ext(
+            "Zero Copy Send",
+            "This message can be sent at any time after the *Response Start* message but before the final "
+            "*Response Body* message, and can be mixed with ``http.response.body``.",
+        ),
+    ),
+    _server(
+        "EX-15",
+        "early hints (when advertised) reach the client as a 103 before the response",
+        Level.MUST,
+        "Where `http.response.early_hint` is advertised, an app that sends two links before its start gets a 103 "
+        "carrying them as Link headers ahead of its 200. No 103 over HTTP/2 warns (should attempt it) and over "
+        "HTTP/1.1 is recorded (info: the server may ignore it there); a 103 with other links warns. A 103 after "
+        "the final response, or a final response that does not arrive whole, fails (RFC 8297: hints precede the "
+        "final response). N/A where the extension is not advertised (each protocol on its own).",
+        _ext(
+            "Early Hints",
+            "The ASGI server should then attempt to send an informational response to the client with the provided "
+            "links as ``Link`` headers. The server may decide to ignore this message, for example if the HTTP/1.1 "
+            "protocol is used and the server has security concerns.",
+        ),
+        Citation(Document.ASGIREF_579, ""),
+        _rfc(Document.RFC8297, "2"),
+    ),
+    _server(
         "ER-01",
         "an app that raises before starting the response gets a 5xx, or the connection closes",
         Level.MUST,
@@ -573,11 +687,78 @@ _UNSORTED: tuple[Check, ...] = (
     ),
     _server(
         "ST-06",
-        "Expect: 100-continue: when the server says go (recorded)",
+        "flow control: when 100 Continue goes out, and how much send() takes in before it waits (recorded)",
         Level.INFO,
-        "Whether 100 Continue is sent at once or only when the app first calls receive(); either is allowed, and "
-        "the body must still reach the app.",
+        "Request side: whether 100 Continue is sent at once or only when the app first calls receive(); either is "
+        "allowed, and the body must still reach the app (fail otherwise). Response side: the app sends 256 KiB "
+        "parts without pause (up to 64 MiB or 3 s) to a client with a small receive buffer that reads nothing; "
+        "the figure recorded is how much send() returned for before it made the app wait (none: the server held "
+        "it all in memory, no back-pressure). The client then reads everything, which must be the whole body "
+        "(fail otherwise). Info: send() returns once the send is completed, and a server must flush into its send "
+        "buffer before returning, but the spec bounds no buffer, so back-pressure is the server's choice.",
         _rfc(Document.RFC9110, "10.1.1"),
+        _asgi(
+            "Applications",
+            "``send``: an awaitable callable taking a single event dictionary as a positional argument that will "
+            "return once the send has been completed or the connection has been closed",
+        ),
+        _www(
+            "Response Body",
+            "Protocol servers must flush any data passed to them into the send buffer before returning from a send "
+            "call.",
+        ),
+    ),
+    _server(
+        "HR-15",
+        "HTTP/2: concurrent requests on one connection get their own scopes, each answer on its own stream",
+        Level.SHOULD,
+        "Over h2c, three requests go out at once on one connection; the app answers them in another order than "
+        "they were asked (after 300, 0 and 150 ms) with a body naming the request's path. Each stream must end "
+        "with its own answer, the app must see one scope per request, and each scope must still name its own "
+        "path after the app's wait. A wrong or missing answer, or a shared scope, warns, as the spec's should. "
+        "The order the streams ended in is recorded. N/A on a server that does not serve HTTP/2.",
+        _www(
+            "HTTP",
+            "A protocol server should give different scopes to different requests on the same HTTP/2 connection, "
+            "and correctly multiplex the responses back to the same stream in which they came.",
+        ),
+    ),
+    _server(
+        "HR-16",
+        "no Transfer-Encoding where HTTP forbids it: a 1xx, a 204, an HTTP/1.0 client",
+        Level.MUST,
+        "A server must not send Transfer-Encoding, nor Content-Length, in a 1xx or 204 response (RFC 9112 §6.1, "
+        "RFC 9110 §8.6), and must not send Transfer-Encoding to a client whose request was HTTP/1.0 (RFC 9112 "
+        "§6.1): a streamed answer without Content-Length then ends with the close, or is buffered and given a "
+        "length. Read on the raw wire: the 204 whose app sent a body, the 100 Continue of the Expect case, and an "
+        "HTTP/1.0 request answered in three parts without Content-Length. The chunked framing the spec lets "
+        "servers choose is HTTP/1.1's.",
+        _www(
+            "Response Start",
+            "Servers handle ``Transfer-Encoding`` themselves, and may opt to use ``Transfer-Encoding: chunked`` if "
+            "the application presents a response that has no ``Content-Length`` set.",
+        ),
+        _rfc(Document.RFC9112, "6.1"),
+        _rfc(Document.RFC9110, "8.6"),
+    ),
+    _server(
+        "HR-17",
+        "a Date header on the answer, from the server when the app sent none; never two",
+        Level.SHOULD,
+        "An origin server with a clock must send Date in its 2xx, 3xx and 4xx responses (RFC 9110 §6.6.1). In "
+        "ASGI the origin server is the app and the server together and the spec does not say which adds it, so a "
+        "200 without Date, from an app that sent none, warns (derived). A Date the server writes must be an "
+        "IMF-fixdate (RFC 9110 §5.6.7, fail otherwise). When the app sends its own Date, the server must not add "
+        "a second (fail: Date holds one value, RFC 9110 §5.3); replacing or dropping the app's Date warns, as "
+        "headers are to be kept as the app gave them.",
+        _rfc(Document.RFC9110, "6.6.1"),
+        _rfc(Document.RFC9110, "5.6.7"),
+        _rfc(Document.RFC9110, "5.3"),
+        _www(
+            "HTTP",
+            "The ASGI design decision is to transport both request and response headers as lists of 2-element "
+            "``[name, value]`` lists and preserve headers exactly as they were provided.",
+        ),
     ),
     _server(
         "WS-08",

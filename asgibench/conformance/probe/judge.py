@@ -28,6 +28,7 @@ from asgibench.conformance.probe.cases import (
     SHUTDOWN_CASE,
     SUBPROTOCOLS,
 )
+from asgibench.conformance.probe.judge_wire import WIRE_RULES
 from asgibench.conformance.probe.lifespans import WATCH, LifespanRun
 from asgibench.conformance.probe.recording_app import FAILED_MESSAGE, SHUTDOWN_DELAY, STATE_KEY, STATE_VALUE, TRAILER
 from asgibench.conformance.probe.responses import head_of, parse_responses, status_of
@@ -1303,6 +1304,7 @@ RULES: tuple[Callable[[_Judge], None], ...] = (
     http2_scope,
     trailers,
     shutdown,
+    *WIRE_RULES,
 )
 
 

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgibench.conformance.observation import encode
+from asgibench.conformance.probe.extension_behaviours import EXTENSION_BEHAVIOURS
 
 LOG_ENV = "ASGIBENCH_PROBE_LOG"
 # How lifespan behaves in this server: "" answers, "raise" raises at once, "fail" sends startup.failed,
@@ -44,6 +45,10 @@ STATE_KEY = "asgibench-probe"
 STATE_VALUE = "set at startup"
 NO_CONTENT_BODY = b"content that must not be sent"
 TRAILER = (b"x-probe-trailer", b"1")
+APP_DATE = b"Sun, 06 Nov 1994 08:49:37 GMT"  # the Date an app sets itself: the server must not add a second
+FLOOD_CHUNK = 256 * 1024  # the back-pressure behaviour's body part, sent again and again
+FLOOD_LIMIT = 64 * 1024 * 1024  # ... until this much was taken in
+FLOOD_TIME = 3.0  # ... or this many seconds passed
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -358,6 +363,42 @@ async def slow_reader(recorder: Recorder, scope: dict[str, Any]) -> None:
     await _respond(recorder, 200, body if complete else b"")
 
 
+async def multiplexed(recorder: Recorder, scope: dict[str, Any]) -> None:
+    """Answer after ``x-probe-delay`` ms with a body that names the request's path; the path is noted again after
+    the wait, so a scope another request changed meanwhile shows."""
+    await _read_body(recorder)
+    delay = _header(scope, b"x-probe-delay")
+    await asyncio.sleep(int(delay) / 1000 if delay.isdigit() else 0.0)
+    recorder.log("note", {"path-after-wait": scope.get("path")})
+    await _respond(recorder, 200, b"answer to " + str(scope.get("path")).encode())
+
+
+async def own_date(recorder: Recorder, scope: dict[str, Any]) -> None:
+    """The app sets Date itself: one Date must reach the client."""
+    await _read_body(recorder)
+    await _respond(recorder, 200, b"dated", [(b"date", APP_DATE)])
+
+
+async def flood(recorder: Recorder, scope: dict[str, Any]) -> None:
+    """Body parts without pause, to a client that reads nothing at first: a note after each send() that returned
+    tells how much the server took in before making the app wait. The parts are not logged: only their count."""
+    await _read_body(recorder)
+    await recorder.send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    part = b"x" * FLOOD_CHUNK
+    accepted = 0
+    started = time.monotonic()
+    while accepted < FLOOD_LIMIT and time.monotonic() - started < FLOOD_TIME:
+        try:
+            await recorder._send({"type": "http.response.body", "body": part, "more_body": True})
+        except Exception as error:  # noqa: BLE001 - the client is gone: what send() raised is the observation
+            recorder.log("send-error", {"type": type(error).__name__, "oserror": isinstance(error, OSError)})
+            return
+        accepted += len(part)
+        recorder.log("note", {"accepted": accepted})
+    recorder.log("note", {"flooded": accepted, "seconds": round(time.monotonic() - started, 3)})
+    await recorder.send({"type": "http.response.body", "body": b""})
+
+
 # -- WebSocket behaviours ---------------------------------------------------------------------------------------
 
 
@@ -466,4 +507,8 @@ BEHAVIOURS: dict[str, Callable[[Recorder, dict[str, Any]], Awaitable[None]]] = {
     "ws-app-close": ws_app_close,
     "ws-raise-before-accept": ws_raise_before_accept,
     "ws-deny": ws_deny,
+    **EXTENSION_BEHAVIOURS,  # pathsend, zerocopysend, early hints, push: each when advertised
+    "multiplexed": multiplexed,
+    "own-date": own_date,
+    "flood": flood,
 }

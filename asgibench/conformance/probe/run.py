@@ -21,12 +21,15 @@ from pathlib import Path
 from asgibench.conformance.findings import Verdict
 from asgibench.conformance.observation import AppRecord, Observation, WireRecord
 from asgibench.conformance.probe.cases import CASES, SHUTDOWN_CASE, Case
+from asgibench.conformance.probe.extension_cases import EXTENSION_CASES
 from asgibench.conformance.probe.judge import Judgement, ServerFinding, judge, judge_lifespans
+from asgibench.conformance.probe.judge_extensions import judge_extensions
 from asgibench.conformance.probe.lifespans import run_modes
 from asgibench.conformance.probe.log import ProbeLog
 from asgibench.conformance.probe.recording_app import LOG_ENV
 from asgibench.conformance.probe.server_log import LOGGED_CASES, PREFIX, SETTLE, ServerLog
 from asgibench.conformance.probe.shutdown import stop_in_flight
+from asgibench.conformance.probe.tls_leg import TLS_CASES, throwaway_certificate
 from asgibench.launch.server import LaunchedServer, launched
 from asgibench.load.config import Protocol
 from asgibench.servers import get_plugin
@@ -34,6 +37,7 @@ from asgibench.servers.base import ServerPlugin
 
 RECORDING_APP = "asgibench.conformance.probe.recording_app:app"
 SHUTDOWN_WAIT = 2.0
+ALL_CASES: tuple[Case, ...] = (*CASES, *EXTENSION_CASES, *TLS_CASES)
 
 
 @dataclass
@@ -65,7 +69,7 @@ def _environment(name: str, value: str) -> Iterator[None]:
 def probe_server(
     name: str,
     *,
-    cases: tuple[Case, ...] = CASES,
+    cases: tuple[Case, ...] = ALL_CASES,
     lifespans: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> ServerProbe:
@@ -81,6 +85,8 @@ def probe_server(
         observations: dict[str, Observation] = {}
         errors: dict[str, str] = {}
         runnable = [case for case in cases if plugin.unsupported(case.protocol) is None]
+        secure = [case for case in runnable if case.tls]  # run on the TLS leg, once the plain server stopped
+        runnable = [case for case in runnable if not case.tls]
         protocol: Protocol = "h2" if any(case.protocol == "h2" for case in runnable) else "http/1.1"
         try:
             with (
@@ -105,7 +111,11 @@ def probe_server(
         while lifespan.scope is not None and not lifespan.of_kind("sent")[-1:] and time.monotonic() < deadline:
             time.sleep(0.05)
             lifespan = log.app("lifespan")
+        secured = _tls_leg(plugin, Path(directory), secure, errors, progress) if secure else {}
         judgement = judge(observations, log.app("lifespan") if lifespan.scope is not None else AppRecord())
+    # The TLS leg ran in another server process: judged for the extensions and TLS only, kept for the report.
+    judgement.observations.update(secured)
+    judgement.findings.extend(judge_extensions(judgement.observations))
     judgement.findings.extend(_not_served(plugin, cases))
     if lifespans and lifespan.scope is not None:  # a server that runs no lifespan has no lifespan faults to show
         if progress is not None:
@@ -117,6 +127,35 @@ def probe_server(
             for check in ("LS-03", "LS-04", "LS-08")
         )
     return ServerProbe(name, plugin.version(), judgement, elapsed=time.monotonic() - started, case_errors=errors)
+
+
+def _tls_leg(
+    plugin: ServerPlugin,
+    directory: Path,
+    cases: list[Case],
+    errors: dict[str, str],
+    progress: Callable[[str], None] | None,
+) -> dict[str, Observation]:
+    """``cases`` against the server started again over TLS, with a throwaway certificate and its own app log;
+    a server that does not start over TLS leaves each case's error."""
+    from asgibench.launch.server import ServerStartError
+
+    path = directory / "tls-app.log"
+    log = ProbeLog(path)
+    observations: dict[str, Observation] = {}
+    certificate = throwaway_certificate(directory / "tls")
+    try:
+        with (
+            _environment(LOG_ENV, str(path)),
+            launched(plugin, RECORDING_APP, ready_path="/", tls=certificate) as server,
+        ):
+            for case in cases:
+                if progress is not None:
+                    progress(f"{plugin.name}: {case.name} (TLS)")
+                observations[case.name] = _run_case(case, server, log, errors)
+    except ServerStartError as error:
+        errors.update((case.name, f"not started over TLS: {error.summary}") for case in cases)
+    return observations
 
 
 def _run_case(case: Case, server: LaunchedServer, log: ProbeLog, errors: dict[str, str]) -> Observation:
