@@ -140,39 +140,20 @@ def h2(name: str, do: str, *, push: bool = True) -> Callable[[int, ProbeLog], Ob
     return run
 
 
+def _over_both(name: str, what: str, check: str) -> tuple[Case, Case]:
+    """The case ``name`` (the app's behaviour of that name) over HTTP/1.1, and again over h2c."""
+    return (
+        Case(name, f"{what} over HTTP/1.1", http1(name, name)),
+        Case(f"h2-{name}", f"{what} over HTTP/2", h2(f"h2-{name}", name), protocol="h2", checks=(check,)),
+    )
+
+
 EXTENSION_CASES: tuple[Case, ...] = (
-    Case("pathsend", "http.response.pathsend (when advertised) over HTTP/1.1", http1("pathsend", "pathsend")),
-    Case(
-        "h2-pathsend",
-        "http.response.pathsend (when advertised) over HTTP/2",
-        h2("h2-pathsend", "pathsend"),
-        protocol="h2",
-        checks=("EX-13",),
+    *_over_both("pathsend", "http.response.pathsend (when advertised)", "EX-13"),
+    *_over_both(
+        "zerocopysend", "http.response.zerocopysend with offset and count, then a body part (when advertised),", "EX-14"
     ),
-    Case(
-        "zerocopysend",
-        "http.response.zerocopysend with offset and count, then a body part (when advertised), over HTTP/1.1",
-        http1("zerocopysend", "zerocopysend"),
-    ),
-    Case(
-        "h2-zerocopysend",
-        "http.response.zerocopysend with offset and count, then a body part (when advertised), over HTTP/2",
-        h2("h2-zerocopysend", "zerocopysend"),
-        protocol="h2",
-        checks=("EX-14",),
-    ),
-    Case(
-        "early-hint",
-        "an early hint before the response (when advertised) over HTTP/1.1",
-        http1("early-hint", "early-hint"),
-    ),
-    Case(
-        "h2-early-hint",
-        "an early hint before the response (when advertised) over HTTP/2",
-        h2("h2-early-hint", "early-hint"),
-        protocol="h2",
-        checks=("EX-15",),
-    ),
+    *_over_both("early-hint", "an early hint before the response (when advertised)", "EX-15"),
     Case(
         "h2-push",
         "HTTP/2: the app pushes /pushed (when advertised); the client allows push",
