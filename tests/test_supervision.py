@@ -200,6 +200,21 @@ def test_a_worker_that_vanishes_ends_the_run_and_the_other_workers_data_is_kept(
     assert outcome.connections_opened == 2
 
 
+def test_when_every_worker_is_lost_the_window_is_what_their_intervals_cover(
+    workers: Callable[..., dict[int, FakeWorker]],
+) -> None:
+    def vanishes_after_two_seconds(end: WorkerEnd) -> None:
+        if end.start():
+            end.interval(0, 30)
+            end.interval(1, 30)
+            time.sleep(1.5)  # the clock runs on while nothing more arrives (a cluster lost mid-run)
+
+    fakes = workers(vanishes_after_two_seconds, vanishes_after_two_seconds)
+    outcome = supervise(CONFIG, fakes)
+    assert outcome.partial and outcome.aggregate.total.requests == 120
+    assert outcome.measured_seconds == 2.0  # not the 3.5 s the clock saw
+
+
 def test_a_failed_worker_is_reported_and_its_results_kept(workers: Callable[..., dict[int, FakeWorker]]) -> None:
     def fails(end: WorkerEnd) -> None:  # as a driver whose run ended on a bug: "failed", then its "done"
         if end.start():

@@ -78,6 +78,23 @@ def load(
         int | None,
         typer.Option("--connections", metavar="INTEGER", help="Open model: connections opened before the start."),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="local:N|ADDRESS",
+            help="Run the workers on a Dask cluster: local:N starts one here, tcp://HOST:8786 joins a scheduler. "
+            "One shard per Dask worker unless --workers says how many. Needs asgibench[cluster].",
+        ),
+    ] = None,
+    max_skew: Annotated[
+        str | None,
+        typer.Option(
+            "--max-skew",
+            metavar="DURATION",
+            help="With --cluster: refuse to start when shards could start further apart than this (default 25ms).",
+        ),
+    ] = None,
     max_connections: Annotated[
         int | None,
         typer.Option("--max-connections", metavar="INTEGER", help="Open model: the most connections (default 1024)."),
@@ -230,6 +247,8 @@ def load(
         think=think,
         workers=workers,
         connections=connections,
+        cluster=cluster,
+        max_skew=max_skew,
         max_connections=max_connections,
         headers=headers or [],
         method=method,

@@ -129,6 +129,8 @@ class Aggregate:
         self.bytes_received = 0
         self.bytes_sent = 0
         self.cpu_seconds = [0.0] * workers
+        self.requests_by_worker = [0] * workers  # each worker's (shard's) outcomes: they add up to the total
+        self.scheduled_by_worker: list[int | None] = [None] * workers  # open model: each one's due requests
         self.drain_seconds = 0.0
         self.scheduled: int | None = None  # open model: summed from the workers' reports at the end
         self.timings: dict[str, tuple[HdrHistogram, Moments]] = {}  # first byte, gaps, handshakes (recorder.TIMINGS)
@@ -164,6 +166,7 @@ class Aggregate:
         self._merge_extras(second, interval)
         for outcomes, part in zip(self.by_name, interval["requests"], strict=True):
             self._merge(second, outcomes, part)
+            self.requests_by_worker[worker] += part["ok"] + sum(part["errors"].values())
         for status, part in interval["by_status"].items():
             histogram, moments = self.by_status.setdefault(status, (new_histogram(), Moments()))
             moments.merge(part["latency_moments"])
@@ -215,6 +218,7 @@ class Aggregate:
         self.finished.add(worker)
         if scheduled is not None:
             self.scheduled = (self.scheduled or 0) + scheduled
+            self.scheduled_by_worker[worker] = scheduled
         return self._complete()
 
     def _complete(self) -> list[Second]:

@@ -17,8 +17,8 @@ the loop would have to poll the queue and the sockets in turn, or keep a
 second loop for one worker. With a socket each worker is one more file
 descriptor in a single ``wait``, and the worker's side is the same too (its
 event loop watches its end with ``add_reader``). The pickling costs one
-interval a second. Another transport (a Dask worker) fits the same way if
-it gives the supervisor a descriptor to wait on.
+interval a second. A shard on a Dask cluster (``asgibench.cluster``) is
+the same: a socket here, whose far end a thread pumps over the cluster.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def wait_any(channels: Mapping[int, Channel], timeout: float | None) -> list[int
     return [workers[ready] for ready in wait(list(workers), timeout) if isinstance(ready, int)]
 
 
-class _Socket:
+class SocketChannel:
     """A channel over one end of a socket pair, messages pickled by ``multiprocessing.connection``."""
 
     def __init__(self, fileno: int) -> None:
@@ -79,16 +79,21 @@ class _Socket:
     def fileno(self) -> int:
         return self._connection.fileno()
 
+    @property
+    def connection(self) -> Connection[Message, Message]:
+        """The connection itself, for a pump that forwards its messages as bytes (asgibench.cluster.pump)."""
+        return self._connection
+
     def close(self) -> None:
         self._connection.close()
 
 
 def worker_end(fileno: int) -> Channel:
     """The worker's end of a process worker's channel, from the descriptor it was given."""
-    return _Socket(fileno)
+    return SocketChannel(fileno)
 
 
-class ProcessWorker(_Socket):
+class ProcessWorker(SocketChannel):
     """A worker in a fresh interpreter running ``asgibench.load.worker``, joined to us by a socket pair.
 
     A plain subprocess rather than multiprocessing: spawning re-imports the
@@ -126,7 +131,7 @@ class ProcessWorker(_Socket):
             self.process.wait()
 
 
-class ThreadWorker(_Socket):
+class ThreadWorker(SocketChannel):
     """The one worker of a one-worker run, on its own event loop (uvloop) in a thread of this process.
 
     The main thread keeps supervising, so Ctrl-C, SIGTERM and SIGHUP (which
@@ -141,7 +146,7 @@ class ThreadWorker(_Socket):
 
         ours, theirs = socket.socketpair()
         super().__init__(ours.detach())
-        end = _Socket(theirs.detach())  # the thread's own, closed by serve() as it ends
+        end = SocketChannel(theirs.detach())  # the thread's own, closed by serve() as it ends
         self._thread = threading.Thread(
             target=serve, args=(config, 0, 1, end), name="asgibench load worker 0", daemon=True
         )

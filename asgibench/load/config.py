@@ -101,6 +101,9 @@ class LoadConfig:
     subprotocols: tuple[str, ...] = ()  # WebSocket subprotocols offered in the handshake
     hold: int = 0  # streams (SSE) or idle WebSockets held open beside the load, for the whole run
     hold_target: Target | None = None  # what they hold: an SSE URL or a ws:// URL (default: the target)
+    cluster: str | None = None  # --cluster: local:N or a Dask scheduler's address (asgibench.cluster)
+    workers_given: bool = False  # --workers was given: on a cluster, the shards; else one per Dask worker
+    max_skew: float = 0.025  # seconds two shards may start apart at most (asgibench.cluster.clock)
 
     @property
     def measured_duration(self) -> float:
@@ -129,6 +132,7 @@ class LoadConfig:
             "drain_s": self.drain_seconds,
             "think_s": self.think,
             "workers": self.workers,
+            "cluster": self.cluster,
             "connections": self.connections,
             "max_connections": self.max_connections,
             "stages": [{"duration_s": stage.duration, "target": stage.target} for stage in self.stages],

@@ -138,6 +138,7 @@ class Driver:
         # Requests starting (closed) or due (open) from here until measure_until are the window's, and recorded.
         self.record_from = math.inf
         self.ended_at = math.inf  # when the window ended: its end, or when the run was stopped
+        self.start_late: float | None = None  # seconds after time zero this worker began (None: it never did)
         self.done = False
         self.error: str | None = None  # what went wrong inside asgibench, when the run ended on a bug
         self._interval = -1
@@ -313,6 +314,7 @@ class Driver:
             self._open_window()  # before the first request: the window's first bytes are its own
         else:  # at the warm-up's end, by its own timer rather than the next monitor tick (up to 10 ms later)
             self.loop.call_at(self._loop_time(self.measure_from), self._open_window)
+        self.start_late = max(0.0, self.clock() - origin)  # shows how far apart workers really started
         self.running = True
         self.begin()
         if self.holder is not None:

@@ -114,6 +114,12 @@ def build_result(outcome: RunOutcome, assessment: Assessment) -> dict[str, Any]:
             "workers": outcome.config.workers,
             "cpu_seconds": [round(seconds, 3) for seconds in aggregate.cpu_seconds],
             "cpu_fraction": list(health.cpu_fractions),
+            "requests": list(aggregate.requests_by_worker),
+            "scheduled": list(aggregate.scheduled_by_worker),
+            "start_late_ms": [
+                None if worker not in outcome.start_late else round(outcome.start_late[worker] * 1000, 3)
+                for worker in range(outcome.config.workers)
+            ],
             "loop_lag_ms": health.loop_lag.to_dict() if health.loop_lag else None,
             "send_lateness_ms": health.send_lateness.to_dict() if health.send_lateness else None,
             "connections_opened": outcome.connections_opened,
@@ -121,7 +127,8 @@ def build_result(outcome: RunOutcome, assessment: Assessment) -> dict[str, Any]:
             "bottleneck": health.bottleneck,
             "reasons": list(health.reasons),
             "worker_failures": outcome.worker_failures,
-        },
+        }
+        | ({} if outcome.cluster is None else {"cluster": outcome.cluster.to_json()}),
         "thresholds": [verdict.to_dict() for verdict in assessment.verdicts],
         "passed": assessment.passed,
         "failures": assessment.failures,

@@ -20,6 +20,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from asgibench.errors import AsgibenchError, TargetUnreachableError
 from asgibench.interrupts import INTERRUPTING, describe, held, signals_as_interrupts
@@ -29,8 +30,12 @@ from asgibench.load.config import LoadConfig
 from asgibench.load.driver import ssl_context
 from asgibench.load.http1 import describe_error
 
+if TYPE_CHECKING:
+    from asgibench.results.model import ClusterRun
+
 START_TIMEOUT = 60.0  # seconds for workers to start and open their first connections
 START_MARGIN = 0.2  # seconds between "go" and time zero, so every worker is waiting when it comes
+CLUSTER_START_MARGIN = 1.0  # the same across a cluster, where "go" crosses the scheduler and two queue polls
 STOP_WAIT = 5.0  # seconds workers get to send what they have after "stop"
 # Seconds the loop waits at most between looks at the deadlines and at pending signals. The kernel gives a
 # process's signal to its main thread unless that one already has one pending; one handed to the worker thread
@@ -48,6 +53,8 @@ class RunOutcome:
     connections_opened: int = 0
     connections_peak: int = 0  # summed over the workers: the most open at once, at most
     worker_failures: list[str] = field(default_factory=list)
+    cluster: ClusterRun | None = None  # where a --cluster run's shards ran
+    start_late: dict[int, float] = field(default_factory=dict)  # seconds each worker began after time zero
 
     @property
     def partial(self) -> bool:
@@ -108,6 +115,13 @@ def run_load(
     caller that left them to their default action gets it for the run).
     """
     check_reachable(config, min(config.timeout, 5.0))
+    if config.cluster is not None:
+        from asgibench.cluster.session import cluster_run  # Dask loads only for a cluster run
+
+        with _interruptible(), cluster_run(config) as (sharded, shards, cluster):
+            outcome = supervise(sharded, shards, observer, on_start, start_margin=CLUSTER_START_MARGIN)
+            outcome.cluster = cluster
+            return outcome
     channels: dict[int, Channel] = {}
     with _interruptible():
         try:
@@ -140,6 +154,7 @@ def supervise(
     channels: Mapping[int, Channel],
     observer: SecondObserver | None = None,
     on_start: StartObserver | None = None,
+    start_margin: float = START_MARGIN,
 ) -> RunOutcome:
     """Wait for every worker's ``ready``, send ``go`` with one time zero, then merge until all are done.
 
@@ -147,12 +162,12 @@ def supervise(
     says ``ready``, or fails before it, ends the run with an AsgibenchError.
     """
     _wait_ready(channels)
-    origin = time.monotonic() + START_MARGIN
-    started_at = time.time() + START_MARGIN
+    origin = time.monotonic() + start_margin
+    started_at = time.time() + start_margin
     if on_start is not None:
         on_start(started_at)
     for channel in channels.values():
-        _send_quietly(channel, {"type": "go", "origin": origin})  # one already gone shows as its end of stream
+        _send_quietly(channel, _go(channel, origin, started_at))  # one already gone shows as its end of stream
     supervisor = _Supervisor(config, channels, origin, started_at, observer)
     while supervisor.live:
         try:
@@ -185,6 +200,7 @@ class _Supervisor:
         self.hard_deadline = self.measure_until + config.drain_seconds + config.timeout + START_TIMEOUT
         self.stopping_since: float | None = None
         self.reported = False  # whether any worker said done, with how much of the window it ran
+        self.covered = 0.0  # how far into the window the intervals received reach (seconds)
 
     def step(self) -> None:
         """Wait for messages until the next deadline, then take every one that came (or give up on the rest)."""
@@ -213,8 +229,11 @@ class _Supervisor:
     def finish(self) -> RunOutcome:
         self.aggregate.drain()
         outcome = self.outcome
-        if not self.reported:  # no worker said how much of its window it ran (all died): what the clock says
-            outcome.measured_seconds = max(0.0, min(time.monotonic(), self.measure_until) - self.measure_from)
+        if not self.reported:
+            # No worker said how much of its window it ran (all died, or the cluster was lost): the window is what
+            # their intervals cover. The clock may have run on while their last seconds were lost on the way, and
+            # dividing by it would understate the throughput they achieved.
+            outcome.measured_seconds = min(self.covered, self.config.measured_duration)
         return outcome
 
     def _receive(self, worker: int) -> None:
@@ -230,6 +249,7 @@ class _Supervisor:
             return
         kind = message["type"]
         if kind == "interval":
+            self.covered = max(self.covered, message["end"])
             self._observe(self.aggregate.add(message))
         elif kind == "done":
             del self.live[worker]
@@ -237,6 +257,8 @@ class _Supervisor:
             self.outcome.connections_opened += message["connections_opened"]
             self.outcome.connections_peak += message["connections_peak"]
             self.outcome.measured_seconds = max(self.outcome.measured_seconds, message["measured_seconds"])
+            if message.get("start_late") is not None:
+                self.outcome.start_late[worker] = message["start_late"]
             self._observe(self.aggregate.worker_finished(worker, scheduled=message["scheduled"]))
         elif kind == "failed":  # its intervals are kept, and its "done" (if it can still send one) still counts
             self.outcome.worker_failures.append(f"worker {worker}: {message['message']}")
@@ -282,6 +304,14 @@ def _wait_ready(channels: Mapping[int, Channel]) -> None:
                 raise AsgibenchError(f"Load worker {worker} failed to start: {message['message']}")
             if message["type"] == "ready":
                 del waiting[worker]
+
+
+def _go(channel: Channel, origin: float, started_at: float) -> Message:
+    """Time zero for one worker: on this machine's monotonic clock, or, for a shard elsewhere, in its wall clock."""
+    offset: float | None = getattr(channel, "clock_offset", None)  # set by asgibench.cluster.session.DaskShard
+    if offset is None:
+        return {"type": "go", "origin": origin}
+    return {"type": "go", "origin": origin, "wall": started_at + offset}
 
 
 def _send_quietly(channel: Channel, message: Message) -> None:

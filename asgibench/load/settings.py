@@ -37,6 +37,7 @@ DEFAULT_VUS = 10
 DEFAULT_DURATION = 10.0
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_CONNECTIONS = 1024
+DEFAULT_MAX_SKEW = 0.025  # seconds; see asgibench.cluster.clock
 T = TypeVar("T")
 
 
@@ -54,6 +55,8 @@ class LoadFlags:
     think: str | None = None
     workers: str | None = None
     connections: int | None = None
+    cluster: str | None = None
+    max_skew: str | None = None
     max_connections: int | None = None
     headers: list[str] = field(default_factory=list)
     method: str | None = None
@@ -167,8 +170,12 @@ def resolve(
         subprotocols=tuple(flags.subprotocols) or file.subprotocols,
         hold=hold,
         hold_target=hold_target,
+        cluster=_cluster(flags),
+        workers_given=flags.workers is not None or file.workers is not None,
+        max_skew=_duration("--max-skew", flags.max_skew, None, DEFAULT_MAX_SKEW, high=limits.MAX_WAIT),
     )
-    _check_connections(config, connection_limits or limits.read_connection_limits(), flags)
+    if config.cluster is None:  # a cluster's shards hold their connections on the workers' machines
+        _check_connections(config, connection_limits or limits.read_connection_limits(), flags)
     return config
 
 
@@ -310,6 +317,20 @@ def _workers(typed: str | None, from_scenario: int | str | None) -> int:
     if not 1 <= workers <= limits.MAX_WORKERS:
         raise UsageError(f"--workers {workers}: give 1 to {limits.MAX_WORKERS}, or 'auto'.")
     return workers
+
+
+def _cluster(flags: LoadFlags) -> str | None:
+    """The --cluster address, checked (and Dask's presence with it) before anything starts."""
+    if flags.cluster is None:
+        if flags.max_skew is not None:
+            raise UsageError("--max-skew: it applies to --cluster runs only; give --cluster too.")
+        return None
+    from asgibench.cluster.address import parse_cluster
+    from asgibench.cluster.session import require_distributed
+
+    address = parse_cluster(flags.cluster)
+    require_distributed()
+    return address.describe()
 
 
 def _check_connections(config: LoadConfig, machine: limits.ConnectionLimits, flags: LoadFlags) -> None:

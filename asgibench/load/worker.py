@@ -124,8 +124,11 @@ async def _serve(config: LoadConfig, worker: int, workers: int, channel: Channel
     message = await messages.get()
     if message["type"] != "go":
         return
+    origin = message["origin"]
+    if "wall" in message:  # a shard on a cluster: time zero in this machine's wall clock (asgibench.cluster.clock)
+        origin = message["wall"] - time.time() + time.monotonic()
     # perf_counter and monotonic are both CLOCK_MONOTONIC on Linux; the offset keeps this honest elsewhere.
-    origin = message["origin"] + (time.perf_counter() - time.monotonic())
+    origin += time.perf_counter() - time.monotonic()
 
     async def listen() -> None:
         while True:
@@ -147,6 +150,7 @@ async def _serve(config: LoadConfig, worker: int, workers: int, channel: Channel
             "connections_peak": driver.connections_peak,
             "measured_seconds": driver.measured_seconds(),
             "scheduled": driver.scheduled(),
+            "start_late": driver.start_late,
         }
     )
 

@@ -20,6 +20,7 @@ from asgibench.render.tables import print_table
 from asgibench.results.figures import cores, mebibytes, milliseconds, rate, share
 from asgibench.results.model import (
     CheckCount,
+    ClusterRun,
     GeneratorHealth,
     Latency,
     RequestStats,
@@ -81,6 +82,9 @@ def describe_load(config: LoadConfig) -> str:
         length += f" after {config.warmup:g} s warm-up"
     length += f" + up to {config.drain_seconds:g} s drain"
     workers = f"{config.workers} worker" + ("s" if config.workers != 1 else "")
+    if config.cluster is not None:
+        shards = f"{config.workers} shards" if config.workers_given else "a shard per Dask worker"
+        workers = f"cluster {config.cluster}, {shards}"
     return f"{shape} · {length} · {workers}"
 
 
@@ -401,6 +405,8 @@ def _render_generator(console: Console, generator: GeneratorHealth) -> None:
     if peak and peak < generator.connections_opened:
         line.append(f", at most {peak:,} at once")
     console.print(line)
+    if generator.cluster is not None:
+        _render_cluster(console, generator.cluster, generator.start_late_ms)
     for spread, label in ((generator.loop_lag_ms, "event loop lag"), (generator.send_lateness_ms, "sent after due")):
         if spread is not None:
             figures = f"p50 {ms_text(spread.p50)}, p99 {ms_text(spread.p99)}, max {ms_text(spread.max)}"
@@ -411,6 +417,19 @@ def _render_generator(console: Console, generator: GeneratorHealth) -> None:
             console.print(Text(f"  - {reason}", style="red"))
     for failure in generator.worker_failures:
         console.print(Text(f"  ! {failure}", style="yellow"))
+
+
+def _render_cluster(console: Console, cluster: ClusterRun, start_late_ms: Sequence[float | None]) -> None:
+    hosts: dict[str, int] = {}
+    for shard in cluster.shards:
+        hosts[shard.hostname] = hosts.get(shard.hostname, 0) + 1
+    where = ", ".join(f"{count} on {host}" for host, count in hosts.items())
+    line = Text(f"  cluster {cluster.address} (scheduler {cluster.scheduler}): {len(cluster.shards)} shards, {where}")
+    line.append(f" · clocks agree to {ms_text(cluster.start_skew_ms)}", style="dim")
+    late = [value for value in start_late_ms if value is not None]
+    if late:
+        line.append(f", shards began {ms_text(min(late))}–{ms_text(max(late))} after time zero", style="dim")
+    console.print(line)
 
 
 def _render_thresholds(console: Console, verdicts: Sequence[ThresholdOutcome]) -> None:

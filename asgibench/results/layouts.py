@@ -28,6 +28,7 @@ from asgibench.results.validate import (
     NUMBER,
     OBJECT,
     RATE,
+    SIGNED_NUMBER,
     STRING,
     Key,
     Rule,
@@ -70,6 +71,7 @@ def _config(at: str) -> Entries:
         f"{at}.drain_s": Key(NUMBER, required=False),  # new in version 2
         f"{at}.think_s": Key(NUMBER),
         f"{at}.workers": Key(COUNT),
+        f"{at}.cluster": Key(STRING, nullable=True, required=False),  # --cluster, as given (shards: workers)
         f"{at}.connections": Key(COUNT),
         f"{at}.max_connections": Key(COUNT),
         f"{at}.stages": Key(LIST),
@@ -160,6 +162,12 @@ def _common(summary: Entries, timeline: Entries) -> Entries:
         "generator.cpu_seconds[]": Key(NUMBER),
         "generator.cpu_fraction": Key(LIST),
         "generator.cpu_fraction[]": Key(NUMBER),
+        "generator.requests": Key(LIST, required=False),  # each worker's outcomes; they add up to the total
+        "generator.requests[]": Key(COUNT),
+        "generator.scheduled": Key(LIST, required=False),  # open model: each worker's due requests
+        "generator.scheduled[]": Key(COUNT, nullable=True),
+        "generator.start_late_ms": Key(LIST, required=False),  # how long after time zero each worker began
+        "generator.start_late_ms[]": Key(NUMBER, nullable=True),
         "generator.connections_opened": Key(COUNT),
         "generator.connections_peak": Key(COUNT, required=False),  # a migrated version 1 file has none
         "generator.bottleneck": Key(BOOLEAN),
@@ -167,6 +175,24 @@ def _common(summary: Entries, timeline: Entries) -> Entries:
         "generator.reasons[]": Key(STRING),
         "generator.worker_failures": Key(LIST),
         "generator.worker_failures[]": Key(STRING),
+    }
+    entries |= {  # a --cluster run's shards (asgibench.cluster)
+        "generator.cluster": Key(OBJECT, required=False),
+        "generator.cluster.address": Key(STRING),
+        "generator.cluster.scheduler": Key(STRING),
+        "generator.cluster.max_skew_ms": Key(NUMBER),
+        "generator.cluster.start_skew_ms": Key(NUMBER),
+        "generator.cluster.shards": Key(LIST),
+        "generator.cluster.shards[]": Key(OBJECT),
+        "generator.cluster.shards[].shard": Key(COUNT),
+        "generator.cluster.shards[].address": Key(STRING),
+        "generator.cluster.shards[].hostname": Key(STRING),
+        "generator.cluster.shards[].cpu_model": Key(STRING),
+        "generator.cluster.shards[].cpu_count": Key(COUNT, nullable=True),
+        "generator.cluster.shards[].python": Key(STRING),
+        "generator.cluster.shards[].asgibench": Key(STRING),
+        "generator.cluster.shards[].clock_offset_ms": Key(SIGNED_NUMBER),
+        "generator.cluster.shards[].clock_uncertainty_ms": Key(NUMBER),
     }
     for spread in ("loop_lag_ms", "send_lateness_ms"):
         entries[f"generator.{spread}"] = Key(OBJECT, nullable=True)

@@ -396,6 +396,71 @@ class Spread3:
 
 
 @dataclass(frozen=True, slots=True)
+class ClusterShard:
+    """One shard of a ``--cluster`` run: the Dask worker it ran on, that machine, and how its clock was set."""
+
+    shard: int  # its index: the generator's per-worker lists are in this order
+    address: str  # the Dask worker's address
+    hostname: str
+    cpu_model: str
+    cpu_count: int | None
+    python: str
+    asgibench: str
+    clock_offset_ms: float  # its wall clock minus the supervisor's, as the readiness barrier measured it
+    clock_uncertainty_ms: float  # the offset is known to within this, either way
+
+    @classmethod
+    def from_json(cls, block: Mapping[str, Any]) -> ClusterShard:
+        count = block.get("cpu_count")
+        return cls(
+            shard=int(block["shard"]),
+            address=str(block["address"]),
+            hostname=str(block["hostname"]),
+            cpu_model=str(block["cpu_model"]),
+            cpu_count=None if count is None else int(count),
+            python=str(block["python"]),
+            asgibench=str(block["asgibench"]),
+            clock_offset_ms=float(block["clock_offset_ms"]),
+            clock_uncertainty_ms=float(block["clock_uncertainty_ms"]),
+        )
+
+    def to_json(self) -> Json:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterRun:
+    """Where a ``--cluster`` run's shards ran, and how far apart they could have started."""
+
+    address: str  # as --cluster gave it (local:N, or the scheduler's address)
+    scheduler: str  # the scheduler's own address
+    max_skew_ms: float  # --max-skew
+    start_skew_ms: float  # the most two shards could have started apart (asgibench.cluster.clock.start_skew)
+    shards: tuple[ClusterShard, ...]
+
+    @classmethod
+    def from_json(cls, block: Mapping[str, Any] | None) -> ClusterRun | None:
+        if block is None:
+            return None
+        return cls(
+            address=str(block["address"]),
+            scheduler=str(block["scheduler"]),
+            max_skew_ms=float(block["max_skew_ms"]),
+            start_skew_ms=float(block["start_skew_ms"]),
+            shards=tuple(ClusterShard.from_json(shard) for shard in block["shards"]),
+        )
+
+    def to_json(self) -> Json:
+        return {
+            "address": self.address,
+            "scheduler": self.scheduler,
+            "max_skew_ms": self.max_skew_ms,
+            "start_skew_ms": self.start_skew_ms,
+            "shards": [shard.to_json() for shard in self.shards],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class GeneratorHealth:
     """Whether the load generator kept up: when it did not, the figures understate the target."""
 
@@ -409,6 +474,10 @@ class GeneratorHealth:
     worker_failures: tuple[str, ...]
     loop_lag_ms: Spread3 | None
     send_lateness_ms: Spread3 | None
+    requests: tuple[int, ...] = ()  # each worker's (shard's) outcomes in the window; empty in older files
+    scheduled: tuple[int | None, ...] = ()  # open model: each worker's due requests
+    start_late_ms: tuple[float | None, ...] = ()  # how long after time zero each worker began (None: never)
+    cluster: ClusterRun | None = None  # a --cluster run's shards, in the order of the lists above
 
     @classmethod
     def from_json(cls, block: Mapping[str, Any]) -> GeneratorHealth:
@@ -424,6 +493,10 @@ class GeneratorHealth:
             worker_failures=tuple(block["worker_failures"]),
             loop_lag_ms=Spread3.from_json(block.get("loop_lag_ms")),
             send_lateness_ms=Spread3.from_json(block.get("send_lateness_ms")),
+            requests=tuple(int(value) for value in block.get("requests") or ()),
+            scheduled=tuple(None if value is None else int(value) for value in block.get("scheduled") or ()),
+            start_late_ms=tuple(None if value is None else float(value) for value in block.get("start_late_ms") or ()),
+            cluster=ClusterRun.from_json(block.get("cluster")),
         )
 
     def to_json(self) -> Json:
@@ -431,6 +504,9 @@ class GeneratorHealth:
             "workers": self.workers,
             "cpu_seconds": list(self.cpu_seconds),
             "cpu_fraction": list(self.cpu_fraction),
+            "requests": list(self.requests),
+            "scheduled": list(self.scheduled),
+            "start_late_ms": list(self.start_late_ms),
             "connections_opened": self.connections_opened,
             "connections_peak": self.connections_peak,
             "bottleneck": self.bottleneck,
@@ -438,7 +514,7 @@ class GeneratorHealth:
             "worker_failures": list(self.worker_failures),
             "loop_lag_ms": None if self.loop_lag_ms is None else self.loop_lag_ms.to_json(),
             "send_lateness_ms": None if self.send_lateness_ms is None else self.send_lateness_ms.to_json(),
-        }
+        } | ({} if self.cluster is None else {"cluster": self.cluster.to_json()})
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,12 @@ def _number(value: Any) -> str | None:
     return describe(value)
 
 
+def _signed_number(value: Any) -> str | None:
+    if _is_number(value) and abs(value) <= LARGEST_NUMBER and math.isfinite(value):
+        return None
+    return describe(value)
+
+
 def _latency(value: Any) -> str | None:
     # Latencies come from histograms of whole microseconds up to an hour: 0, or 0.001 ms to 3,600,000 ms.
     if _is_number(value) and (value == 0 or SHORTEST_LATENCY_MS <= value <= LONGEST_LATENCY_MS):
@@ -195,6 +201,7 @@ LIST = Kind("a list", _typed(list))
 COUNT = Kind(f"a count (an integer from 0 to {LARGEST_COUNT})", _count)
 INTEGER = Kind("an integer", _integer)
 NUMBER = Kind(f"a number from 0 to {LARGEST_NUMBER:g}", _number)
+SIGNED_NUMBER = Kind(f"a number from -{LARGEST_NUMBER:g} to {LARGEST_NUMBER:g}", _signed_number)
 LATENCY = Kind(f"a latency in ms (0, or {SHORTEST_LATENCY_MS:g} to {LONGEST_LATENCY_MS:,.0f})", _latency)
 RATE = Kind(f"a rate per second (0, or {SLOWEST_RATE:g} to {LARGEST_NUMBER:g})", _rate)
 HISTOGRAM = Kind(

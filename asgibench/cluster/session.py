@@ -1,0 +1,351 @@
+"""The supervisor's side of a cluster run: open the cluster, check its workers, start the shards as channels.
+
+``cluster_run`` yields the channels ``asgibench.load.runner.supervise`` waits
+on, one per shard, and what the result says about the cluster. In order:
+
+1. connect (``local:N`` starts a cluster of N single-threaded worker
+   processes on this machine; an address joins an existing scheduler);
+2. start one task per shard, each pinned to one Dask worker, never retried;
+3. each task says who it is (``hello``): host, CPUs, Python, asgibench; a
+   worker whose Python or asgibench differs from ours refuses the run;
+4. the readiness barrier measures each worker's clock (``asgibench.cluster.clock``)
+   and refuses the run when the start skew is above ``--max-skew``;
+5. each shard gets its orders (the config, its index) and starts the load
+   worker; from here the channel is the same as a local worker's.
+
+A shard whose Dask worker leaves the cluster, or whose link to the scheduler
+is lost, reports ``failed`` on its channel and ends it: the supervisor keeps
+what was measured, marks the run partial and fails it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import pickle
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from multiprocessing.connection import Connection
+from typing import Any
+
+from asgibench.cluster.address import ClusterAddress, parse_cluster
+from asgibench.cluster.clock import ClockOffset, ClockSample, estimate_offset, skew_refusal, start_skew
+from asgibench.cluster.pump import pump
+from asgibench.cluster.shard import queue_names, run_shard
+from asgibench.errors import AsgibenchError, TargetUnreachableError, UsageError
+from asgibench.load.channel import CLOSE_WAIT, Channel, SocketChannel
+from asgibench.load.config import LoadConfig
+from asgibench.results.environment import collect
+from asgibench.results.model import ClusterRun, ClusterShard
+
+CONNECT_TIMEOUT = 10.0  # seconds to reach an existing scheduler
+HELLO_TIMEOUT = 60.0  # seconds for every shard's task to start and say who it is
+CLOCK_SAMPLES = 5  # questions per worker; the shortest round trip bounds the offset
+WATCH_EVERY = 0.5  # seconds between looks at whether a shard's Dask worker is still in the cluster
+SAME = ("asgibench", "python")  # what every worker must share with the supervisor
+TASK_RETURNED = "its Dask task returned"  # a shard's stream ends without a failure of its own
+
+
+def require_distributed() -> None:
+    """A clear usage error when the optional extra is not installed."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "--cluster needs Dask distributed, which is not installed.",
+            hint="pip install 'asgibench[cluster]'",
+        ) from None
+
+
+class DaskShard(SocketChannel):
+    """A channel to one shard's load worker on a Dask worker: a local socket, pumped to the shard's queues."""
+
+    def __init__(self, client: Any, future: Any, run: str, shard: int, address: str, clock: ClockOffset) -> None:
+        from distributed import Queue
+
+        ours, theirs = socket.socketpair()
+        super().__init__(ours.detach())
+        self.clock_offset = clock.offset  # the go message carries time zero in this worker's own clock
+        self._far: Connection[Any, Any] = Connection(theirs.detach())
+        self._client, self._future, self._shard, self._address = client, future, shard, address
+        to_worker, to_supervisor = (Queue(name, client=client) for name in queue_names(run, shard))
+        self._queues = (to_supervisor, to_worker)
+        self._next_watch = 0.0
+        self._finished_seen = 0
+        self._thread = threading.Thread(target=self._pump, name=f"asgibench cluster shard {shard}", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        ended = pump(self._far, *self._queues, should_stop=self._watch)
+        if not ended.clean and ended.reason != TASK_RETURNED:  # say why, then end the stream; what came is kept
+            with contextlib.suppress(OSError):
+                message = {"type": "failed", "worker": self._shard, "message": ended.reason}
+                self._far.send_bytes(pickle.dumps(message))
+        self._far.close()
+
+    def _watch(self) -> str | None:
+        """Why this shard can say no more, looked at every ``WATCH_EVERY`` seconds; None while it can."""
+        now = time.monotonic()
+        if now < self._next_watch:
+            return None
+        self._next_watch = now + WATCH_EVERY
+        status = self._future.status
+        if status in ("error", "cancelled", "lost"):
+            return f"its Dask task ended ({status})"
+        if status == "finished":
+            # The task forwards everything before it returns: once its queue has been read again since, the
+            # stream is over. Its end of stream tells the supervisor, which knows whether it said done first.
+            self._finished_seen += 1
+            return TASK_RETURNED if self._finished_seen > 1 else None
+        try:
+            workers = self._client.scheduler_info(n_workers=-1)["workers"]
+        except Exception as error:  # the scheduler is gone, or our link to it: Dask raises many kinds
+            return f"lost the Dask scheduler ({type(error).__name__})"
+        if self._address not in workers:
+            return f"its Dask worker {self._address} left the cluster"
+        return None
+
+    def close(self) -> None:
+        super().close()
+        self._thread.join(CLOSE_WAIT)
+        with contextlib.suppress(Exception):
+            if self._future.status == "pending":  # never run later, on a worker that comes back
+                self._future.cancel()
+
+
+@contextlib.contextmanager
+def cluster_run(config: LoadConfig) -> Iterator[tuple[LoadConfig, dict[int, Channel], ClusterRun]]:
+    """Start ``config``'s shards on its cluster; yields the config as run (workers = shards), channels, info."""
+    assert config.cluster is not None
+    address = parse_cluster(config.cluster)
+    require_distributed()
+    with _client(address) as client:
+        workers = _workers(client, address, config.workers if config.workers_given else 1)
+        shards = config.workers if config.workers_given else len(workers)
+        if shards > sum(workers.values()):
+            raise UsageError(
+                f"--workers {shards}: the cluster has {sum(workers.values())} worker thread(s), one per shard."
+            )
+        placement = _place(workers, shards)
+        config = replace(config, workers=shards)
+        run = uuid.uuid4().hex[:12]
+        futures = [
+            client.submit(
+                run_shard,
+                run,
+                shard,
+                key=f"asgibench-{run}-shard-{shard}",
+                workers=[where],
+                allow_other_workers=False,
+                pure=False,
+                retries=0,
+            )
+            for shard, where in enumerate(placement)
+        ]
+        channels: dict[int, Channel] = {}
+        try:
+            environments = _hellos(client, run, shards, futures)
+            _check_environments(environments)
+            clocks = {where: _clock(client, where) for where in dict.fromkeys(placement)}
+            refusal = skew_refusal(clocks, config.max_skew)
+            if refusal is not None:
+                raise UsageError(
+                    f"The cluster cannot keep one schedule: {refusal}.",
+                    hint="Synchronise the machines' clocks (NTP), or allow more with --max-skew.",
+                )
+            cpus = _local_cpus(address, shards)
+            for shard, where in enumerate(placement):
+                _orders(client, run, shard, {"type": "orders", "config": config, "worker": shard, "cpu": cpus[shard]})
+                channels[shard] = DaskShard(client, futures[shard], run, shard, where, clocks[where])
+            shard_clocks = {str(shard): clocks[where] for shard, where in enumerate(placement)}
+            info = ClusterRun(
+                address=address.describe(),
+                scheduler=str(client.scheduler.address),
+                max_skew_ms=config.max_skew * 1000.0,
+                start_skew_ms=start_skew(shard_clocks) * 1000.0,
+                shards=tuple(
+                    _shard_info(shard, where, environments[shard][1], clocks[where])
+                    for shard, where in enumerate(placement)
+                ),
+            )
+            yield config, channels, info
+        finally:
+            for channel in channels.values():
+                channel.close()
+            with contextlib.suppress(Exception):
+                client.cancel(futures)
+
+
+@contextlib.contextmanager
+def _client(address: ClusterAddress) -> Iterator[Any]:
+    from distributed import Client, LocalCluster
+
+    _quiet_dask()
+    if address.local_workers is not None:
+        try:
+            with _terminal_signals_ignored():  # the worker processes inherit it: a stop comes through the channel
+                cluster = LocalCluster(
+                    n_workers=address.local_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.CRITICAL,
+                )
+        except Exception as error:
+            raise TargetUnreachableError(
+                f"--cluster {address.describe()}: the local cluster did not start: {error}"
+            ) from None
+        with cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(address.scheduler, timeout=CONNECT_TIMEOUT)
+    except OSError as error:
+        raise TargetUnreachableError(
+            f"--cluster {address.describe()}: cannot reach the Dask scheduler: {error}",
+            hint="Start one with `dask scheduler`, and workers with `dask worker ADDRESS`.",
+        ) from None
+    with client:
+        yield client
+
+
+@contextlib.contextmanager
+def _terminal_signals_ignored() -> Iterator[None]:
+    """Ctrl-C and a hang-up ignored while a local cluster starts its worker processes, which inherit that.
+
+    A terminal sends them to the whole process group, and a Dask worker
+    process would die of them, taking its shard's last second with it. The
+    supervisor, which handles them, stops the shards through their channels
+    as it stops local workers. Signal handlers can only be set from the main
+    thread; from another, nothing changes.
+    """
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for signum in (signal.SIGINT, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        pass
+    try:
+        yield
+    finally:
+        for ignored, handler in previous.items():
+            signal.signal(ignored, handler)
+
+
+def _quiet_dask() -> None:
+    """Dask's own log lines (tracebacks when a worker or the scheduler goes) stay out of the run's output.
+
+    The run explains each failure in one line. Dask's loggers carry their own
+    levels and hand records up to the handlers on ``distributed``, so the
+    handlers are the place to set the bar.
+    """
+    for handler in logging.getLogger("distributed").handlers:
+        handler.setLevel(logging.CRITICAL)
+
+
+def _workers(client: Any, address: ClusterAddress, wanted: int) -> dict[str, int]:
+    """The cluster's workers and their threads, in a stable order.
+
+    Waits briefly for a local cluster's workers to join, and for ``wanted``
+    (the shards of --workers) on an existing one, whose workers may still be starting.
+    """
+    expected = address.local_workers or wanted
+    with contextlib.suppress(Exception):
+        client.wait_for_workers(expected, timeout=CONNECT_TIMEOUT)
+    workers = {
+        name: int(info.get("nthreads", 1)) for name, info in client.scheduler_info(n_workers=-1)["workers"].items()
+    }
+    if not workers:
+        raise TargetUnreachableError(f"--cluster {address.describe()}: the scheduler has no workers.")
+    return dict(sorted(workers.items()))
+
+
+def _place(workers: dict[str, int], shards: int) -> list[str]:
+    """Shard i's worker: round robin over the workers, never more shards on one than it has threads."""
+    slots = [name for round_ in range(max(workers.values())) for name, threads in workers.items() if round_ < threads]
+    return slots[:shards]
+
+
+def _hellos(client: Any, run: str, shards: int, futures: list[Any]) -> dict[int, tuple[str, dict[str, Any]]]:
+    from distributed import Queue
+
+    queues = {shard: Queue(queue_names(run, shard)[1], client=client) for shard in range(shards)}
+    found: dict[int, tuple[str, dict[str, Any]]] = {}
+    deadline = time.monotonic() + HELLO_TIMEOUT
+    while len(found) < shards:
+        for shard, queue in queues.items():
+            if shard in found:
+                continue
+            waiting = queue.get(batch=1)
+            if waiting:
+                message = pickle.loads(waiting[0])
+                found[shard] = (message["address"], message["environment"])
+            elif futures[shard].status in ("error", "cancelled", "lost"):
+                raise AsgibenchError(
+                    f"The Dask task of shard {shard} ended before it started: {futures[shard].status}."
+                )
+        if time.monotonic() > deadline:
+            raise AsgibenchError(
+                f"{shards - len(found)} shard(s) did not start on the cluster within {HELLO_TIMEOUT:.0f} s."
+            )
+        time.sleep(0.02)
+    return found
+
+
+def _check_environments(environments: dict[int, tuple[str, dict[str, Any]]]) -> None:
+    ours = collect()
+    wrong = [
+        f"{address} has {key} {environment.get(key)} (here: {ours[key]})"
+        for address, environment in dict(environments.values()).items()
+        for key in SAME
+        if environment.get(key) != ours[key]
+    ]
+    if wrong:
+        raise UsageError(
+            "The cluster's workers must run the same Python and asgibench as this machine: " + "; ".join(wrong) + ".",
+            hint="Install the same versions on every worker machine.",
+        )
+
+
+def _shard_info(shard: int, address: str, environment: dict[str, Any], clock: ClockOffset) -> ClusterShard:
+    count = environment.get("cpu_count")
+    return ClusterShard(
+        shard=shard,
+        address=address,
+        hostname=str(environment.get("hostname")),
+        cpu_model=str(environment.get("cpu_model")),
+        cpu_count=None if count is None else int(count),
+        python=str(environment.get("python")),
+        asgibench=str(environment.get("asgibench")),
+        clock_offset_ms=clock.offset * 1000.0,
+        clock_uncertainty_ms=clock.uncertainty * 1000.0,
+    )
+
+
+def _clock(client: Any, address: str) -> ClockOffset:
+    samples = []
+    for _ in range(CLOCK_SAMPLES):
+        sent = time.time()
+        answered = client.run(time.time, workers=[address])[address]
+        samples.append(ClockSample(sent, answered, time.time()))
+    return estimate_offset(samples)
+
+
+def _local_cpus(address: ClusterAddress, shards: int) -> list[int | None]:
+    """On a local cluster, shards are pinned to CPUs as ``--workers N`` would be; elsewhere, never."""
+    if address.local_workers is None:
+        return [None] * shards
+    from asgibench.load.runner import worker_cpus
+
+    return worker_cpus(shards)
+
+
+def _orders(client: Any, run: str, shard: int, orders: dict[str, Any]) -> None:
+    from distributed import Queue
+
+    Queue(queue_names(run, shard)[0], client=client).put(pickle.dumps(orders))
