@@ -11,7 +11,10 @@ Queues are polled with ``get(batch=True)``, which never waits: a waiting
 ``get`` that times out is logged by the scheduler as an error, and one that
 does not time out could never be stopped. A poll every ``POLL`` seconds costs
 one small call to the scheduler and adds at most that much latency to a
-message; the load's own messages are one interval a second.
+message. The messages are one interval a second, a start (sent a second
+ahead of time zero) and a stop, so a quarter second is plenty; polling every
+20 ms cost the load's tail on a two-core machine (benchmarks/cluster_scaling.py).
+What the local end sends is forwarded at once.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-POLL = 0.02  # seconds between looks at the inbound queue
+POLL = 0.25  # seconds between looks at the inbound queue
 
 
 class ByteQueue(Protocol):

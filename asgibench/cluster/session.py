@@ -49,6 +49,16 @@ CLOCK_SAMPLES = 5  # questions per worker; the shortest round trip bounds the of
 WATCH_EVERY = 0.5  # seconds between looks at whether a shard's Dask worker is still in the cluster
 SAME = ("asgibench", "python")  # what every worker must share with the supervisor
 TASK_RETURNED = "its Dask task returned"  # a shard's stream ends without a failure of its own
+# A local cluster shares the machine with the load and, often, the target. Dask's own housekeeping wakes each of
+# its processes hundreds of times a second by default: a stack sample of every running task every 10 ms, an
+# event-loop health tick every 20 ms, work stealing every 100 ms (shards are pinned: nothing to steal), and a
+# psutil sample every 500 ms. Each wake-up can delay the load workers' own, so the shards get a quiet cluster.
+QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.scheduler.work-stealing": False,
+    "distributed.admin.system-monitor.interval": "5s",
+}
 
 
 def require_distributed() -> None:
@@ -187,8 +197,10 @@ def _client(address: ClusterAddress) -> Iterator[Any]:
 
     _quiet_dask()
     if address.local_workers is not None:
+        import dask
+
         try:
-            with _terminal_signals_ignored():  # the worker processes inherit it: a stop comes through the channel
+            with _terminal_signals_ignored(), dask.config.set(QUIET_WORKERS):
                 cluster = LocalCluster(
                     n_workers=address.local_workers,
                     threads_per_worker=1,
