@@ -215,6 +215,49 @@ def test_the_scheduler_lost_mid_run_ends_it_with_a_partial_result(tmp_path: Path
     assert result["summary"]["duration_s"] <= len(result["timeline"]) < 20
 
 
+def dask_cluster(port: int, workers: int, *worker_options: str) -> list[subprocess.Popen[bytes]]:
+    """A ``dask scheduler`` on ``port`` and ``workers`` single-threaded ``dask worker`` processes (scheduler first)."""
+    scheduler = [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port)]
+    processes = [subprocess.Popen([*scheduler, "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    wait_listening("127.0.0.1", port)
+    worker = [sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://127.0.0.1:{port}", "--nthreads", "1"]
+    for _ in range(workers):
+        processes.append(
+            subprocess.Popen(
+                [*worker, "--no-dashboard", "--host", "127.0.0.1", *worker_options],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        )
+    return processes
+
+
+def test_a_worker_without_asgibench_is_named_with_what_to_install(tmp_path: Path) -> None:
+    preload = tmp_path / "no_asgibench.py"  # run by the Dask worker as it starts: asgibench cannot be imported
+    preload.write_text(
+        "import sys\n"
+        "class NoAsgibench:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'asgibench':\n"
+        "            raise ImportError('asgibench is not installed on this worker')\n"
+        "sys.meta_path.insert(0, NoAsgibench())\n"
+    )
+    port = free_port()
+    cluster = dask_cluster(port, 1, "--preload", str(preload))
+    try:
+        with uvicorn() as (url, _):
+            run = asgibench("load", url, "-d", "1s", "--cluster", f"tcp://127.0.0.1:{port}", timeout=120)
+    finally:
+        for process in cluster:
+            stop(process)
+    assert run.returncode == 2, run.stdout + run.stderr
+    # Dask's worker dies of a task it cannot load, so its reason stays in its own log; the run names the worker.
+    assert "left the cluster before shard 0 started" in run.stdout + run.stderr
+    assert "cannot import asgibench" in run.stdout + run.stderr
+    assert "pip install" in run.stdout + run.stderr and "Traceback" not in run.stderr
+
+
 def load_workers_under(parents: list[subprocess.Popen[bytes]]) -> set[int]:
     return set().union(*(load_workers(parent.pid) for parent in parents))
 

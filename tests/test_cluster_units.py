@@ -76,7 +76,10 @@ def test_a_worker_with_another_python_or_asgibench_refuses_the_run() -> None:
 
 
 class ListQueue:
-    """A stand-in for distributed.Queue: put appends; get(batch=True) takes all that waits, get(batch=n) n."""
+    """A stand-in for distributed.Queue: put appends; get(batch=True) takes all that waits, at once.
+
+    Dask's get with any other batch waits for items, which the cluster code must never do: refused here.
+    """
 
     def __init__(self, fail_after: int | None = None) -> None:
         self.items: list[Any] = []
@@ -92,9 +95,9 @@ class ListQueue:
         self.gets += 1
         if self.fail_after is not None and self.gets > self.fail_after:
             raise OSError("Stream is closed")
+        assert batch is True, "a get that waits"
         with self.lock:
-            count = len(self.items) if batch is True else int(batch)
-            taken, self.items = self.items[:count], self.items[count:]
+            taken, self.items = self.items, []
         return taken
 
 

@@ -49,6 +49,7 @@ CLOCK_SAMPLES = 5  # questions per worker; the shortest round trip bounds the of
 WATCH_EVERY = 0.5  # seconds between looks at whether a shard's Dask worker is still in the cluster
 SAME = ("asgibench", "python")  # what every worker must share with the supervisor
 TASK_RETURNED = "its Dask task returned"  # a shard's stream ends without a failure of its own
+INSTALL_HINT = "Every worker needs asgibench, the same version as here: pip install 'asgibench[cluster]'."
 # A local cluster shares the machine with the load and, often, the target. Dask's own housekeeping wakes each of
 # its processes hundreds of times a second by default: a stack sample of every running task every 10 ms, an
 # event-loop health tick every 20 ms, work stealing every 100 ms (shards are pinned: nothing to steal), and a
@@ -159,7 +160,7 @@ def cluster_run(config: LoadConfig) -> Iterator[tuple[LoadConfig, dict[int, Chan
         ]
         channels: dict[int, Channel] = {}
         try:
-            environments = _hellos(client, run, shards, futures)
+            environments = _hellos(client, run, placement, futures)
             _check_environments(environments)
             clocks = {where: _clock(client, where) for where in dict.fromkeys(placement)}
             refusal = skew_refusal(clocks, config.max_skew)
@@ -283,30 +284,51 @@ def _place(workers: dict[str, int], shards: int) -> list[str]:
     return slots[:shards]
 
 
-def _hellos(client: Any, run: str, shards: int, futures: list[Any]) -> dict[int, tuple[str, dict[str, Any]]]:
+def _hellos(client: Any, run: str, placement: list[str], futures: list[Any]) -> dict[int, tuple[str, dict[str, Any]]]:
+    """Each shard's first message: its Dask worker's address and environment. Waits for all of them."""
     from distributed import Queue
 
-    queues = {shard: Queue(queue_names(run, shard)[1], client=client) for shard in range(shards)}
+    queues = {shard: Queue(queue_names(run, shard)[1], client=client) for shard in range(len(placement))}
     found: dict[int, tuple[str, dict[str, Any]]] = {}
     deadline = time.monotonic() + HELLO_TIMEOUT
-    while len(found) < shards:
+    next_look = time.monotonic() + WATCH_EVERY
+    while len(found) < len(placement):
         for shard, queue in queues.items():
             if shard in found:
                 continue
-            waiting = queue.get(batch=1)
+            waiting = queue.get(batch=True)  # never waits (an int batch waits for that many); only hello comes now
             if waiting:
                 message = pickle.loads(waiting[0])
                 found[shard] = (message["address"], message["environment"])
             elif futures[shard].status in ("error", "cancelled", "lost"):
-                raise AsgibenchError(
-                    f"The Dask task of shard {shard} ended before it started: {futures[shard].status}."
+                raise UsageError(
+                    f"The Dask task of shard {shard} ended before it started: {_task_error(futures[shard])}.",
+                    hint=INSTALL_HINT,
                 )
+        if time.monotonic() > next_look:  # a worker that cannot even load the task dies of it
+            next_look = time.monotonic() + WATCH_EVERY
+            present = client.scheduler_info(n_workers=-1)["workers"]
+            for shard, where in enumerate(placement):
+                if shard not in found and where not in present:
+                    raise UsageError(
+                        f"The Dask worker {where} left the cluster before shard {shard} started on it.",
+                        hint="A worker dies so when it cannot import asgibench: see its log. " + INSTALL_HINT,
+                    )
         if time.monotonic() > deadline:
             raise AsgibenchError(
-                f"{shards - len(found)} shard(s) did not start on the cluster within {HELLO_TIMEOUT:.0f} s."
+                f"{len(placement) - len(found)} shard(s) did not start on the cluster within {HELLO_TIMEOUT:.0f} s."
             )
         time.sleep(0.02)
     return found
+
+
+def _task_error(future: Any) -> str:
+    """What ended a task: its exception, as one line, or its status."""
+    try:
+        error = future.exception(timeout=1)
+    except Exception:  # cancelled, or the scheduler cannot say
+        return str(future.status)
+    return f"{type(error).__name__}: {error}" if error is not None else str(future.status)
 
 
 def _check_environments(environments: dict[int, tuple[str, dict[str, Any]]]) -> None:

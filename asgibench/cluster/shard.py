@@ -43,7 +43,7 @@ def claim_orders(to_worker: ByteQueue, wait: float) -> dict[str, Any] | None:
     """
     deadline = time.monotonic() + wait
     while True:
-        waiting = to_worker.get(batch=1)
+        waiting = to_worker.get(batch=True)  # never waits, unlike an int batch; orders come alone
         if waiting:
             message: dict[str, Any] = pickle.loads(waiting[0])
             return message if message.get("type") == "orders" else None
