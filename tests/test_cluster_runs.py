@@ -251,7 +251,7 @@ def test_a_worker_without_asgibench_is_named_with_what_to_install(tmp_path: Path
     finally:
         for process in cluster:
             stop(process)
-    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.returncode == 3, run.stdout + run.stderr
     # Dask's worker dies of a task it cannot load, so its reason stays in its own log; the run names the worker.
     assert "left the cluster before shard 0 started" in run.stdout + run.stderr
     assert "cannot import asgibench" in run.stdout + run.stderr

@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
@@ -75,7 +76,7 @@ class WorkerEnd:
         payload = recorder.close_interval(index, start=float(index), end=float(index + 1))
         self.send({"type": "interval", "worker": self.worker} | payload)
 
-    def done(self, seconds: float, connections: int = 2) -> None:
+    def done(self, seconds: float, connections: int = 2, scheduled: int | None = None) -> None:
         self.send(
             {
                 "type": "done",
@@ -84,7 +85,7 @@ class WorkerEnd:
                 "connections_opened": connections,
                 "connections_peak": connections,
                 "measured_seconds": seconds,
-                "scheduled": None,
+                "scheduled": scheduled,
             }
         )
 
@@ -213,6 +214,27 @@ def test_when_every_worker_is_lost_the_window_is_what_their_intervals_cover(
     outcome = supervise(CONFIG, fakes)
     assert outcome.partial and outcome.aggregate.total.requests == 120
     assert outcome.measured_seconds == 2.0  # not the 3.5 s the clock saw
+
+
+def test_an_open_model_run_that_lost_a_worker_does_not_know_its_schedule(
+    workers: Callable[..., dict[int, FakeWorker]],
+) -> None:
+    def reports(end: WorkerEnd) -> None:
+        if end.start():
+            end.interval(0, 10)
+            if end.wait_for("stop"):
+                end.done(1.0, scheduled=10)
+
+    def vanishes(end: WorkerEnd) -> None:
+        if end.start():
+            end.interval(0, 10)
+
+    config = replace(CONFIG, model="open", rate=20.0, workers=2)
+    outcome = supervise(config, workers(reports, vanishes))
+    summary = assess(outcome, ()).summary
+    assert outcome.aggregate.scheduled == 10  # the one worker's share that was reported
+    # Its 10 against both workers' 20 outcomes would read as the target falling behind: unknown instead.
+    assert summary["scheduled"] is None and summary["target_behind"] is None
 
 
 def test_a_failed_worker_is_reported_and_its_results_kept(workers: Callable[..., dict[int, FakeWorker]]) -> None:

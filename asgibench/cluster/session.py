@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -46,6 +47,7 @@ from asgibench.results.model import ClusterRun, ClusterShard
 CONNECT_TIMEOUT = 10.0  # seconds to reach an existing scheduler
 HELLO_TIMEOUT = 60.0  # seconds for every shard's task to start and say who it is
 CLOCK_SAMPLES = 5  # questions per worker; the shortest round trip bounds the offset
+CLOCK_TIMEOUT = 5.0  # seconds one clock question may take
 WATCH_EVERY = 0.5  # seconds between looks at whether a shard's Dask worker is still in the cluster
 SAME = ("asgibench", "python")  # what every worker must share with the supervisor
 TASK_RETURNED = "its Dask task returned"  # a shard's stream ends without a failure of its own
@@ -122,11 +124,19 @@ class DaskShard(SocketChannel):
         return None
 
     def close(self) -> None:
+        """End the stream; the shard is told to stop, in case it never saw one (a run that ended before go)."""
+        to_supervisor, to_worker = self._queues
+        with contextlib.suppress(Exception):  # the cluster may be gone: then so is the shard
+            if self._future.status == "pending":
+                to_worker.put(pickle.dumps({"type": "stop"}))
         super().close()
         self._thread.join(CLOSE_WAIT)
         with contextlib.suppress(Exception):
             if self._future.status == "pending":  # never run later, on a worker that comes back
                 self._future.cancel()
+        for queue in self._queues:
+            with contextlib.suppress(Exception):
+                queue.close()
 
 
 @contextlib.contextmanager
@@ -136,43 +146,47 @@ def cluster_run(config: LoadConfig) -> Iterator[tuple[LoadConfig, dict[int, Chan
     address = parse_cluster(config.cluster)
     require_distributed()
     with _client(address) as client:
-        workers = _workers(client, address, config.workers if config.workers_given else 1)
-        shards = config.workers if config.workers_given else len(workers)
-        if shards > sum(workers.values()):
-            raise UsageError(
-                f"--workers {shards}: the cluster has {sum(workers.values())} worker thread(s), one per shard."
-            )
-        placement = _place(workers, shards)
-        config = replace(config, workers=shards)
-        run = uuid.uuid4().hex[:12]
-        futures = [
-            client.submit(
-                run_shard,
-                run,
-                shard,
-                key=f"asgibench-{run}-shard-{shard}",
-                workers=[where],
-                allow_other_workers=False,
-                pure=False,
-                retries=0,
-            )
-            for shard, where in enumerate(placement)
-        ]
+        with _set_up_failures():
+            workers = _workers(client, address, config.workers if config.workers_given else 1)
+            shards = config.workers if config.workers_given else len(workers)
+            if shards > sum(workers.values()):
+                raise UsageError(
+                    f"--workers {shards}: the cluster has {sum(workers.values())} worker thread(s), one per shard."
+                )
+            placement = _place(workers, shards)
+            config = replace(config, workers=shards)
+            run = uuid.uuid4().hex[:12]
+            futures = [
+                client.submit(
+                    run_shard,
+                    run,
+                    shard,
+                    key=f"asgibench-{run}-shard-{shard}",
+                    workers=[where],
+                    allow_other_workers=False,
+                    pure=False,
+                    retries=0,
+                )
+                for shard, where in enumerate(placement)
+            ]
         channels: dict[int, Channel] = {}
         try:
-            environments = _hellos(client, run, placement, futures)
-            _check_environments(environments)
-            clocks = {where: _clock(client, where) for where in dict.fromkeys(placement)}
-            refusal = skew_refusal(clocks, config.max_skew)
-            if refusal is not None:
-                raise UsageError(
-                    f"The cluster cannot keep one schedule: {refusal}.",
-                    hint="Synchronise the machines' clocks (NTP), or allow more with --max-skew.",
-                )
-            cpus = _local_cpus(address, shards)
-            for shard, where in enumerate(placement):
-                _orders(client, run, shard, {"type": "orders", "config": config, "worker": shard, "cpu": cpus[shard]})
-                channels[shard] = DaskShard(client, futures[shard], run, shard, where, clocks[where])
+            with _set_up_failures():
+                environments = _hellos(client, run, placement, futures)
+                _check_environments(environments)
+                clocks = {where: _clock(client, where) for where in dict.fromkeys(placement)}
+                refusal = skew_refusal(clocks, config.max_skew)
+                if refusal is not None:
+                    raise UsageError(
+                        f"The cluster cannot keep one schedule: {refusal}.",
+                        hint="Synchronise the machines' clocks (NTP), or allow more with --max-skew.",
+                    )
+                cpus = _local_cpus(address, shards)
+                for shard, where in enumerate(placement):
+                    _orders(
+                        client, run, shard, {"type": "orders", "config": config, "worker": shard, "cpu": cpus[shard]}
+                    )
+                    channels[shard] = DaskShard(client, futures[shard], run, shard, where, clocks[where])
             shard_clocks = {str(shard): clocks[where] for shard, where in enumerate(placement)}
             info = ClusterRun(
                 address=address.describe(),
@@ -200,21 +214,23 @@ def _client(address: ClusterAddress) -> Iterator[Any]:
     if address.local_workers is not None:
         import dask
 
-        try:
-            with _terminal_signals_ignored(), dask.config.set(QUIET_WORKERS):
-                cluster = LocalCluster(
-                    n_workers=address.local_workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=logging.CRITICAL,
-                )
-        except Exception as error:
-            raise TargetUnreachableError(
-                f"--cluster {address.describe()}: the local cluster did not start: {error}"
-            ) from None
-        with cluster, Client(cluster) as client:
-            yield client
+        with contextlib.ExitStack() as cleanup:  # closed even when a held-back Ctrl-C lands as it starts
+            try:
+                with _terminal_signals_deferred(), dask.config.set(QUIET_WORKERS):
+                    cluster = cleanup.enter_context(
+                        LocalCluster(
+                            n_workers=address.local_workers,
+                            threads_per_worker=1,
+                            processes=True,
+                            dashboard_address=None,
+                            silence_logs=logging.CRITICAL,
+                        )
+                    )
+            except Exception as error:
+                raise TargetUnreachableError(
+                    f"--cluster {address.describe()}: the local cluster did not start: {error}"
+                ) from None
+            yield cleanup.enter_context(Client(cluster))
         return
     try:
         client = Client(address.scheduler, timeout=CONNECT_TIMEOUT)
@@ -228,26 +244,55 @@ def _client(address: ClusterAddress) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _terminal_signals_ignored() -> Iterator[None]:
-    """Ctrl-C and a hang-up ignored while a local cluster starts its worker processes, which inherit that.
+def _terminal_signals_deferred() -> Iterator[None]:
+    """Ctrl-C, a hang-up or SIGTERM held back while a local cluster starts, and kept from its processes.
 
-    A terminal sends them to the whole process group, and a Dask worker
+    A terminal sends Ctrl-C and a hang-up to the whole process group, and
+    ``timeout`` or a service manager send SIGTERM to it: a Dask worker
     process would die of them, taking its shard's last second with it. The
-    supervisor, which handles them, stops the shards through their channels
-    as it stops local workers. Signal handlers can only be set from the main
-    thread; from another, nothing changes.
+    worker processes are started with these signals ignored and blocked
+    (both are inherited, and kept across exec), so the supervisor, which
+    handles them, stops the shards through their channels as it stops local
+    workers. Here they are only blocked: one that comes meanwhile waits, and
+    is delivered to the supervisor's own handler when the cluster is up.
+    Dask's event-loop thread, started meanwhile, keeps them blocked for good,
+    so they always reach the main thread. Only the main thread can change
+    handlers; from another, nothing changes.
     """
-    previous: dict[signal.Signals, Any] = {}
+    terminal = {signal.SIGINT, signal.SIGHUP, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, terminal)
     try:
-        for signum in (signal.SIGINT, signal.SIGHUP):
-            previous[signum] = signal.signal(signum, signal.SIG_IGN)
-    except ValueError:  # not the main thread
-        pass
+        # multiprocessing's resource tracker, a process too, starts now, with these blocked (it ignores SIGINT
+        # and SIGTERM itself, and keeps SIGHUP blocked). Starting it unblocks SIGINT and SIGTERM in this thread,
+        # so they are blocked again after, before any is ignored: in between, one is handled as usual.
+        resource_tracker.ensure_running()
+        signal.pthread_sigmask(signal.SIG_BLOCK, terminal)
+        previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in terminal}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # one that came meanwhile is handled now
+
+
+@contextlib.contextmanager
+def _set_up_failures() -> Iterator[None]:
+    """Dask's own errors while the shards start (the scheduler gone, a call timed out) as one line, exit 3."""
     try:
         yield
-    finally:
-        for ignored, handler in previous.items():
-            signal.signal(ignored, handler)
+    except (AsgibenchError, KeyboardInterrupt, GeneratorExit):
+        raise
+    except Exception as error:
+        reason = str(error).splitlines()[0] if str(error) else ""
+        raise TargetUnreachableError(
+            f"Lost the Dask cluster while the shards started: {type(error).__name__}"
+            + (f": {reason}" if reason else "")
+        ) from None
 
 
 def _quiet_dask() -> None:
@@ -292,43 +337,50 @@ def _hellos(client: Any, run: str, placement: list[str], futures: list[Any]) -> 
     found: dict[int, tuple[str, dict[str, Any]]] = {}
     deadline = time.monotonic() + HELLO_TIMEOUT
     next_look = time.monotonic() + WATCH_EVERY
-    while len(found) < len(placement):
-        for shard, queue in queues.items():
-            if shard in found:
-                continue
-            waiting = queue.get(batch=True)  # never waits (an int batch waits for that many); only hello comes now
-            if waiting:
-                message = pickle.loads(waiting[0])
-                found[shard] = (message["address"], message["environment"])
-            elif futures[shard].status in ("error", "cancelled", "lost"):
-                raise UsageError(
-                    f"The Dask task of shard {shard} ended before it started: {_task_error(futures[shard])}.",
-                    hint=INSTALL_HINT,
+    try:
+        while len(found) < len(placement):
+            for shard, queue in queues.items():
+                if shard in found:
+                    continue
+                waiting = queue.get(batch=True)  # never waits (an int batch waits for that many); only hello comes now
+                if waiting:
+                    message = pickle.loads(waiting[0])
+                    found[shard] = (message["address"], message["environment"])
+                elif futures[shard].status in ("error", "cancelled", "lost"):
+                    raise _task_failure(shard, futures[shard])
+            if time.monotonic() > next_look:  # a worker that cannot even load the task dies of it
+                next_look = time.monotonic() + WATCH_EVERY
+                present = client.scheduler_info(n_workers=-1)["workers"]
+                for shard, where in enumerate(placement):
+                    if shard not in found and where not in present:
+                        raise TargetUnreachableError(
+                            f"The Dask worker {where} left the cluster before shard {shard} started on it.",
+                            hint="Its log says why. A worker dies so, among other reasons, when it cannot import "
+                            "asgibench: " + INSTALL_HINT,
+                        )
+            if time.monotonic() > deadline:
+                raise AsgibenchError(
+                    f"{len(placement) - len(found)} shard(s) did not start on the cluster within {HELLO_TIMEOUT:.0f} s."
                 )
-        if time.monotonic() > next_look:  # a worker that cannot even load the task dies of it
-            next_look = time.monotonic() + WATCH_EVERY
-            present = client.scheduler_info(n_workers=-1)["workers"]
-            for shard, where in enumerate(placement):
-                if shard not in found and where not in present:
-                    raise UsageError(
-                        f"The Dask worker {where} left the cluster before shard {shard} started on it.",
-                        hint="A worker dies so when it cannot import asgibench: see its log. " + INSTALL_HINT,
-                    )
-        if time.monotonic() > deadline:
-            raise AsgibenchError(
-                f"{len(placement) - len(found)} shard(s) did not start on the cluster within {HELLO_TIMEOUT:.0f} s."
-            )
-        time.sleep(0.02)
+            time.sleep(0.02)
+    finally:
+        for queue in queues.values():
+            with contextlib.suppress(Exception):
+                queue.close()
     return found
 
 
-def _task_error(future: Any) -> str:
-    """What ended a task: its exception, as one line, or its status."""
+def _task_failure(shard: int, future: Any) -> AsgibenchError:
+    """A shard's task that ended before it said hello: a worker without asgibench is bad set-up (exit 2)."""
     try:
         error = future.exception(timeout=1)
     except Exception:  # cancelled, or the scheduler cannot say
-        return str(future.status)
-    return f"{type(error).__name__}: {error}" if error is not None else str(future.status)
+        error = None
+    what = f"{type(error).__name__}: {error}" if error is not None else str(future.status)
+    message = f"The Dask task of shard {shard} ended before it started: {what}."
+    if isinstance(error, ImportError):
+        return UsageError(message, hint=INSTALL_HINT)
+    return TargetUnreachableError(message)
 
 
 def _check_environments(environments: dict[int, tuple[str, dict[str, Any]]]) -> None:
@@ -362,10 +414,13 @@ def _shard_info(shard: int, address: str, environment: dict[str, Any], clock: Cl
 
 
 def _clock(client: Any, address: str) -> ClockOffset:
+    """The worker's clock against ours (asgibench.cluster.clock), each question bounded in time."""
     samples = []
     for _ in range(CLOCK_SAMPLES):
+        if address not in client.scheduler_info(n_workers=-1)["workers"]:  # a question to it would wait 30 s
+            raise TargetUnreachableError(f"The Dask worker {address} left the cluster before the run started.")
         sent = time.time()
-        answered = client.run(time.time, workers=[address])[address]
+        answered = client.run(time.time, workers=[address], callback_timeout=CLOCK_TIMEOUT)[address]
         samples.append(ClockSample(sent, answered, time.time()))
     return estimate_offset(samples)
 
@@ -382,4 +437,8 @@ def _local_cpus(address: ClusterAddress, shards: int) -> list[int | None]:
 def _orders(client: Any, run: str, shard: int, orders: dict[str, Any]) -> None:
     from distributed import Queue
 
-    Queue(queue_names(run, shard)[0], client=client).put(pickle.dumps(orders))
+    queue = Queue(queue_names(run, shard)[0], client=client)
+    try:
+        queue.put(pickle.dumps(orders))
+    finally:
+        queue.close()

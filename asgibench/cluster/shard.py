@@ -13,6 +13,7 @@ same address), the queue no longer holds them and the task returns at once.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import time
 from typing import Any
@@ -60,13 +61,18 @@ def run_shard(run: str, shard: int) -> str:
 
     client = get_client()
     to_worker, to_supervisor = (Queue(name, client=client) for name in queue_names(run, shard))
-    to_supervisor.put(pickle.dumps(hello(get_worker().address)))
-    orders = claim_orders(to_worker, ORDERS_WAIT)
-    if orders is None:
-        return "no orders: none came, or an earlier run of this shard took them"
-    worker = ProcessWorker(orders["config"], orders["worker"], orders["cpu"])
     try:
-        ended = pump(worker.connection, to_worker, to_supervisor)
+        to_supervisor.put(pickle.dumps(hello(get_worker().address)))
+        orders = claim_orders(to_worker, ORDERS_WAIT)
+        if orders is None:
+            return "no orders: none came, or an earlier run of this shard took them"
+        worker = ProcessWorker(orders["config"], orders["worker"], orders["cpu"])
+        try:
+            ended = pump(worker.connection, to_worker, to_supervisor)
+        finally:
+            worker.close()
+        return ended.reason
     finally:
-        worker.close()
-    return ended.reason
+        for queue in (to_worker, to_supervisor):  # the scheduler drops a queue once no handle holds it
+            with contextlib.suppress(Exception):
+                queue.close()

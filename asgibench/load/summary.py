@@ -87,7 +87,9 @@ def summarize(
     figures = outcome_figures(
         aggregate.total, duration=duration, open_model=open_model, extra_percentiles=extra_percentiles
     )
-    scheduled = aggregate.scheduled if open_model else None
+    # A worker lost without its report leaves the schedule unknown: the reported part alone would read as fewer
+    # due requests than outcomes, and the target as behind.
+    scheduled = aggregate.scheduled if open_model and None not in aggregate.scheduled_by_worker else None
     return {
         "requests": figures["requests"],
         "scheduled": scheduled,
@@ -186,7 +188,7 @@ def offered_rate(config: LoadConfig, seconds: float) -> float | None:
 def target_behind(summary: dict[str, Any], *, generator_bound: bool) -> bool | None:
     """Open model: the target answered less than KEPT_UP of the offered rate, and the generator was not to blame."""
     offered = summary["offered_rps"]
-    if offered is None:
+    if offered is None or summary["scheduled"] is None:  # closed model, or a worker's share is unknown
         return None
     return not generator_bound and summary["requests"] > 0 and summary["rps"] < KEPT_UP * offered
 

@@ -24,6 +24,10 @@ from asgibench.load.config import LoadConfig
 from asgibench.load.driver import Driver, Emit
 
 READY_WAIT = 5.0  # seconds a worker waits for its up-front connections before saying ready anyway
+# Seconds a ready worker waits for "go" (the supervisor sends it within runner.START_TIMEOUT of the first
+# "ready"): past that the supervisor is gone without closing the channel, as a cluster's can be, and the
+# worker ends rather than holding its connections, and its Dask worker's thread, for ever.
+GO_WAIT = 120.0
 
 
 def worker_main(channel: Channel) -> None:
@@ -121,7 +125,10 @@ async def _serve(config: LoadConfig, worker: int, workers: int, channel: Channel
 
     loop.add_reader(channel.fileno(), readable)
     channel.send({"type": "ready", "worker": worker})
-    message = await messages.get()
+    try:
+        message = await asyncio.wait_for(messages.get(), GO_WAIT)
+    except TimeoutError:
+        return
     if message["type"] != "go":
         return
     origin = message["origin"]
