@@ -115,8 +115,8 @@ benchmark-scale: $(STAMP)
 # flat and the accounting exact. About 12 minutes; run them on a quiet machine.
 .PHONY: benchmark-cluster
 benchmark-cluster: $(STAMP)
-	$(BIN)/python benchmarks/cluster_scaling.py --rate 4000 --duration 10 --repeat 3 --workers 2
-	$(BIN)/python benchmarks/cluster_soak.py --minutes 3
+	$(BIN)/python benchmarks/cluster_scaling.py --rate 4000 --duration 10 --repeat 5 --workers 2
+	$(BIN)/python benchmarks/soak.py --minutes 3
 
 # asgibench against k6's WebSocket client (echo messages) and against h2load over HTTP/2 (h2c), each on granian pinned
 # to one CPU, as ratios; exit 1 when the HTTP/2 bar fails (WebSocket has none). Installs h2load (nghttp2-client) with

@@ -23,8 +23,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from cluster_soak import accounting_problems, granian, load
 from load_scale import stop
+from soak import accounting_problems, granian, load
 
 from asgibench.results.noise import compare
 

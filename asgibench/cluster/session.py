@@ -54,13 +54,17 @@ TASK_RETURNED = "its Dask task returned"  # a shard's stream ends without a fail
 INSTALL_HINT = "Every worker needs asgibench, the same version as here: pip install 'asgibench[cluster]'."
 # A local cluster shares the machine with the load and, often, the target. Dask's own housekeeping wakes each of
 # its processes hundreds of times a second by default: a stack sample of every running task every 10 ms, an
-# event-loop health tick every 20 ms, work stealing every 100 ms (shards are pinned: nothing to steal), and a
-# psutil sample every 500 ms. Each wake-up can delay the load workers' own, so the shards get a quiet cluster.
+# event-loop health tick every 20 ms, a memory check every 100 ms, work stealing (shards are pinned: nothing to
+# steal), the cluster's summary every 500 ms and a psutil sample (with disk counters) every 500 ms. Each
+# wake-up can delay the load workers' own, so the shards get a quiet cluster.
 QUIET_WORKERS = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
     "distributed.scheduler.work-stealing": False,
+    "distributed.deploy.cluster-repr-interval": "5s",
     "distributed.admin.system-monitor.interval": "5s",
+    "distributed.admin.system-monitor.disk": False,
 }
 
 

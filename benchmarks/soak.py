@@ -21,7 +21,7 @@ No request may be lost in the accounting: every outcome is ok or one error
 kind, the timeline adds up to the total, and in the open model every due
 request has an outcome.
 
-    python benchmarks/cluster_soak.py [--minutes 3] [--connections 10000] [--json soak.json]
+    python benchmarks/soak.py [--minutes 3] [--connections 10000] [--json soak.json]
 
 Exit 0 when both runs hold, 1 otherwise.
 """
