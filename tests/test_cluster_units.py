@@ -15,6 +15,7 @@ from asgibench.cluster.clock import ClockOffset, ClockSample, estimate_offset, s
 from asgibench.cluster.pump import pump
 from asgibench.cluster.shard import claim_orders
 from asgibench.errors import UsageError
+from asgibench.report.describe import load_line
 from asgibench.results.environment import collect
 
 
@@ -58,6 +59,12 @@ def test_cluster_addresses(text: str, local: int | None, scheduler: str | None) 
 def test_bad_cluster_addresses_name_the_flag(text: str) -> None:
     with pytest.raises(UsageError, match="--cluster"):
         parse_cluster(text)
+
+
+def test_a_reports_load_line_names_the_cluster_its_shards_ran_on() -> None:
+    base = {"model": "open", "rate": 4000, "duration_s": 10, "workers": 2}
+    assert "2 generator workers" in load_line(base)
+    assert "2 shards on the Dask cluster local:2" in load_line(base | {"cluster": "local:2"})
 
 
 def test_shards_go_round_robin_and_never_past_a_workers_threads() -> None:

@@ -30,8 +30,8 @@ def machine_line(environment: Mapping[str, Any] | None) -> str:
 
 
 def load_line(config: Mapping[str, Any] | None) -> str:
-    """The load in one line: model, rate or VUs, duration, warm-up, generator workers, the protocol beyond
-    HTTP/1.1, the requests (or messages) sent, the streams held."""
+    """The load in one line: model, rate or VUs, duration, warm-up, generator workers (or a cluster's shards),
+    the protocol beyond HTTP/1.1, the requests (or messages) sent, the streams held."""
     if not config:
         return "load not recorded"
     if config.get("model") == "open":
@@ -44,7 +44,10 @@ def load_line(config: Mapping[str, Any] | None) -> str:
     if config.get("warmup_s"):
         length += f" after {config['warmup_s']:g} s warm-up"
     workers = config.get("workers") or 1
-    parts = [shape, length, f"{workers} generator worker" + ("s" if workers != 1 else "")]
+    generator = f"{workers} generator worker" + ("s" if workers != 1 else "")
+    if config.get("cluster"):  # load --cluster: the workers were shards on a Dask cluster
+        generator = f"{workers} shard" + ("s" if workers != 1 else "") + f" on the Dask cluster {config['cluster']}"
+    parts = [shape, length, generator]
     return " · ".join([*parts, *what_is_sent(config)])
 
 
