@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -243,7 +243,7 @@ def _start_with_retries(
 ) -> LaunchedServer:
     """The server, answering; each process started is added to ``started`` (the caller stops them all)."""
     for attempt in range(PORT_ATTEMPTS):
-        server = _start(plugin, app, workers, cpus, log_path, started, protocol, tls)
+        server = start_process(plugin, app, workers, cpus, log_path, started, protocol, tls)
         try:
             _wait_until_ready(server, ready_path, start_timeout)
             return server
@@ -255,16 +255,21 @@ def _start_with_retries(
     raise AssertionError("unreachable")
 
 
-def _start(
+def start_process(
     plugin: ServerPlugin,
     app: str,
     workers: int,
     cpus: tuple[int, ...],
     log_path: Path,
     started: list[LaunchedServer],
-    protocol: Protocol,
+    protocol: Protocol = "http/1.1",
     tls: Certificate | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> LaunchedServer:
+    """The server's process, started and added to ``started``; not waited for (``launched`` waits for it to answer).
+
+    ``env`` adds to this process's environment (the probe's recording app reads its orders there).
+    """
     port = free_port()
     try:
         command = plugin.command(app, host=HOST, port=port, workers=workers, protocol=protocol, tls=tls)
@@ -281,7 +286,7 @@ def _start(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
         )
         server = LaunchedServer(plugin, app, port, workers, cpus, process, log_path, protocol=protocol, tls=tls)
         started.append(server)

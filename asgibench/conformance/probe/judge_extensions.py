@@ -281,25 +281,13 @@ def _push(name: str, observation: Observation, allowed: bool) -> ServerFinding:
     answer = _H2Answer(observation)
     promises = [_literal(text) for text in _notes(observation, "h2-promise")]
     error = answer.ended.split("error=", 1)[-1] if "error=" in answer.ended else ""
-    if not allowed:
-        if promises or "push" in error.lower():
-            return ServerFinding(
-                "EX-09",
-                Verdict.FAIL,
-                name,
-                f"a PUSH_PROMISE after SETTINGS_ENABLE_PUSH=0 ({error or promises!r})",
-                "no push",
-            )
-        if answer.status != 200 or not answer.complete:
-            return ServerFinding(
-                "EX-09",
-                Verdict.FAIL,
-                name,
-                f"the response the push was sent in: status {answer.status}, {answer.ended}",
-                "200, whole",
-            )
+    if not allowed and (promises or "push" in error.lower()):
         return ServerFinding(
-            "EX-09", Verdict.PASS, name, "push refused by the client: no PUSH_PROMISE, the response whole"
+            "EX-09",
+            Verdict.FAIL,
+            name,
+            f"a PUSH_PROMISE after SETTINGS_ENABLE_PUSH=0 ({error or promises!r})",
+            "no push",
         )
     if answer.status != 200 or not answer.complete:
         return ServerFinding(
@@ -308,6 +296,10 @@ def _push(name: str, observation: Observation, allowed: bool) -> ServerFinding:
             name,
             f"the response the push was sent in: status {answer.status}, {answer.ended}",
             "200, whole",
+        )
+    if not allowed:
+        return ServerFinding(
+            "EX-09", Verdict.PASS, name, "push refused by the client: no PUSH_PROMISE, the response whole"
         )
     if not promises:
         return ServerFinding(

@@ -1,15 +1,13 @@
 """Lifespan faults: the server started again with an app whose lifespan raises, fails or never answers.
 
-Each mode needs a server of its own, started by hand here rather than through
-the launcher: whether the server exits (and with what status), or serves
-anyway, is the observation, not an error. Every wait is bounded and the
+Each mode needs a server of its own, started without the launcher's wait for
+an answer: whether the server exits (and with what status), or serves anyway,
+is the observation, not an error. Every wait is bounded and the
 process is always stopped.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -17,7 +15,7 @@ from pathlib import Path
 
 from asgibench.conformance.probe.recording_app import LIFESPAN_ENV, LOG_ENV
 from asgibench.launch.readiness import answers_http
-from asgibench.launch.server import HOST, LaunchedServer, free_port, read_tail, stop
+from asgibench.launch.server import HOST, read_tail, start_process, stop
 from asgibench.servers.base import ServerPlugin
 
 MODES = ("raise", "fail", "return")
@@ -39,24 +37,9 @@ def run_mode(plugin: ServerPlugin, app: str, mode: str) -> LifespanRun:
     run = LifespanRun(mode)
     with tempfile.TemporaryDirectory(prefix="asgibench-lifespan-") as directory:
         log_path = Path(directory) / "server.log"
-        port = free_port()
-        command = plugin.command(app, host=HOST, port=port)
-        environment = {
-            **os.environ,
-            LIFESPAN_ENV: mode,
-            LOG_ENV: str(Path(directory) / "app.log"),
-            "PYTHONUNBUFFERED": "1",
-        }
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=environment,
-            )
-        server = LaunchedServer(plugin, app, port, 1, (), process, log_path)
+        orders = {LIFESPAN_ENV: mode, LOG_ENV: str(Path(directory) / "app.log")}
+        server = start_process(plugin, app, 1, (), log_path, [], env=orders)
+        port = server.port
         try:
             deadline = time.monotonic() + WATCH
             while time.monotonic() < deadline:

@@ -14,7 +14,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,10 +93,7 @@ def probe_server(
                 _environment(LOG_ENV, str(path)),
                 launched(plugin, RECORDING_APP, ready_path="/", protocol=protocol) as server,
             ):
-                for case in runnable:
-                    if progress is not None:
-                        progress(f"{name}: {case.name}")
-                    observations[case.name] = _run_case(case, server, log, errors)
+                observations |= _run_cases(runnable, server, log, errors, progress, name)
                 if lifespans:
                     if progress is not None:
                         progress(f"{name}: stopped with a request in flight")
@@ -149,12 +146,27 @@ def _tls_leg(
             _environment(LOG_ENV, str(path)),
             launched(plugin, RECORDING_APP, ready_path="/", tls=certificate) as server,
         ):
-            for case in cases:
-                if progress is not None:
-                    progress(f"{plugin.name}: {case.name} (TLS)")
-                observations[case.name] = _run_case(case, server, log, errors)
+            observations |= _run_cases(cases, server, log, errors, progress, plugin.name, " (TLS)")
     except ServerStartError as error:
         errors.update((case.name, f"not started over TLS: {error.summary}") for case in cases)
+    return observations
+
+
+def _run_cases(
+    cases: Sequence[Case],
+    server: LaunchedServer,
+    log: ProbeLog,
+    errors: dict[str, str],
+    progress: Callable[[str], None] | None,
+    name: str,
+    leg: str = "",
+) -> dict[str, Observation]:
+    """Each case in turn against ``server``, its progress said as ``name: case`` (and the leg, e.g. " (TLS)")."""
+    observations = {}
+    for case in cases:
+        if progress is not None:
+            progress(f"{name}: {case.name}{leg}")
+        observations[case.name] = _run_case(case, server, log, errors)
     return observations
 
 
